@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one header both sides include: the records the kernel programs write
+ * (ring buffer events, map values, per-CPU statistics) and the enums indexing
+ * them. Fixed-width types, largest first, explicit padding, sizes asserted, so
+ * kernel and user space cannot drift apart.
+ */
+#ifndef GESPANN_ABI_H
+#define GESPANN_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define GS_COMM_LEN 16
+#define GS_ADDR_LEN 16
+
+/* Histogram upper bounds in nanoseconds (the +Inf bucket follows them). One
+ * table for connect latency, RTT and duration: 1-2.5-5 steps from 10 us to
+ * 100 s, then 5 min, 10 min, 30 min, 1 h. */
+#define GS_HIST_BOUNDS_NS                                                                       \
+	{                                                                                       \
+		10000ULL, 25000ULL, 50000ULL, 100000ULL, 250000ULL, 500000ULL, 1000000ULL,      \
+			2500000ULL, 5000000ULL, 10000000ULL, 25000000ULL, 50000000ULL,          \
+			100000000ULL, 250000000ULL, 500000000ULL, 1000000000ULL, 2500000000ULL, \
+			5000000000ULL, 10000000000ULL, 25000000000ULL, 50000000000ULL,          \
+			100000000000ULL, 300000000000ULL, 600000000000ULL, 1800000000000ULL,    \
+			3600000000000ULL                                                        \
+	}
+#define GS_HIST_NBOUNDS	 26
+#define GS_HIST_NBUCKETS (GS_HIST_NBOUNDS + 1)
+
+enum gs_hist {
+	GS_H_CONNECT = 0,  /* handshake: SYN_SENT -> ESTABLISHED (active opens) */
+	GS_H_RTT = 1,	   /* smoothed RTT of each connection at its close */
+	GS_H_DURATION = 2, /* ESTABLISHED -> CLOSE */
+	GS_H_MAX = 3,
+};
+
+/* Per-CPU counters, all monotonic. Gauges are derived in user space from
+ * pairs of them (open = established - closed), so no CPU ever subtracts. */
+enum gs_counter {
+	GS_C_TCP_ACTIVE_OPENS = 0, /* CLOSE -> SYN_SENT (connect) */
+	GS_C_TCP_PASSIVE_OPENS,	   /* child socket created by a listener (accept side) */
+	GS_C_TCP_ESTABLISHED,	   /* -> ESTABLISHED, both sides */
+	GS_C_TCP_CLOSED,	   /* established connections that reached CLOSE */
+	GS_C_TCP_RESET_CLOSED,	   /* ... of which ended by a RST sent or received */
+	GS_C_TCP_FAILED,	   /* active opens that never reached ESTABLISHED */
+	GS_C_TCP_PASSIVE_ABORTED,  /* passive opens that never reached ESTABLISHED */
+	GS_C_TCP_RST_SENT,	   /* RST segments sent (events, any socket state) */
+	GS_C_TCP_RST_RECEIVED,	   /* RST received on a synchronized connection */
+	GS_C_TCP_BYTES_SENT,	   /* payload of closed connections */
+	GS_C_TCP_BYTES_RECEIVED,
+	GS_C_TCP_RETRANS,      /* retransmitted segments of closed connections */
+	GS_C_RTT_SAMPLES,      /* closed connections with an RTT sample */
+	GS_C_EVENTS_SUBMITTED, /* ring buffer records submitted */
+	GS_C_EVENTS_LOST,      /* ring buffer reserve failures */
+	GS_C_CONN_MAP_FULL,    /* connection map insert failures */
+	GS_C_LISTEN_MAP_FULL,  /* listener map insert failures */
+	GS_C_UDP_FLOWS,	       /* UDP flows created */
+	GS_C_UDP_BYTES_SENT,   /* UDP payload bytes */
+	GS_C_UDP_BYTES_RECEIVED,
+	GS_C_UDP_DGRAMS_SENT,
+	GS_C_UDP_DGRAMS_RECEIVED,
+	GS_C_UDP_FLOW_MAP_FULL, /* UDP flow map insert failures (bytes still counted) */
+	GS_C_MAX,
+};
+
+#define GS_MAX_RST_REASON 64  /* enum sk_rst_reason has 26 values on 6.18 */
+#define GS_MAX_ERRNO	  160 /* errno values above go to the last slot */
+
+/* Per-CPU statistics: one value of a PERCPU_ARRAY with a single entry. */
+struct gs_stats {
+	__u64 counters[GS_C_MAX];
+	__u64 hist[GS_H_MAX][GS_HIST_NBUCKETS];
+	__u64 hist_sum_ns[GS_H_MAX];
+	__u64 rst_sent_reason[GS_MAX_RST_REASON]; /* RST sent, by enum sk_rst_reason */
+	__u64 failed_errno[GS_MAX_ERRNO];	  /* failed connects, by errno */
+};
+
+/* gs_conn.flags */
+#define GS_CF_ACTIVE	    (1U << 0) /* we connected */
+#define GS_CF_PASSIVE	    (1U << 1) /* a listener accepted it */
+#define GS_CF_ESTABLISHED   (1U << 2) /* reached ESTABLISHED */
+#define GS_CF_CLOSED	    (1U << 3) /* reached CLOSE; kept until destroyed */
+#define GS_CF_RST_SENT	    (1U << 4) /* we sent a RST on it */
+#define GS_CF_RST_RECEIVED  (1U << 5) /* we received a RST on it */
+#define GS_CF_RESET_COUNTED (1U << 6)
+#define GS_CF_FIN_RECEIVED  (1U << 7)
+#define GS_CF_FAILED	    (1U << 8) /* closed before ESTABLISHED */
+#define GS_CF_IPV6	    (1U << 9)
+
+/* One TCP connection: value of the `conns` map (keyed by socket address) and
+ * payload of its ring-buffer record. Byte and RTT fields are live (refreshed
+ * in batches) while open, final once GS_CF_CLOSED is set. */
+struct gs_conn {
+	__u64 start_ns;	      /* CLOCK_MONOTONIC: SYN_SENT (active) or child creation */
+	__u64 established_ns; /* 0 if never established */
+	__u64 end_ns;	      /* CLOSE, 0 while open */
+	__u64 netns_cookie;
+	__u64 bytes_sent;     /* payload, without retransmitted duplicates */
+	__u64 bytes_received; /* payload, without the FIN's sequence number */
+	__u64 last_active_ns; /* last refresh that saw payload move (idle detection) */
+	__u32 srtt_us;
+	__u32 min_rtt_us;
+	__u32 total_retrans;
+	__u32 pid; /* tgid of the connecting or listening process */
+	__u32 netns_ino;
+	__u32 flags;  /* GS_CF_* */
+	__u16 family; /* AF_INET / AF_INET6 */
+	__u16 sport;  /* host byte order */
+	__u16 dport;
+	__u16 reset_reason; /* enum sk_rst_reason of the RST we sent */
+	__u16 err;	    /* sk_err at close: errno of a failed connect */
+	__u16 pad0;
+	__u32 pad1;
+	__u8 saddr[GS_ADDR_LEN]; /* IPv4 in the first 4 bytes */
+	__u8 daddr[GS_ADDR_LEN];
+	char comm[GS_COMM_LEN];
+};
+
+enum gs_event_type {
+	GS_EV_CLOSE = 1,  /* an established connection ended */
+	GS_EV_FAILED = 2, /* a connect (or a passive handshake) never established */
+};
+
+/* Ring buffer record: at most one per connection. */
+struct gs_event {
+	__u64 sock_id; /* the map key: stable for the connection's life */
+	__u32 type;    /* enum gs_event_type */
+	__u32 pad;
+	struct gs_conn conn;
+};
+
+/* UDP flow, keyed by 5-tuple (+ netns), oriented local -> remote. */
+struct gs_udp_key {
+	__u64 netns_cookie;
+	__u8 laddr[GS_ADDR_LEN];
+	__u8 raddr[GS_ADDR_LEN];
+	__u16 lport; /* host byte order */
+	__u16 rport;
+	__u16 family;
+	__u16 pad;
+};
+
+struct gs_udp_flow {
+	__u64 first_ns;
+	__u64 last_ns;
+	__u64 bytes_sent;
+	__u64 bytes_received;
+	__u64 dgrams_sent;
+	__u64 dgrams_received;
+	__u32 pid; /* tgid of the first sender seen, 0 when first seen on ingress */
+	__u32 pad;
+};
+
+/* Live TCP sums of the open connections, computed by the refresh program in
+ * one pass over `conns` (value of a single-entry array). */
+struct gs_live {
+	__u64 bytes_sent;
+	__u64 bytes_received;
+	__u64 retrans;
+	__u64 conns;
+	__u64 idle;    /* open connections without payload for idle_timeout */
+	__u64 entries; /* every entry of `conns`, open or waiting for destroy */
+	__u64 run_ns;  /* CLOCK_MONOTONIC when the pass ran */
+};
+
+#define GS_LAYOUT_CHECK(type, size) _Static_assert(sizeof(type) == (size), #type " layout changed")
+GS_LAYOUT_CHECK(struct gs_conn, 144);
+GS_LAYOUT_CHECK(struct gs_event, 160);
+GS_LAYOUT_CHECK(struct gs_udp_key, 48);
+GS_LAYOUT_CHECK(struct gs_udp_flow, 56);
+GS_LAYOUT_CHECK(struct gs_live, 56);
+
+#endif

@@ -1,0 +1,1100 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Configuration: the YAML file the README documents, parsed strictly with
+ * libyaml's document API (which keeps the line of every node).
+ *
+ * Every mistake is reported as one line "NAME:LINE: KEY.PATH: what is wrong"
+ * and stops the parse: an unknown or duplicate key, a value of the wrong type
+ * (libyaml does not resolve plain scalars, so null/boolean/number are told
+ * apart here, the YAML 1.1 way), a value out of range. Nothing half-parsed
+ * reaches the caller: the result is built in a local copy and copied out only
+ * on success. The walk follows the schema, never the document, so aliases
+ * (even cyclic ones) cannot make it recurse or loop.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "config.h"
+
+#define NS_PER_US  1000ULL
+#define NS_PER_MS  1000000ULL
+#define NS_PER_SEC 1000000000ULL
+
+#define CONFIG_MAX_FILE_BYTES (1024 * 1024)
+
+#define DEFAULT_ADDRESS "0.0.0.0"
+#define DEFAULT_PORT	8080
+
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+const char config_default_yaml[] =
+	"# Gespann configuration (the embedded default).\n"
+	"\n"
+	"# error | warn | info | debug\n"
+	"log_level: info\n"
+	"\n"
+	"# host: every network namespace; netns: the agent's own namespace;\n"
+	"# or a path to a namespace file (/var/run/netns/NAME, /proc/PID/ns/net)\n"
+	"scope: host\n"
+	"\n"
+	"# durations are an integer and a unit: ns, us, ms, s, m, h\n"
+	"idle_timeout: 30s\n"
+	"\n"
+	"# kernel table sizes (16..16777216)\n"
+	"max_connections: 65536\n"
+	"max_udp_flows: 16384\n"
+	"\n"
+	"# bytes, a power of two (4096..1073741824)\n"
+	"ring_buffer_size: 1048576\n"
+	"\n"
+	"# how often events are drained and tables refreshed (1ms..10s)\n"
+	"poll_interval: 100ms\n"
+	"\n"
+	"# where metrics go; supported types: prometheus\n"
+	"adapters:\n"
+	"  - type: prometheus\n"
+	"    settings:\n"
+	"      address: 0.0.0.0\n"
+	"      port: 8080\n";
+
+static void adapter_set_defaults(struct adapter_config *ad, enum adapter_type type)
+{
+	memset(ad, 0, sizeof(*ad));
+	ad->type = type;
+	snprintf(ad->address, sizeof(ad->address), "%s", DEFAULT_ADDRESS);
+	ad->port = DEFAULT_PORT;
+}
+
+void config_set_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->log_level = LOG_LEVEL_INFO;
+	cfg->scope = SCOPE_HOST;
+	cfg->idle_timeout_ns = 30 * NS_PER_SEC;
+	cfg->max_connections = 65536;
+	cfg->max_udp_flows = 16384;
+	cfg->ringbuf_bytes = 1024 * 1024;
+	cfg->poll_interval_ns = 100 * NS_PER_MS;
+	cfg->n_adapters = 1;
+	adapter_set_defaults(&cfg->adapters[0], ADAPTER_PROMETHEUS);
+}
+
+/* ==== Scalars: durations and integers ==== */
+
+static const struct duration_unit {
+	const char *name;
+	uint64_t ns;
+} duration_units[] = {
+	{ "ns", 1 },	     { "us", NS_PER_US },      { "ms", NS_PER_MS },
+	{ "s", NS_PER_SEC }, { "m", 60 * NS_PER_SEC }, { "h", 3600 * NS_PER_SEC },
+};
+
+/* As config_parse_duration(), but -ERANGE when the value does not fit. */
+static int duration_parse(const char *s, uint64_t *out_ns)
+{
+	const struct duration_unit *unit = NULL;
+	unsigned long long v;
+	char *end;
+	size_t i;
+
+	/* strtoull alone would take " 5s", "+5s" and "-5s" */
+	if (!s || !isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	for (i = 0; i < COUNT_OF(duration_units); i++) {
+		if (!strcmp(end, duration_units[i].name)) {
+			unit = &duration_units[i];
+			break;
+		}
+	}
+	if (!unit)
+		return -EINVAL;
+	if (errno == ERANGE || v > UINT64_MAX / unit->ns)
+		return -ERANGE;
+	*out_ns = (uint64_t)v * unit->ns;
+	return 0;
+}
+
+int config_parse_duration(const char *s, uint64_t *out_ns)
+{
+	uint64_t ns;
+
+	if (!out_ns || duration_parse(s, &ns))
+		return -EINVAL;
+	*out_ns = ns;
+	return 0;
+}
+
+enum uint_result {
+	UINT_OK,
+	UINT_RANGE, /* an integer, but negative or too big for 64 bits */
+	UINT_BAD,   /* not a plain decimal integer */
+};
+
+/*
+ * Plain decimal only: no sign, no leading zero (YAML 1.1 reads 010 as octal),
+ * no hex, exponent, fraction or trailing text.
+ */
+static enum uint_result uint_parse(const char *s, unsigned long long *out)
+{
+	const char *digits = s[0] == '-' ? s + 1 : s;
+	unsigned long long v;
+	char *end;
+	size_t i;
+
+	if (!digits[0])
+		return UINT_BAD;
+	for (i = 0; digits[i]; i++) {
+		if (!isdigit((unsigned char)digits[i]))
+			return UINT_BAD;
+	}
+	if (digits[0] == '0' && digits[1])
+		return UINT_BAD;
+	if (digits != s)
+		return UINT_RANGE;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return UINT_RANGE;
+	if (*end)
+		return UINT_BAD;
+	*out = v;
+	return UINT_OK;
+}
+
+/* ==== Node helpers ==== */
+
+struct parse_ctx {
+	const char *name;
+	yaml_document_t *doc;
+	char *err;
+	size_t errlen;
+};
+
+static int cfg_error(struct parse_ctx *ctx, size_t line, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int cfg_error(struct parse_ctx *ctx, size_t line, const char *path, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!ctx->err || !ctx->errlen)
+		return -EINVAL;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (path && path[0])
+		snprintf(ctx->err, ctx->errlen, "%s:%zu: %s: %s", ctx->name, line, path, msg);
+	else
+		snprintf(ctx->err, ctx->errlen, "%s:%zu: %s", ctx->name, line, msg);
+	return -EINVAL;
+}
+
+static size_t node_line(const yaml_node_t *node)
+{
+	return node->start_mark.line + 1;
+}
+
+static const char *scalar_str(const yaml_node_t *node)
+{
+	return (const char *)node->data.scalar.value;
+}
+
+static bool scalar_is_plain(const yaml_node_t *node)
+{
+	return node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+static bool scalar_has_nul(const yaml_node_t *node)
+{
+	return strlen(scalar_str(node)) != node->data.scalar.length;
+}
+
+/*
+ * The line to blame for a value: its own, unless it has no text to point at
+ * (an empty value) or is a collection (a block one is marked at its first
+ * entry, a line below the key): then the key's line.
+ */
+static size_t value_line(const yaml_node_t *key, const yaml_node_t *value)
+{
+	if (!key)
+		return node_line(value);
+	if (value->type == YAML_SCALAR_NODE &&
+	    !(scalar_is_plain(value) && value->data.scalar.length == 0))
+		return node_line(value);
+	return node_line(key);
+}
+
+/* Room for show()'s output. */
+#define SHOW_MAX 80
+
+/*
+ * A scalar for a message: quoted and escaped when `quote`, cut after about 48
+ * characters so that one huge value does not swallow the message.
+ */
+static const char *show(const yaml_node_t *node, bool quote, char *buf, size_t size)
+{
+	const unsigned char *s = node->data.scalar.value;
+	size_t len = node->data.scalar.length;
+	size_t o = 0, i;
+
+	if (quote)
+		buf[o++] = '"';
+	for (i = 0; i < len; i++) {
+		unsigned char c = s[i];
+
+		if (o + 8 >= size || i >= 48) {
+			/* do not leave half a UTF-8 sequence behind */
+			while (o && ((unsigned char)buf[o - 1] & 0xc0) == 0x80)
+				o--;
+			if (o && (unsigned char)buf[o - 1] >= 0xc0)
+				o--;
+			o += (size_t)snprintf(buf + o, size - o, "...");
+			break;
+		}
+		if (c == '"' || c == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = (char)c;
+		} else if (c < 0x20 || c == 0x7f) {
+			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
+		} else {
+			buf[o++] = (char)c;
+		}
+	}
+	if (quote)
+		buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
+static bool str_in(const char *s, const char *const *set, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!strcmp(s, set[i]))
+			return true;
+	}
+	return false;
+}
+
+enum scalar_kind {
+	SCALAR_NULL,
+	SCALAR_BOOL,
+	SCALAR_INT,
+	SCALAR_FLOAT,
+	SCALAR_STRING,
+	SCALAR_UNKNOWN_TAG,
+};
+
+static bool looks_like_int(const char *s)
+{
+	if (*s == '-' || *s == '+')
+		s++;
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (!isdigit((unsigned char)*s))
+			return false;
+	}
+	return true;
+}
+
+static bool looks_like_float(const char *s)
+{
+	static const char *const special[] = { ".inf",	".Inf",	 ".INF", "-.inf", "-.Inf",
+					       "-.INF", "+.inf", ".nan", ".NaN",  ".NAN" };
+	bool digit = false;
+	const char *p;
+	char *end;
+
+	if (str_in(s, special, COUNT_OF(special)))
+		return true;
+	for (p = s; *p; p++) {
+		if (isdigit((unsigned char)*p))
+			digit = true;
+		else if (!strchr(".eE+-", *p))
+			return false;
+	}
+	if (!digit)
+		return false;
+	strtod(s, &end);
+	return *s && !*end;
+}
+
+/*
+ * What a scalar is, as a YAML 1.1 reader would resolve it: libyaml leaves
+ * untagged scalars as strings, so plain ones are resolved here. (The document
+ * API gives "!!str yes" the same tag as a bare "yes": quoting is the way to
+ * say "the string yes".)
+ */
+static enum scalar_kind scalar_kind(const yaml_node_t *node)
+{
+	static const char *const nulls[] = { "", "~", "null", "Null", "NULL" };
+	static const char *const bools[] = { "true", "True", "TRUE", "false", "False", "FALSE",
+					     "yes",  "Yes",  "YES",  "no",    "No",    "NO",
+					     "on",   "On",   "ON",   "off",   "Off",   "OFF" };
+	const char *tag = (const char *)node->tag;
+	const char *s = scalar_str(node);
+
+	if (tag && strcmp(tag, YAML_STR_TAG)) {
+		if (!strcmp(tag, YAML_NULL_TAG))
+			return SCALAR_NULL;
+		if (!strcmp(tag, YAML_BOOL_TAG))
+			return SCALAR_BOOL;
+		if (!strcmp(tag, YAML_INT_TAG))
+			return SCALAR_INT;
+		if (!strcmp(tag, YAML_FLOAT_TAG))
+			return SCALAR_FLOAT;
+		return SCALAR_UNKNOWN_TAG;
+	}
+	if (!scalar_is_plain(node))
+		return SCALAR_STRING;
+	if (str_in(s, nulls, COUNT_OF(nulls)))
+		return SCALAR_NULL;
+	if (str_in(s, bools, COUNT_OF(bools)))
+		return SCALAR_BOOL;
+	if (looks_like_int(s))
+		return SCALAR_INT;
+	if (looks_like_float(s))
+		return SCALAR_FLOAT;
+	return SCALAR_STRING;
+}
+
+static const char *describe(const yaml_node_t *node)
+{
+	switch (node->type) {
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	case YAML_SCALAR_NODE:
+		break;
+	default:
+		return "nothing";
+	}
+	switch (scalar_kind(node)) {
+	case SCALAR_NULL:
+		return "null";
+	case SCALAR_BOOL:
+		return "a boolean";
+	case SCALAR_INT:
+		return "an integer";
+	case SCALAR_FLOAT:
+		return "a number";
+	default:
+		return "a string";
+	}
+}
+
+/* Collections may carry only their default tag; scalars only the core ones. */
+static int check_tag(struct parse_ctx *ctx, const yaml_node_t *key, const yaml_node_t *node,
+		     const char *path)
+{
+	const char *tag = (const char *)node->tag;
+	const char *want = NULL;
+
+	if (node->type == YAML_MAPPING_NODE)
+		want = YAML_MAP_TAG;
+	else if (node->type == YAML_SEQUENCE_NODE)
+		want = YAML_SEQ_TAG;
+	if (!tag)
+		return 0;
+	if (want ? !strcmp(tag, want) : scalar_kind(node) != SCALAR_UNKNOWN_TAG)
+		return 0;
+	/* "tag:yaml.org,2002:set" is written "!!set" in the file */
+	if (!strncmp(tag, "tag:yaml.org,2002:", 18))
+		return cfg_error(ctx, value_line(key, node), path,
+				 "unsupported YAML tag \"!!%.64s\"", tag + 18);
+	return cfg_error(ctx, value_line(key, node), path, "unsupported YAML tag \"%.64s\"", tag);
+}
+
+static yaml_node_t *get_node(struct parse_ctx *ctx, int index)
+{
+	return yaml_document_get_node(ctx->doc, index);
+}
+
+/* A string value; null, booleans and collections are refused by name. */
+static int get_string(struct parse_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
+		      const char *path, const char **out)
+{
+	char buf[SHOW_MAX];
+	size_t line = value_line(key, value);
+	int ret;
+
+	ret = check_tag(ctx, key, value, path);
+	if (ret)
+		return ret;
+	if (value->type != YAML_SCALAR_NODE)
+		return cfg_error(ctx, line, path, "expected a string, got %s", describe(value));
+	switch (scalar_kind(value)) {
+	case SCALAR_NULL:
+		return cfg_error(ctx, line, path, "expected a string, got null");
+	case SCALAR_BOOL:
+		return cfg_error(ctx, line, path, "expected a string, got a boolean (%s)",
+				 show(value, false, buf, sizeof(buf)));
+	default:
+		break;
+	}
+	if (scalar_has_nul(value))
+		return cfg_error(ctx, line, path, "%s contains a NUL byte",
+				 show(value, true, buf, sizeof(buf)));
+	*out = scalar_str(value);
+	return 0;
+}
+
+/*
+ * A plain decimal integer in [min, max]. `range` completes "VALUE ..." when it
+ * is outside, e.g. "is not a port (1-65535)".
+ */
+static int get_uint(struct parse_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
+		    const char *path, unsigned long long min, unsigned long long max,
+		    const char *range, unsigned long long *out)
+{
+	char buf[SHOW_MAX];
+	size_t line = value_line(key, value);
+	unsigned long long v = 0;
+	int ret;
+
+	ret = check_tag(ctx, key, value, path);
+	if (ret)
+		return ret;
+	if (value->type != YAML_SCALAR_NODE)
+		return cfg_error(ctx, line, path, "expected an integer, got %s", describe(value));
+	switch (scalar_kind(value)) {
+	case SCALAR_NULL:
+		return cfg_error(ctx, line, path, "expected an integer, got null");
+	case SCALAR_BOOL:
+		return cfg_error(ctx, line, path, "expected an integer, got a boolean (%s)",
+				 show(value, false, buf, sizeof(buf)));
+	case SCALAR_STRING:
+		if (!scalar_is_plain(value))
+			return cfg_error(ctx, line, path,
+					 "expected an integer, got a quoted string (%s)",
+					 show(value, true, buf, sizeof(buf)));
+		break;
+	default:
+		break;
+	}
+	switch (scalar_has_nul(value) ? UINT_BAD : uint_parse(scalar_str(value), &v)) {
+	case UINT_OK:
+		if (v >= min && v <= max)
+			break;
+		/* fall through */
+	case UINT_RANGE:
+		return cfg_error(ctx, line, path, "%s %s", show(value, false, buf, sizeof(buf)),
+				 range);
+	case UINT_BAD:
+		return cfg_error(ctx, line, path, "%s is not a decimal integer",
+				 show(value, true, buf, sizeof(buf)));
+	}
+	*out = v;
+	return 0;
+}
+
+/* A duration in [min_ns, max_ns]; `range` as for get_uint(). */
+static int get_duration(struct parse_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
+			const char *path, uint64_t min_ns, uint64_t max_ns, const char *range,
+			uint64_t *out)
+{
+	char buf[SHOW_MAX];
+	size_t line = value_line(key, value);
+	const char *s = NULL;
+	uint64_t ns;
+	int ret;
+
+	ret = get_string(ctx, key, value, path, &s);
+	if (ret)
+		return ret;
+	ret = duration_parse(s, &ns);
+	if (ret == -ERANGE)
+		return cfg_error(ctx, line, path, "%s is too large for a duration",
+				 show(value, true, buf, sizeof(buf)));
+	if (ret)
+		return cfg_error(ctx, line, path,
+				 "%s is not a duration (write e.g. 30s, 5m, 500ms)",
+				 show(value, true, buf, sizeof(buf)));
+	if (ns < min_ns || ns > max_ns)
+		return cfg_error(ctx, line, path, "%s %s", show(value, false, buf, sizeof(buf)),
+				 range);
+	*out = ns;
+	return 0;
+}
+
+static int expect_type(struct parse_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
+		       const char *path, yaml_node_type_t type)
+{
+	int ret;
+
+	ret = check_tag(ctx, key, value, path);
+	if (ret)
+		return ret;
+	if (value->type == type)
+		return 0;
+	if (type == YAML_SEQUENCE_NODE && value->type == YAML_SCALAR_NODE &&
+	    scalar_kind(value) == SCALAR_NULL)
+		return cfg_error(ctx, value_line(key, value), path,
+				 "expected a list, got null (write [] for an empty list)");
+	return cfg_error(ctx, value_line(key, value), path, "expected %s, got %s",
+			 type == YAML_MAPPING_NODE ? "a mapping" : "a list", describe(value));
+}
+
+/* ==== Mappings: known keys, no duplicates ==== */
+
+struct map_entry {
+	yaml_node_t *key;
+	yaml_node_t *value;
+};
+
+static int key_index(const yaml_node_t *key, const char *const *keys, size_t n)
+{
+	size_t i;
+
+	if (scalar_has_nul(key))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (!strcmp(scalar_str(key), keys[i]))
+			return (int)i;
+	}
+	return -1;
+}
+
+/*
+ * Check every key of `map` (a mapping node) against `keys`; fill found[i] with
+ * the pair for keys[i]. Stops at the first unknown key, so the duplicate scan
+ * stays bounded by the number of known keys.
+ */
+static int map_collect(struct parse_ctx *ctx, const yaml_node_t *map, const char *path,
+		       const char *const *keys, size_t n, struct map_entry *found)
+{
+	yaml_node_pair_t *pair;
+	char known[256], buf[SHOW_MAX];
+	size_t i, o = 0;
+
+	memset(found, 0, n * sizeof(*found));
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+		yaml_node_t *key = get_node(ctx, pair->key);
+		yaml_node_t *value = get_node(ctx, pair->value);
+		int k;
+
+		if (!key || !value)
+			return cfg_error(ctx, node_line(map), path, "malformed mapping");
+		if (key->type != YAML_SCALAR_NODE)
+			return cfg_error(ctx, node_line(key), path,
+					 "a key must be a string, got %s", describe(key));
+		k = key_index(key, keys, n);
+		if (k < 0) {
+			for (i = 0; i < n && o < sizeof(known); i++)
+				o += (size_t)snprintf(known + o, sizeof(known) - o, "%s%s",
+						      i ? ", " : "", keys[i]);
+			return cfg_error(ctx, node_line(key), path, "unknown key %s (known: %s)",
+					 show(key, true, buf, sizeof(buf)), known);
+		}
+		if (found[k].key)
+			return cfg_error(ctx, node_line(key), path,
+					 "duplicate key \"%s\" (first on line %zu)", keys[k],
+					 node_line(found[k].key));
+		found[k].key = key;
+		found[k].value = value;
+	}
+	return 0;
+}
+
+/* ==== Adapters ==== */
+
+static const char *const supported_adapters = "prometheus";
+/* Types the README documents but this build does not have yet. */
+static const char *const planned_adapters[] = { "datadog", "otlp" };
+
+static int parse_prometheus_settings(struct parse_ctx *ctx, const yaml_node_t *key,
+				     const yaml_node_t *map, const char *path,
+				     struct adapter_config *ad)
+{
+	static const char *const keys[] = { "port", "address" };
+	struct map_entry found[COUNT_OF(keys)];
+	char sub[96], buf[SHOW_MAX];
+	unsigned long long port;
+	const char *addr = NULL;
+	unsigned char bin[sizeof(struct in6_addr)];
+	int ret;
+
+	ret = expect_type(ctx, key, map, path, YAML_MAPPING_NODE);
+	if (ret)
+		return ret;
+	ret = map_collect(ctx, map, path, keys, COUNT_OF(keys), found);
+	if (ret)
+		return ret;
+	if (found[0].key) {
+		snprintf(sub, sizeof(sub), "%s.port", path);
+		/* 0 asks the kernel for a free port: tests use it */
+		ret = get_uint(ctx, found[0].key, found[0].value, sub, 0, 65535,
+			       "is not a port (1-65535)", &port);
+		if (ret)
+			return ret;
+		ad->port = (uint16_t)port;
+	}
+	if (found[1].key) {
+		size_t line = value_line(found[1].key, found[1].value);
+
+		snprintf(sub, sizeof(sub), "%s.address", path);
+		ret = get_string(ctx, found[1].key, found[1].value, sub, &addr);
+		if (ret)
+			return ret;
+		if (strlen(addr) >= sizeof(ad->address))
+			return cfg_error(ctx, line, sub, "%s is longer than %zu characters",
+					 show(found[1].value, true, buf, sizeof(buf)),
+					 sizeof(ad->address) - 1);
+		if (inet_pton(AF_INET, addr, bin) != 1 && inet_pton(AF_INET6, addr, bin) != 1)
+			return cfg_error(ctx, line, sub, "%s is not an IPv4 or IPv6 address",
+					 show(found[1].value, true, buf, sizeof(buf)));
+		snprintf(ad->address, sizeof(ad->address), "%s", addr);
+	}
+	return 0;
+}
+
+static int parse_adapter(struct parse_ctx *ctx, const yaml_node_t *item, size_t idx,
+			 struct adapter_config *ad)
+{
+	static const char *const keys[] = { "type", "settings" };
+	struct map_entry found[COUNT_OF(keys)];
+	char path[32], sub[64], buf[SHOW_MAX];
+	const char *type = NULL;
+	size_t i;
+	int ret;
+
+	snprintf(path, sizeof(path), "adapters[%zu]", idx);
+	ret = expect_type(ctx, NULL, item, path, YAML_MAPPING_NODE);
+	if (ret)
+		return ret;
+	ret = map_collect(ctx, item, path, keys, COUNT_OF(keys), found);
+	if (ret)
+		return ret;
+	if (!found[0].key)
+		return cfg_error(ctx, node_line(item), path, "missing key \"type\" (supported: %s)",
+				 supported_adapters);
+
+	snprintf(sub, sizeof(sub), "%s.type", path);
+	ret = get_string(ctx, found[0].key, found[0].value, sub, &type);
+	if (ret)
+		return ret;
+	if (strcmp(type, "prometheus")) {
+		size_t line = value_line(found[0].key, found[0].value);
+
+		show(found[0].value, true, buf, sizeof(buf));
+		for (i = 0; i < COUNT_OF(planned_adapters); i++) {
+			if (!strcmp(type, planned_adapters[i]))
+				return cfg_error(
+					ctx, line, sub,
+					"adapter type %s is not supported by this build (supported: %s)",
+					buf, supported_adapters);
+		}
+		return cfg_error(ctx, line, sub, "unknown adapter type %s (supported: %s)", buf,
+				 supported_adapters);
+	}
+	adapter_set_defaults(ad, ADAPTER_PROMETHEUS);
+	if (!found[1].key)
+		return 0;
+	snprintf(sub, sizeof(sub), "%s.settings", path);
+	return parse_prometheus_settings(ctx, found[1].key, found[1].value, sub, ad);
+}
+
+/* ==== Top level ==== */
+
+static int parse_log_level(struct parse_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
+			   struct config *cfg)
+{
+	char buf[SHOW_MAX];
+	const char *s = NULL;
+	int ret;
+
+	ret = get_string(ctx, key, value, "log_level", &s);
+	if (ret)
+		return ret;
+	if (log_level_parse(s, &cfg->log_level))
+		return cfg_error(ctx, value_line(key, value), "log_level",
+				 "%s is not a log level (error, warn, info, debug)",
+				 show(value, true, buf, sizeof(buf)));
+	return 0;
+}
+
+static int parse_scope(struct parse_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
+		       struct config *cfg)
+{
+	size_t line = value_line(key, value);
+	char buf[SHOW_MAX];
+	const char *s = NULL;
+	int ret;
+
+	ret = get_string(ctx, key, value, "scope", &s);
+	if (ret)
+		return ret;
+	if (!strcmp(s, "host")) {
+		cfg->scope = SCOPE_HOST;
+		cfg->scope_path[0] = '\0';
+	} else if (!strcmp(s, "netns")) {
+		cfg->scope = SCOPE_NETNS;
+		cfg->scope_path[0] = '\0';
+	} else if (s[0] == '/') {
+		if (strlen(s) >= sizeof(cfg->scope_path))
+			return cfg_error(ctx, line, "scope", "%s is longer than %zu characters",
+					 show(value, true, buf, sizeof(buf)),
+					 sizeof(cfg->scope_path) - 1);
+		cfg->scope = SCOPE_PATH;
+		snprintf(cfg->scope_path, sizeof(cfg->scope_path), "%s", s);
+	} else {
+		return cfg_error(
+			ctx, line, "scope",
+			"%s is not a scope (host, netns, or a path such as /var/run/netns/NAME)",
+			show(value, true, buf, sizeof(buf)));
+	}
+	return 0;
+}
+
+static int parse_idle_timeout(struct parse_ctx *ctx, const yaml_node_t *key,
+			      const yaml_node_t *value, struct config *cfg)
+{
+	return get_duration(ctx, key, value, "idle_timeout", 1, UINT64_MAX,
+			    "is out of range (must be greater than 0)", &cfg->idle_timeout_ns);
+}
+
+static int parse_poll_interval(struct parse_ctx *ctx, const yaml_node_t *key,
+			       const yaml_node_t *value, struct config *cfg)
+{
+	return get_duration(ctx, key, value, "poll_interval", NS_PER_MS, 10 * NS_PER_SEC,
+			    "is out of range (1ms-10s)", &cfg->poll_interval_ns);
+}
+
+static int parse_map_size(struct parse_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
+			  const char *path, uint32_t *out)
+{
+	unsigned long long v;
+	int ret;
+
+	ret = get_uint(ctx, key, value, path, 16, 16777216, "is out of range (16-16777216)", &v);
+	if (!ret)
+		*out = (uint32_t)v;
+	return ret;
+}
+
+static int parse_max_connections(struct parse_ctx *ctx, const yaml_node_t *key,
+				 const yaml_node_t *value, struct config *cfg)
+{
+	return parse_map_size(ctx, key, value, "max_connections", &cfg->max_connections);
+}
+
+static int parse_max_udp_flows(struct parse_ctx *ctx, const yaml_node_t *key,
+			       const yaml_node_t *value, struct config *cfg)
+{
+	return parse_map_size(ctx, key, value, "max_udp_flows", &cfg->max_udp_flows);
+}
+
+static int parse_ring_buffer_size(struct parse_ctx *ctx, const yaml_node_t *key,
+				  const yaml_node_t *value, struct config *cfg)
+{
+	static const char range[] = "is not a power of two between 4096 and 1073741824";
+	unsigned long long v;
+	char buf[SHOW_MAX];
+	int ret;
+
+	ret = get_uint(ctx, key, value, "ring_buffer_size", 4096, 1073741824, range, &v);
+	if (ret)
+		return ret;
+	if (v & (v - 1))
+		return cfg_error(ctx, value_line(key, value), "ring_buffer_size", "%s %s",
+				 show(value, false, buf, sizeof(buf)), range);
+	cfg->ringbuf_bytes = (uint32_t)v;
+	return 0;
+}
+
+static int parse_adapters(struct parse_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
+			  struct config *cfg)
+{
+	yaml_node_item_t *item;
+	size_t n = 0;
+	int ret;
+
+	ret = expect_type(ctx, key, value, "adapters", YAML_SEQUENCE_NODE);
+	if (ret)
+		return ret;
+	n = (size_t)(value->data.sequence.items.top - value->data.sequence.items.start);
+	if (n > CONFIG_MAX_ADAPTERS)
+		return cfg_error(ctx, node_line(key), "adapters",
+				 "%zu entries, at most %d are supported", n, CONFIG_MAX_ADAPTERS);
+	n = 0;
+	for (item = value->data.sequence.items.start; item < value->data.sequence.items.top;
+	     item++, n++) {
+		yaml_node_t *node = get_node(ctx, *item);
+
+		if (!node)
+			return cfg_error(ctx, node_line(value), "adapters", "malformed list");
+		ret = parse_adapter(ctx, node, n, &cfg->adapters[n]);
+		if (ret)
+			return ret;
+	}
+	cfg->n_adapters = n;
+	return 0;
+}
+
+typedef int (*top_parse_fn)(struct parse_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
+			    struct config *cfg);
+
+/* The order is also that of the "known:" list in messages. */
+enum top_key {
+	TOP_LOG_LEVEL,
+	TOP_SCOPE,
+	TOP_IDLE_TIMEOUT,
+	TOP_MAX_CONNECTIONS,
+	TOP_MAX_UDP_FLOWS,
+	TOP_RING_BUFFER_SIZE,
+	TOP_POLL_INTERVAL,
+	TOP_ADAPTERS,
+	TOP_COUNT,
+};
+
+/* One key per line reads better than the table clang-format would pack. */
+/* clang-format off */
+static const char *const top_keys[TOP_COUNT] = {
+	[TOP_LOG_LEVEL] = "log_level",
+	[TOP_SCOPE] = "scope",
+	[TOP_IDLE_TIMEOUT] = "idle_timeout",
+	[TOP_MAX_CONNECTIONS] = "max_connections",
+	[TOP_MAX_UDP_FLOWS] = "max_udp_flows",
+	[TOP_RING_BUFFER_SIZE] = "ring_buffer_size",
+	[TOP_POLL_INTERVAL] = "poll_interval",
+	[TOP_ADAPTERS] = "adapters",
+};
+
+static const top_parse_fn top_parsers[TOP_COUNT] = {
+	[TOP_LOG_LEVEL] = parse_log_level,
+	[TOP_SCOPE] = parse_scope,
+	[TOP_IDLE_TIMEOUT] = parse_idle_timeout,
+	[TOP_MAX_CONNECTIONS] = parse_max_connections,
+	[TOP_MAX_UDP_FLOWS] = parse_max_udp_flows,
+	[TOP_RING_BUFFER_SIZE] = parse_ring_buffer_size,
+	[TOP_POLL_INTERVAL] = parse_poll_interval,
+	[TOP_ADAPTERS] = parse_adapters,
+};
+/* clang-format on */
+
+static int parse_root(struct parse_ctx *ctx, struct config *cfg)
+{
+	struct map_entry found[COUNT_OF(top_keys)];
+	yaml_node_t *root = yaml_document_get_root_node(ctx->doc);
+	yaml_node_pair_t *pair;
+	int ret;
+
+	/* an empty file, only comments, or "---" alone: all defaults */
+	if (!root || (root->type == YAML_SCALAR_NODE && scalar_kind(root) == SCALAR_NULL))
+		return 0;
+	if (root->type != YAML_MAPPING_NODE)
+		return cfg_error(ctx, node_line(root), NULL,
+				 "expected a mapping at the top level, got %s", describe(root));
+	ret = check_tag(ctx, NULL, root, NULL);
+	if (ret)
+		return ret;
+	ret = map_collect(ctx, root, NULL, top_keys, COUNT_OF(top_keys), found);
+	if (ret)
+		return ret;
+	/* keys were all checked above; values go in document order, top error first */
+	for (pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top; pair++) {
+		yaml_node_t *key = get_node(ctx, pair->key);
+		int k = key_index(key, top_keys, COUNT_OF(top_keys));
+
+		if (k < 0) /* cannot happen: map_collect() checked every key */
+			return -EINVAL;
+		ret = top_parsers[k](ctx, key, get_node(ctx, pair->value), cfg);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* ==== Entry points ==== */
+
+static void set_error(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_error(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* The contract is one line: a file name or a libyaml text must not break it. */
+static void error_one_line(char *err, size_t errlen)
+{
+	size_t i;
+
+	if (!err || !errlen)
+		return;
+	for (i = 0; err[i]; i++) {
+		if (err[i] == '\n' || err[i] == '\r')
+			err[i] = ' ';
+	}
+}
+
+static int syntax_error(const yaml_parser_t *parser, const char *text, size_t len, const char *name,
+			char *err, size_t errlen)
+{
+	const char *problem = parser->problem ? parser->problem : "unknown error";
+	size_t line = parser->problem_mark.line + 1;
+	size_t i;
+
+	if (parser->error == YAML_MEMORY_ERROR) {
+		set_error(err, errlen, "%s: out of memory while parsing", name);
+		return -ENOMEM;
+	}
+	if (parser->error == YAML_READER_ERROR) {
+		/* the reader reports a byte offset, not a mark */
+		line = 1;
+		for (i = 0; i < parser->problem_offset && i < len; i++)
+			line += text[i] == '\n';
+		if (parser->problem_value != -1)
+			set_error(err, errlen, "%s:%zu: YAML syntax error: %s (#x%X)", name, line,
+				  problem, (unsigned)parser->problem_value);
+		else
+			set_error(err, errlen, "%s:%zu: YAML syntax error: %s", name, line,
+				  problem);
+		return -EINVAL;
+	}
+	if (parser->context)
+		set_error(err, errlen, "%s:%zu: YAML syntax error: %s %s", name, line, problem,
+			  parser->context);
+	else
+		set_error(err, errlen, "%s:%zu: YAML syntax error: %s", name, line, problem);
+	return -EINVAL;
+}
+
+int config_parse(const char *text, size_t len, const char *name, struct config *cfg, char *err,
+		 size_t errlen)
+{
+	struct parse_ctx ctx = { .err = err, .errlen = errlen };
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	struct config tmp;
+	yaml_node_t *extra;
+	int ret;
+
+	if (err && errlen)
+		err[0] = '\0';
+	ctx.name = name ? name : "config";
+	if (!cfg || (!text && len)) {
+		set_error(err, errlen, "%s: no configuration given", ctx.name);
+		return -EINVAL;
+	}
+	if (!text)
+		text = "";
+	config_set_defaults(&tmp);
+
+	if (!yaml_parser_initialize(&parser)) {
+		set_error(err, errlen, "%s: out of memory while parsing", ctx.name);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		/* yaml_parser_load() has already freed the partial document */
+		ret = syntax_error(&parser, text, len, ctx.name, err, errlen);
+		goto out_parser;
+	}
+	ctx.doc = &doc;
+	ret = parse_root(&ctx, &tmp);
+	yaml_document_delete(&doc);
+	if (ret)
+		goto out_parser;
+
+	/* a second document would be silently ignored: refuse it */
+	if (!yaml_parser_load(&parser, &doc)) {
+		ret = syntax_error(&parser, text, len, ctx.name, err, errlen);
+		goto out_parser;
+	}
+	extra = yaml_document_get_root_node(&doc);
+	if (extra)
+		ret = cfg_error(&ctx, node_line(extra), NULL,
+				"expected one YAML document, found a second one");
+	yaml_document_delete(&doc);
+
+out_parser:
+	yaml_parser_delete(&parser);
+	error_one_line(err, errlen);
+	if (!ret)
+		*cfg = tmp;
+	return ret;
+}
+
+int config_load_file(const char *path, struct config *cfg, char *err, size_t errlen)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	struct stat st;
+	int fd, ret;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!path || !cfg) {
+		set_error(err, errlen, "config: no file given");
+		return -EINVAL;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		set_error(err, errlen, "%s: cannot read: %s", path, strerror(-ret));
+		goto out;
+	}
+	/* one byte more than allowed tells "too large" from "exactly the limit" */
+	buf = malloc(CONFIG_MAX_FILE_BYTES + 1);
+	if (!buf) {
+		ret = -ENOMEM;
+		set_error(err, errlen, "%s: cannot read: %s", path, strerror(-ret));
+		goto out;
+	}
+	while (len < CONFIG_MAX_FILE_BYTES + 1) {
+		ssize_t r = read(fd, buf + len, CONFIG_MAX_FILE_BYTES + 1 - len);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			set_error(err, errlen, "%s: cannot read: %s", path, strerror(-ret));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	if (len > CONFIG_MAX_FILE_BYTES) {
+		ret = -EFBIG;
+		if (!fstat(fd, &st) && S_ISREG(st.st_mode))
+			set_error(err, errlen,
+				  "%s: file is too large (%lld bytes, the limit is %d)", path,
+				  (long long)st.st_size, CONFIG_MAX_FILE_BYTES);
+		else
+			set_error(err, errlen, "%s: file is too large (more than %d bytes)", path,
+				  CONFIG_MAX_FILE_BYTES);
+		goto out;
+	}
+	ret = config_parse(buf, len, path, cfg, err, errlen);
+out:
+	error_one_line(err, errlen);
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}

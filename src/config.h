@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Configuration: the YAML file the README documents, or the embedded default.
+ * Parsing is strict: an unknown key, a wrong type or a bad value is an error
+ * that names the key and the line.
+ */
+#ifndef GESPANN_CONFIG_H
+#define GESPANN_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+#define CONFIG_MAX_ADAPTERS 8
+
+enum adapter_type {
+	ADAPTER_PROMETHEUS = 1,
+};
+
+struct adapter_config {
+	enum adapter_type type;
+	/* prometheus */
+	char address[64]; /* listen address, default "0.0.0.0" ("::" also ok) */
+	uint16_t port;	  /* default 8080 */
+};
+
+enum scope_kind {
+	SCOPE_HOST = 0,	 /* every network namespace */
+	SCOPE_NETNS = 1, /* the namespace the agent runs in */
+	SCOPE_PATH = 2,	 /* the namespace behind scope_path */
+};
+
+struct config {
+	enum log_level log_level;  /* default info */
+	enum scope_kind scope;	   /* default host */
+	char scope_path[256];	   /* for SCOPE_PATH */
+	uint64_t idle_timeout_ns;  /* default 30s */
+	uint32_t max_connections;  /* size of the kernel connection map, default 65536 */
+	uint32_t max_udp_flows;	   /* size of the kernel UDP flow map, default 16384 */
+	uint32_t ringbuf_bytes;	   /* ring buffer size, power of 2 >= 4096, default 1 MiB */
+	uint64_t poll_interval_ns; /* ring buffer drain / map refresh period, default 100ms */
+	size_t n_adapters;
+	struct adapter_config adapters[CONFIG_MAX_ADAPTERS];
+};
+
+/* The embedded default: Prometheus on 0.0.0.0:8080, scope host. */
+extern const char config_default_yaml[];
+
+/* Fill *cfg with the defaults above (the same values config_default_yaml gives). */
+void config_set_defaults(struct config *cfg);
+
+/*
+ * Parse YAML text into *cfg (defaults first, then the text's keys).
+ * On error returns -EINVAL (-ENOMEM if libyaml runs out of memory), leaves
+ * *cfg untouched and writes one line, without newline, into err
+ * (e.g. "config.yaml:7: adapters[0].settings.port: 70000 is not a port (1-65535)").
+ * `name` is used as the file name in messages.
+ */
+int config_parse(const char *text, size_t len, const char *name, struct config *cfg, char *err,
+		 size_t errlen);
+
+/*
+ * Read and parse a file. Same contract; a read failure names the file and
+ * returns -errno; a file over 1 MiB is refused with -EFBIG.
+ */
+int config_load_file(const char *path, struct config *cfg, char *err, size_t errlen);
+
+/* Parse "30s", "5m", "500ms", "1h", "250us", "100ns" (integer + unit, unit required).
+ * Returns 0 or -EINVAL. */
+int config_parse_duration(const char *s, uint64_t *out_ns);
+
+#endif

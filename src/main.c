@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: MIT
+/*
+ * gespann: watch every TCP and UDP connection from inside the kernel and
+ * export what it sees. main() parses flags and the config, starts the probes,
+ * the collector and the exporters, and runs the one event loop: epoll over a
+ * signalfd, a timerfd, the ring buffer and the HTTP listeners. Only main()
+ * exits.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "config.h"
+#include "exporters/prometheus.h"
+#include "log.h"
+#include "probes.h"
+#include "registry.h"
+
+#define EXIT_CONFIG 2
+
+enum loop_tag {
+	TAG_SIGNAL = 1,
+	TAG_TIMER,
+	TAG_EVENTS,
+	TAG_EXPORTER_BASE = 16,
+};
+
+struct agent {
+	struct config cfg;
+	struct probes probes;
+	struct registry *reg;
+	struct collector *collector;
+	struct prometheus_exporter *prom[CONFIG_MAX_ADAPTERS];
+	size_t n_prom;
+	int epfd, sigfd, timerfd;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: gespann [-config FILE] [-version] [-help]\n"
+		"\n"
+		"Watches every TCP and UDP connection from inside the kernel and exports\n"
+		"metrics (Prometheus /metrics on :8080 by default).\n"
+		"\n"
+		"  -config FILE   YAML configuration (default: the embedded one below)\n"
+		"  -version       print the version and exit\n"
+		"  -help          this text\n"
+		"\n"
+		"Embedded default configuration:\n%s",
+		config_default_yaml);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void refresh_registry(void *ctx)
+{
+	collector_update(ctx);
+}
+
+static int epoll_add(int epfd, int fd, uint64_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+static int agent_setup_loop(struct agent *a)
+{
+	struct itimerspec its = { 0 };
+	sigset_t mask;
+	int err;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL))
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	a->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	a->epfd = epoll_create1(EPOLL_CLOEXEC);
+	a->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (a->sigfd < 0 || a->epfd < 0 || a->timerfd < 0)
+		return -errno;
+	its.it_interval.tv_sec = a->cfg.poll_interval_ns / 1000000000ULL;
+	its.it_interval.tv_nsec = a->cfg.poll_interval_ns % 1000000000ULL;
+	its.it_value = its.it_interval;
+	if (timerfd_settime(a->timerfd, 0, &its, NULL))
+		return -errno;
+	if ((err = epoll_add(a->epfd, a->sigfd, TAG_SIGNAL)) ||
+	    (err = epoll_add(a->epfd, a->timerfd, TAG_TIMER)))
+		return err;
+	if (collector_events_fd(a->collector) >= 0 &&
+	    (err = epoll_add(a->epfd, collector_events_fd(a->collector), TAG_EVENTS)))
+		return err;
+	for (size_t i = 0; i < a->n_prom; i++) {
+		err = epoll_add(a->epfd, prometheus_exporter_fd(a->prom[i]), TAG_EXPORTER_BASE + i);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* The loop: never blocks but in epoll_wait. Returns the exit code. */
+static int agent_run(struct agent *a)
+{
+	uint64_t last_sweep = 0;
+	const uint64_t sweep_every = 1000000000ULL;
+
+	for (;;) {
+		struct epoll_event evs[16];
+		int timeout = -1, n;
+
+		for (size_t i = 0; i < a->n_prom; i++) {
+			int t = prometheus_exporter_timeout_ms(a->prom[i]);
+
+			if (t >= 0 && (timeout < 0 || t < timeout))
+				timeout = t;
+		}
+		n = epoll_wait(a->epfd, evs, 16, timeout);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_err("epoll_wait failed: %s", strerror(errno));
+			return 1;
+		}
+		for (int i = 0; i < n; i++) {
+			uint64_t tag = evs[i].data.u64;
+
+			if (tag == TAG_SIGNAL) {
+				struct signalfd_siginfo si;
+
+				if (read(a->sigfd, &si, sizeof(si)) == sizeof(si)) {
+					if (si.ssi_signo == SIGHUP) {
+						pr_info("SIGHUP ignored: restart to reload the config");
+						continue;
+					}
+					pr_info("received %s, stopping", strsignal(si.ssi_signo));
+					return 0;
+				}
+			} else if (tag == TAG_TIMER) {
+				uint64_t expirations, now;
+
+				if (read(a->timerfd, &expirations, sizeof(expirations)) < 0 &&
+				    errno != EAGAIN)
+					pr_warn("timerfd read failed: %s", strerror(errno));
+				collector_drain(a->collector);
+				now = now_ns();
+				if (now - last_sweep >= sweep_every) {
+					collector_tick(a->collector, now);
+					last_sweep = now;
+				}
+			} else if (tag == TAG_EVENTS) {
+				collector_drain(a->collector);
+			}
+		}
+		/* MHD wants a run after I/O and after its timeouts. */
+		for (size_t i = 0; i < a->n_prom; i++)
+			prometheus_exporter_run(a->prom[i]);
+	}
+}
+
+static void agent_stop(struct agent *a)
+{
+	for (size_t i = 0; i < a->n_prom; i++)
+		prometheus_exporter_stop(a->prom[i]);
+	a->n_prom = 0;
+	collector_free(a->collector);
+	a->collector = NULL;
+	probes_stop(&a->probes);
+	registry_free(a->reg);
+	a->reg = NULL;
+	if (a->epfd >= 0)
+		close(a->epfd);
+	if (a->sigfd >= 0)
+		close(a->sigfd);
+	if (a->timerfd >= 0)
+		close(a->timerfd);
+	a->epfd = a->sigfd = a->timerfd = -1;
+}
+
+int main(int argc, char **argv)
+{
+	static struct agent a = { .epfd = -1, .sigfd = -1, .timerfd = -1 };
+	const char *config_path = NULL;
+	char err[512];
+	uint64_t cookie = 0;
+	int ret = 1, rc;
+
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+
+		/* Go-style single dash, GNU-style double dash both accepted. */
+		if (arg[0] == '-' && arg[1] == '-')
+			arg++;
+		if (!strcmp(arg, "-version")) {
+			printf("gespann %s\n", GESPANN_VERSION);
+			return 0;
+		} else if (!strcmp(arg, "-help") || !strcmp(arg, "-h")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(arg, "-config") && i + 1 < argc) {
+			config_path = argv[++i];
+		} else if (!strncmp(arg, "-config=", 8)) {
+			config_path = arg + 8;
+		} else {
+			fprintf(stderr, "gespann: unknown argument \"%s\"\n", argv[i]);
+			usage(stderr);
+			return EXIT_CONFIG;
+		}
+	}
+
+	if (config_path)
+		rc = config_load_file(config_path, &a.cfg, err, sizeof(err));
+	else
+		rc = config_parse(config_default_yaml, strlen(config_default_yaml), "(default)",
+				  &a.cfg, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "gespann: %s\n", err);
+		return EXIT_CONFIG;
+	}
+	log_set_level(a.cfg.log_level);
+	log_setup_libbpf();
+	pr_info("gespann %s starting (config %s)", GESPANN_VERSION,
+		config_path ? config_path : "embedded default");
+
+	if (geteuid() != 0)
+		pr_warn("not running as root: loading BPF programs needs CAP_BPF, CAP_PERFMON "
+			"and CAP_NET_ADMIN");
+	if (probes_resolve_scope(&a.cfg, &cookie))
+		goto out;
+	if (a.cfg.scope != SCOPE_HOST)
+		pr_info("scope: %s (netns cookie %llu)",
+			a.cfg.scope == SCOPE_NETNS ? "own network namespace" : a.cfg.scope_path,
+			(unsigned long long)cookie);
+	if (probes_start(&a.probes, &a.cfg, cookie))
+		goto out;
+	a.reg = registry_new();
+	if (!a.reg)
+		goto out;
+	a.collector = collector_new(a.reg, &a.probes, &a.cfg);
+	if (!a.collector)
+		goto out;
+	for (size_t i = 0; i < a.cfg.n_adapters; i++) {
+		const struct adapter_config *ad = &a.cfg.adapters[i];
+
+		if (ad->type != ADAPTER_PROMETHEUS)
+			continue;
+		a.prom[a.n_prom] = prometheus_exporter_start(ad->address, ad->port, a.reg,
+							     refresh_registry, a.collector);
+		if (!a.prom[a.n_prom])
+			goto out;
+		a.n_prom++;
+	}
+	rc = agent_setup_loop(&a);
+	if (rc) {
+		pr_err("failed to set up the event loop: %s", strerror(-rc));
+		goto out;
+	}
+	pr_info("running");
+	ret = agent_run(&a);
+out:
+	agent_stop(&a);
+	pr_info("stopped");
+	return ret;
+}

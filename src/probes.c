@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Loading and attaching the kernel side. The order is libbpf's: open ->
+ * configure rodata and map sizes -> load -> attach, with one cleanup path.
+ * Hooks are probed against the kernel's BTF before load; a missing one is
+ * switched off with bpf_program__set_autoload(false) and reported, never a
+ * crash. UDP programs attach to the cgroup v2 root (mounted privately when the
+ * host has none).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "log.h"
+#include "probes.h"
+#include "tcp.skel.h"
+#include "udp.skel.h"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+#define PRIVATE_CGROUP2_DIR "/run/gespann/cgroup2"
+
+static const char *const feature_names[FEAT_MAX] = {
+	[FEAT_BTF] = "btf",
+	[FEAT_RINGBUF] = "ringbuf",
+	[FEAT_TP_INET_SOCK_SET_STATE] = "tp_inet_sock_set_state",
+	[FEAT_TP_TCP_SEND_RESET] = "tp_tcp_send_reset",
+	[FEAT_TCP_RESET_REASON] = "tcp_reset_reason",
+	[FEAT_TP_TCP_RECEIVE_RESET] = "tp_tcp_receive_reset",
+	[FEAT_TP_TCP_DESTROY_SOCK] = "tp_tcp_destroy_sock",
+	[FEAT_LIVE_REFRESH] = "live_refresh",
+	[FEAT_CGROUP_SKB_UDP] = "cgroup_skb_udp",
+	[FEAT_KPROBE] = "kprobe",
+	[FEAT_FENTRY] = "fentry",
+};
+
+const char *feature_name(enum feature f)
+{
+	return f < FEAT_MAX ? feature_names[f] : "unknown";
+}
+
+static int netns_cookie_here(uint64_t *cookie)
+{
+	socklen_t len = sizeof(*cookie);
+	int fd, err = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int probes_resolve_scope(const struct config *cfg, uint64_t *cookie)
+{
+	int self_fd, target_fd, err;
+
+	*cookie = 0;
+	if (cfg->scope == SCOPE_HOST)
+		return 0;
+	if (cfg->scope == SCOPE_NETNS) {
+		err = netns_cookie_here(cookie);
+		if (err)
+			pr_err("failed to read the netns cookie of scope netns: %s",
+			       strerror(-err));
+		return err;
+	}
+	/* A namespace file: enter it just long enough to open a socket there.
+	 * No other thread exists yet, and the listeners are opened later,
+	 * back in our own namespace. */
+	target_fd = open(cfg->scope_path, O_RDONLY | O_CLOEXEC);
+	if (target_fd < 0) {
+		err = -errno;
+		pr_err("failed to open scope %s: %s", cfg->scope_path, strerror(-err));
+		return err;
+	}
+	self_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self_fd < 0) {
+		err = -errno;
+		close(target_fd);
+		pr_err("failed to open /proc/self/ns/net: %s", strerror(-err));
+		return err;
+	}
+	if (setns(target_fd, CLONE_NEWNET)) {
+		err = -errno;
+		pr_err("failed to enter scope %s: %s (is it a network namespace?)", cfg->scope_path,
+		       strerror(-err));
+	} else {
+		err = netns_cookie_here(cookie);
+		if (setns(self_fd, CLONE_NEWNET)) {
+			err = -errno;
+			pr_err("failed to return to the agent's network namespace: %s",
+			       strerror(-err));
+		} else if (err) {
+			pr_err("failed to read the netns cookie of %s: %s", cfg->scope_path,
+			       strerror(-err));
+		}
+	}
+	close(self_fd);
+	close(target_fd);
+	return err;
+}
+
+static bool btf_has_tracepoint(const struct btf *btf, const char *tp)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	return btf && btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) > 0;
+}
+
+/* Names of enum sk_rst_reason (6.10+) from the running kernel, so labels
+ * follow the kernel rather than a copy of its header. */
+static void load_reset_reasons(struct probes *p, const struct btf *btf)
+{
+	const struct btf_type *t;
+	const struct btf_enum *e;
+	const char *prefix = "SK_RST_REASON_";
+	int id;
+
+	snprintf(p->reset_reason_names[0], sizeof(p->reset_reason_names[0]), "not_specified");
+	p->n_reset_reasons = 1;
+	if (!btf)
+		return;
+	id = btf__find_by_name_kind(btf, "sk_rst_reason", BTF_KIND_ENUM);
+	if (id <= 0)
+		return;
+	t = btf__type_by_id(btf, id);
+	e = btf_enum(t);
+	for (unsigned int i = 0; i < btf_vlen(t); i++, e++) {
+		const char *n = btf__name_by_offset(btf, e->name_off);
+		char *out;
+		size_t j;
+
+		if (e->val < 0 || e->val >= 64 || !n)
+			continue;
+		if (!strncmp(n, prefix, strlen(prefix)))
+			n += strlen(prefix);
+		out = p->reset_reason_names[e->val];
+		for (j = 0; n[j] && j < sizeof(p->reset_reason_names[0]) - 1; j++)
+			out[j] = (n[j] >= 'A' && n[j] <= 'Z') ? n[j] - 'A' + 'a' : n[j];
+		out[j] = '\0';
+		if ((unsigned int)e->val + 1 > p->n_reset_reasons)
+			p->n_reset_reasons = e->val + 1;
+	}
+}
+
+/* fentry needs BPF trampolines: load and attach an empty program to a
+ * stable function, the only test that does not lie (the config may claim
+ * support the kernel then refuses). */
+static bool probe_fentry(const struct btf *btf)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY);
+	int id, prog_fd, link_fd;
+
+	id = btf ? btf__find_by_name_kind(btf, "tcp_set_state", BTF_KIND_FUNC) : -1;
+	if (id <= 0)
+		return false;
+	opts.attach_btf_id = id;
+	prog_fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "gs_probe", "GPL", insns, 2, &opts);
+	if (prog_fd < 0)
+		return false;
+	link_fd = bpf_link_create(prog_fd, 0, BPF_TRACE_FENTRY, NULL);
+	if (link_fd >= 0)
+		close(link_fd);
+	close(prog_fd);
+	return link_fd >= 0;
+}
+
+/* kprobes exist when the kprobe PMU does (CONFIG_KPROBE_EVENTS). */
+static bool probe_kprobe(void)
+{
+	return access("/sys/bus/event_source/devices/kprobe/type", F_OK) == 0;
+}
+
+/* The cgroup v2 root: the host's mount, or a private one. */
+static int open_cgroup2_root(void)
+{
+	char line[512], dev[128], dir[256], type[64];
+	FILE *f = fopen("/proc/mounts", "re");
+	int fd = -1;
+
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "%127s %255s %63s", dev, dir, type) == 3 &&
+			    !strcmp(type, "cgroup2")) {
+				fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+				if (fd >= 0) {
+					pr_debug("using cgroup v2 at %s", dir);
+					break;
+				}
+			}
+		}
+		fclose(f);
+	}
+	if (fd >= 0)
+		return fd;
+	mkdir("/run/gespann", 0755);
+	mkdir(PRIVATE_CGROUP2_DIR, 0755);
+	if (mount("none", PRIVATE_CGROUP2_DIR, "cgroup2", 0, NULL) && errno != EBUSY) {
+		pr_warn("no cgroup v2 mount and mounting one at %s failed: %s", PRIVATE_CGROUP2_DIR,
+			strerror(errno));
+		return -1;
+	}
+	pr_info("mounted cgroup v2 at %s", PRIVATE_CGROUP2_DIR);
+	return open(PRIVATE_CGROUP2_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+static int start_tcp(struct probes *p, const struct config *cfg, uint64_t cookie,
+		     const struct btf *btf)
+{
+	struct tcp_bpf *skel;
+	int err;
+
+	if (!btf_has_tracepoint(btf, "inet_sock_set_state")) {
+		pr_err("the kernel has no inet_sock_set_state tracepoint in BTF: TCP tracking "
+		       "needs Linux 4.16+ with BTF");
+		return -ENOTSUP;
+	}
+	skel = tcp_bpf__open();
+	if (!skel) {
+		err = -errno;
+		pr_err("failed to open the tcp programs: %s", strerror(-err));
+		return err;
+	}
+	p->tcp = skel;
+	skel->rodata->target_netns = cookie;
+	skel->rodata->idle_timeout_ns = cfg->idle_timeout_ns;
+	skel->rodata->ringbuf_wakeup_bytes = cfg->ringbuf_bytes / 4;
+	bpf_map__set_max_entries(skel->maps.conns, cfg->max_connections);
+	bpf_map__set_max_entries(skel->maps.events, cfg->ringbuf_bytes);
+	p->features[FEAT_TP_INET_SOCK_SET_STATE] = true;
+
+	/* tcp_send_reset carries enum sk_rst_reason since 6.10. */
+	p->features[FEAT_TP_TCP_SEND_RESET] = btf_has_tracepoint(btf, "tcp_send_reset");
+	p->features[FEAT_TCP_RESET_REASON] =
+		p->features[FEAT_TP_TCP_SEND_RESET] &&
+		btf__find_by_name_kind(btf, "sk_rst_reason", BTF_KIND_ENUM) > 0;
+	bpf_program__set_autoload(skel->progs.handle_tcp_send_reset,
+				  p->features[FEAT_TCP_RESET_REASON]);
+	bpf_program__set_autoload(skel->progs.handle_tcp_send_reset_noreason,
+				  p->features[FEAT_TP_TCP_SEND_RESET] &&
+					  !p->features[FEAT_TCP_RESET_REASON]);
+	if (!p->features[FEAT_TP_TCP_SEND_RESET])
+		pr_warn("tracepoint tcp_send_reset is missing: RSTs sent are not counted");
+	else if (!p->features[FEAT_TCP_RESET_REASON])
+		pr_warn("tcp_send_reset has no reason on this kernel (before 6.10): "
+			"reset_reason is reported as not_specified");
+
+	p->features[FEAT_TP_TCP_RECEIVE_RESET] = btf_has_tracepoint(btf, "tcp_receive_reset");
+	bpf_program__set_autoload(skel->progs.handle_tcp_receive_reset,
+				  p->features[FEAT_TP_TCP_RECEIVE_RESET]);
+	if (!p->features[FEAT_TP_TCP_RECEIVE_RESET])
+		pr_warn("tracepoint tcp_receive_reset is missing: RSTs received are not counted");
+
+	p->features[FEAT_TP_TCP_DESTROY_SOCK] = btf_has_tracepoint(btf, "tcp_destroy_sock");
+	bpf_program__set_autoload(skel->progs.handle_tcp_destroy_sock,
+				  p->features[FEAT_TP_TCP_DESTROY_SOCK]);
+	if (!p->features[FEAT_TP_TCP_DESTROY_SOCK])
+		pr_warn("tracepoint tcp_destroy_sock is missing: per-connection close records "
+			"are not emitted");
+	/* The refresh program is run on demand, never attached. */
+	bpf_program__set_autoattach(skel->progs.refresh_live, false);
+
+	err = tcp_bpf__load(skel);
+	if (err) {
+		pr_err("failed to load the tcp programs: %s", strerror(-err));
+		return err;
+	}
+	err = tcp_bpf__attach(skel);
+	if (err) {
+		pr_err("failed to attach the tcp programs: %s", strerror(-err));
+		return err;
+	}
+	p->features[FEAT_RINGBUF] = true;
+	p->features[FEAT_LIVE_REFRESH] = probes_refresh_live(p) == 0;
+	if (!p->features[FEAT_LIVE_REFRESH])
+		pr_warn("live refresh unavailable: byte counters of open connections move only "
+			"at close");
+	return 0;
+}
+
+static int start_udp(struct probes *p, const struct config *cfg, uint64_t cookie)
+{
+	struct udp_bpf *skel;
+	int err;
+
+	p->cgroup_fd = open_cgroup2_root();
+	if (p->cgroup_fd < 0) {
+		pr_warn("UDP tracking disabled: no cgroup v2 hierarchy to attach to");
+		return 0;
+	}
+	skel = udp_bpf__open();
+	if (!skel) {
+		pr_warn("UDP tracking disabled: failed to open the udp programs: %s",
+			strerror(errno));
+		return 0;
+	}
+	p->udp = skel;
+	skel->rodata->target_netns = cookie;
+	bpf_map__set_max_entries(skel->maps.udp_flows, cfg->max_udp_flows);
+	err = udp_bpf__load(skel);
+	if (err) {
+		pr_warn("UDP tracking disabled: failed to load the udp programs: %s",
+			strerror(-err));
+		return 0;
+	}
+	p->udp_links[0] = bpf_program__attach_cgroup(skel->progs.handle_udp_egress, p->cgroup_fd);
+	p->udp_links[1] = bpf_program__attach_cgroup(skel->progs.handle_udp_ingress, p->cgroup_fd);
+	if (!p->udp_links[0] || !p->udp_links[1]) {
+		pr_warn("UDP tracking disabled: failed to attach cgroup_skb programs: %s",
+			strerror(errno));
+		bpf_link__destroy(p->udp_links[0]);
+		bpf_link__destroy(p->udp_links[1]);
+		p->udp_links[0] = p->udp_links[1] = NULL;
+		return 0;
+	}
+	p->features[FEAT_CGROUP_SKB_UDP] = true;
+	return 0;
+}
+
+int probes_start(struct probes *p, const struct config *cfg, uint64_t netns_cookie)
+{
+	struct btf *btf;
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	p->cgroup_fd = -1;
+	btf = btf__load_vmlinux_btf();
+	if (!btf) {
+		err = -errno;
+		pr_err("kernel BTF is not available (/sys/kernel/btf/vmlinux): %s; Gespann needs a "
+		       "kernel built with CONFIG_DEBUG_INFO_BTF=y",
+		       strerror(-err));
+		return err ? err : -ENOENT;
+	}
+	p->features[FEAT_BTF] = true;
+	load_reset_reasons(p, btf);
+	/* Reported, not used: this build relies on tracepoints only. */
+	p->features[FEAT_KPROBE] = probe_kprobe();
+	p->features[FEAT_FENTRY] = probe_fentry(btf);
+
+	err = start_tcp(p, cfg, netns_cookie, btf);
+	btf__free(btf);
+	if (err)
+		goto cleanup;
+	err = start_udp(p, cfg, netns_cookie);
+	if (err)
+		goto cleanup;
+	for (int i = 0; i < FEAT_MAX; i++)
+		pr_info("feature %s: %s", feature_name(i), p->features[i] ? "on" : "off");
+	return 0;
+
+cleanup:
+	probes_stop(p);
+	return err;
+}
+
+void probes_stop(struct probes *p)
+{
+	if (!p)
+		return;
+	bpf_link__destroy(p->udp_links[0]);
+	bpf_link__destroy(p->udp_links[1]);
+	p->udp_links[0] = p->udp_links[1] = NULL;
+	udp_bpf__destroy(p->udp);
+	p->udp = NULL;
+	tcp_bpf__destroy(p->tcp);
+	p->tcp = NULL;
+	if (p->cgroup_fd >= 0)
+		close(p->cgroup_fd);
+	p->cgroup_fd = -1;
+}
+
+int probes_refresh_live(struct probes *p)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	int err;
+
+	if (!p->tcp)
+		return -ENOENT;
+	err = bpf_prog_test_run_opts(bpf_program__fd(p->tcp->progs.refresh_live), &opts);
+	return err ? -errno : 0;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Metrics registry: families (counter, gauge, histogram) with a fixed label set,
+ * series created on first set. The collector writes a snapshot into it; the
+ * exporters read it. Single-threaded: it is touched only from the main loop.
+ */
+#ifndef GESPANN_REGISTRY_H
+#define GESPANN_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define REGISTRY_MAX_LABELS 4
+
+enum metric_type {
+	METRIC_COUNTER = 1,
+	METRIC_GAUGE = 2,
+	METRIC_HISTOGRAM = 3,
+};
+
+struct registry;
+struct metric_family;
+
+/* A growable text buffer; exporters render into it. When buf is not NULL it
+ * is NUL-terminated at len. Appends return 0 or -ENOMEM. */
+struct strbuf {
+	char *buf;
+	size_t len;
+	size_t cap;
+};
+void strbuf_init(struct strbuf *sb);
+void strbuf_free(struct strbuf *sb);
+/* Empty the buffer but keep its memory, for reuse by the next render. */
+void strbuf_reset(struct strbuf *sb);
+int strbuf_append(struct strbuf *sb, const char *s, size_t n);
+int strbuf_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+struct registry *registry_new(void);
+void registry_free(struct registry *r); /* accepts NULL */
+
+/*
+ * Declare a family. label_names is NULL-terminated (or NULL for none), at most
+ * REGISTRY_MAX_LABELS. For histograms, bounds are the upper bounds (le) in
+ * increasing order, without +Inf. Strings are copied. Returns NULL on bad input
+ * (duplicate name, invalid metric or label name) or ENOMEM, with errno set:
+ * EINVAL, EEXIST (the name, or a histogram's name_bucket/_sum/_count, clashes
+ * with a family already added) or ENOMEM.
+ */
+struct metric_family *registry_add(struct registry *r, const char *name, const char *help,
+				   enum metric_type type, const char *const *label_names,
+				   const double *bounds, size_t n_bounds);
+
+/* Set a counter or gauge series. label_values has one entry per label name
+ * (NULL when the family has none). Counters must not go down: a lower value is
+ * ignored (the exported value stays monotonic); a negative or NaN counter value
+ * is -EINVAL. Label values are copied. Returns 0 or negative errno. */
+int registry_set(struct metric_family *f, const char *const *label_values, double value);
+
+/* Set a histogram series from non-cumulative bucket counts (n_bounds + 1 entries,
+ * the last being the +Inf overflow) and the sum of observations. */
+int registry_set_histogram(struct metric_family *f, const char *const *label_values,
+			   const uint64_t *buckets, double sum);
+
+/* Render in the Prometheus text exposition format 0.0.4: HELP and TYPE for
+ * every family, families in the order added, series in the order created.
+ * Appends to out (reset it first to reuse it). Returns 0 or -ENOMEM. */
+int registry_render_prometheus(const struct registry *r, struct strbuf *out);
+
+#endif

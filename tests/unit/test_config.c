@@ -1,0 +1,1119 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for src/config.c: the YAML contract of the README.
+ *
+ * Tables of good files (each with the changes it makes to the defaults), bad
+ * files (each with the exact one-line error, line number included), the
+ * duration parser, file loading, and a mutation loop that feeds broken
+ * variants of a real file to the parser: it must answer 0 or one clean error
+ * line, never crash or leak (run it under ASan). No root, no network.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+#define NS_PER_MS   1000000ULL
+#define NS_PER_SEC  1000000000ULL
+
+#define KNOWN_TOP                                                                  \
+	"(known: log_level, scope, idle_timeout, max_connections, max_udp_flows, " \
+	"ring_buffer_size, poll_interval, adapters)"
+
+/* ==== Assertions that print both sides ==== */
+
+#define CHECK_U64(ctx, field, expected, actual)                                          \
+	do {                                                                             \
+		unsigned long long e_ = (expected), a_ = (actual);                       \
+		if (e_ != a_)                                                            \
+			fail_msg("%s: %s: expected %llu, got %llu", ctx, field, e_, a_); \
+	} while (0)
+
+#define CHECK_STR(ctx, field, expected, actual)                                                 \
+	do {                                                                                    \
+		const char *e_ = (expected), *a_ = (actual);                                    \
+		if (strcmp(e_, a_))                                                             \
+			fail_msg("%s: %s:\n  expected: \"%s\"\n  actual:   \"%s\"", ctx, field, \
+				 e_, a_);                                                       \
+	} while (0)
+
+static void check_config_eq(const char *ctx, const struct config *exp, const struct config *act)
+{
+	char field[64];
+	size_t i;
+
+	CHECK_U64(ctx, "log_level", exp->log_level, act->log_level);
+	CHECK_U64(ctx, "scope", exp->scope, act->scope);
+	CHECK_STR(ctx, "scope_path", exp->scope_path, act->scope_path);
+	CHECK_U64(ctx, "idle_timeout_ns", exp->idle_timeout_ns, act->idle_timeout_ns);
+	CHECK_U64(ctx, "max_connections", exp->max_connections, act->max_connections);
+	CHECK_U64(ctx, "max_udp_flows", exp->max_udp_flows, act->max_udp_flows);
+	CHECK_U64(ctx, "ringbuf_bytes", exp->ringbuf_bytes, act->ringbuf_bytes);
+	CHECK_U64(ctx, "poll_interval_ns", exp->poll_interval_ns, act->poll_interval_ns);
+	CHECK_U64(ctx, "n_adapters", exp->n_adapters, act->n_adapters);
+	for (i = 0; i < exp->n_adapters && i < CONFIG_MAX_ADAPTERS; i++) {
+		snprintf(field, sizeof(field), "adapters[%zu].type", i);
+		CHECK_U64(ctx, field, exp->adapters[i].type, act->adapters[i].type);
+		snprintf(field, sizeof(field), "adapters[%zu].address", i);
+		CHECK_STR(ctx, field, exp->adapters[i].address, act->adapters[i].address);
+		snprintf(field, sizeof(field), "adapters[%zu].port", i);
+		CHECK_U64(ctx, field, exp->adapters[i].port, act->adapters[i].port);
+	}
+}
+
+static void set_adapter(struct config *cfg, size_t i, const char *address, uint16_t port)
+{
+	cfg->adapters[i].type = ADAPTER_PROMETHEUS;
+	snprintf(cfg->adapters[i].address, sizeof(cfg->adapters[i].address), "%s", address);
+	cfg->adapters[i].port = port;
+}
+
+/* ==== Defaults ==== */
+
+static void test_defaults(void **state)
+{
+	struct config cfg;
+
+	config_set_defaults(&cfg);
+	/* the values the README promises, spelled out once */
+	CHECK_U64("defaults", "log_level", LOG_LEVEL_INFO, cfg.log_level);
+	CHECK_U64("defaults", "scope", SCOPE_HOST, cfg.scope);
+	CHECK_U64("defaults", "idle_timeout_ns", 30 * NS_PER_SEC, cfg.idle_timeout_ns);
+	CHECK_U64("defaults", "max_connections", 65536, cfg.max_connections);
+	CHECK_U64("defaults", "max_udp_flows", 16384, cfg.max_udp_flows);
+	CHECK_U64("defaults", "ringbuf_bytes", 1048576, cfg.ringbuf_bytes);
+	CHECK_U64("defaults", "poll_interval_ns", 100 * NS_PER_MS, cfg.poll_interval_ns);
+	CHECK_U64("defaults", "n_adapters", 1, cfg.n_adapters);
+	CHECK_U64("defaults", "adapters[0].type", ADAPTER_PROMETHEUS, cfg.adapters[0].type);
+	CHECK_STR("defaults", "adapters[0].address", "0.0.0.0", cfg.adapters[0].address);
+	CHECK_U64("defaults", "adapters[0].port", 8080, cfg.adapters[0].port);
+}
+
+static void test_default_yaml(void **state)
+{
+	struct config exp, act;
+	char err[512] = "";
+	int ret;
+
+	config_set_defaults(&exp);
+	memset(&act, 0x5a, sizeof(act));
+	ret = config_parse(config_default_yaml, strlen(config_default_yaml), "<default>", &act, err,
+			   sizeof(err));
+	if (ret)
+		fail_msg("config_default_yaml: expected 0, got %d: %s", ret, err);
+	check_config_eq("config_default_yaml", &exp, &act);
+	/* it must say what it sets, not lean on the defaults */
+	assert_non_null(strstr(config_default_yaml, "log_level: info\n"));
+	assert_non_null(strstr(config_default_yaml, "scope: host\n"));
+	assert_non_null(strstr(config_default_yaml, "idle_timeout: 30s\n"));
+	assert_non_null(strstr(config_default_yaml, "type: prometheus\n"));
+	assert_non_null(strstr(config_default_yaml, "port: 8080\n"));
+}
+
+/* ==== Good files ==== */
+
+struct good_case {
+	const char *name;
+	const char *yaml;
+	size_t len;			    /* 0: strlen(yaml) */
+	void (*expect)(struct config *cfg); /* applied to the defaults; NULL: defaults */
+};
+
+static void expect_full(struct config *cfg)
+{
+	cfg->log_level = LOG_LEVEL_DEBUG;
+	cfg->scope = SCOPE_PATH;
+	snprintf(cfg->scope_path, sizeof(cfg->scope_path), "/proc/1/ns/net");
+	cfg->idle_timeout_ns = 5 * 60 * NS_PER_SEC;
+	cfg->max_connections = 1024;
+	cfg->max_udp_flows = 2048;
+	cfg->ringbuf_bytes = 4 * 1024 * 1024;
+	cfg->poll_interval_ns = 250 * NS_PER_MS;
+	cfg->n_adapters = 1;
+	set_adapter(cfg, 0, "127.0.0.1", 9100);
+}
+
+static void expect_debug(struct config *cfg)
+{
+	cfg->log_level = LOG_LEVEL_DEBUG;
+}
+
+static void expect_warn_netns(struct config *cfg)
+{
+	cfg->log_level = LOG_LEVEL_WARN;
+	cfg->scope = SCOPE_NETNS;
+}
+
+static void expect_one_9100(struct config *cfg)
+{
+	cfg->n_adapters = 1;
+	set_adapter(cfg, 0, "0.0.0.0", 9100);
+}
+
+static void expect_two(struct config *cfg)
+{
+	cfg->n_adapters = 2;
+	set_adapter(cfg, 0, "127.0.0.1", 9100);
+	set_adapter(cfg, 1, "0.0.0.0", 9101);
+}
+
+static void expect_eight(struct config *cfg)
+{
+	size_t i;
+
+	cfg->n_adapters = 8;
+	for (i = 0; i < 8; i++)
+		set_adapter(cfg, i, "0.0.0.0", (uint16_t)(9000 + i));
+}
+
+static void expect_none(struct config *cfg)
+{
+	cfg->n_adapters = 0;
+}
+
+static void expect_any6(struct config *cfg)
+{
+	set_adapter(cfg, 0, "::", 8080);
+}
+
+static void expect_v6_doc(struct config *cfg)
+{
+	set_adapter(cfg, 0, "2001:db8::1", 9100);
+}
+
+static void expect_v6_loopback(struct config *cfg)
+{
+	set_adapter(cfg, 0, "::1", 8080);
+}
+
+static void expect_v6_mapped(struct config *cfg)
+{
+	set_adapter(cfg, 0, "::ffff:192.0.2.1", 8080);
+}
+
+static void expect_port0(struct config *cfg)
+{
+	set_adapter(cfg, 0, "127.0.0.1", 0);
+}
+
+static void expect_port_max(struct config *cfg)
+{
+	set_adapter(cfg, 0, "0.0.0.0", 65535);
+}
+
+static void expect_netns(struct config *cfg)
+{
+	cfg->scope = SCOPE_NETNS;
+}
+
+static void expect_path_named(struct config *cfg)
+{
+	cfg->scope = SCOPE_PATH;
+	snprintf(cfg->scope_path, sizeof(cfg->scope_path), "/var/run/netns/blue");
+}
+
+static void expect_path_pid(struct config *cfg)
+{
+	cfg->scope = SCOPE_PATH;
+	snprintf(cfg->scope_path, sizeof(cfg->scope_path), "/proc/4242/ns/net");
+}
+
+static void expect_idle_100ns(struct config *cfg)
+{
+	cfg->idle_timeout_ns = 100;
+}
+
+static void expect_idle_250us(struct config *cfg)
+{
+	cfg->idle_timeout_ns = 250000;
+}
+
+static void expect_idle_500ms(struct config *cfg)
+{
+	cfg->idle_timeout_ns = 500 * NS_PER_MS;
+}
+
+static void expect_idle_45s(struct config *cfg)
+{
+	cfg->idle_timeout_ns = 45 * NS_PER_SEC;
+}
+
+static void expect_idle_5m(struct config *cfg)
+{
+	cfg->idle_timeout_ns = 300 * NS_PER_SEC;
+}
+
+static void expect_idle_2h(struct config *cfg)
+{
+	cfg->idle_timeout_ns = 7200 * NS_PER_SEC;
+}
+
+static void expect_poll_min(struct config *cfg)
+{
+	cfg->poll_interval_ns = NS_PER_MS;
+}
+
+static void expect_poll_max(struct config *cfg)
+{
+	cfg->poll_interval_ns = 10 * NS_PER_SEC;
+}
+
+static void expect_poll_us(struct config *cfg)
+{
+	cfg->poll_interval_ns = NS_PER_MS;
+}
+
+static void expect_sizes_min(struct config *cfg)
+{
+	cfg->max_connections = 16;
+	cfg->max_udp_flows = 16;
+	cfg->ringbuf_bytes = 4096;
+}
+
+static void expect_sizes_max(struct config *cfg)
+{
+	cfg->max_connections = 16777216;
+	cfg->max_udp_flows = 16777216;
+	cfg->ringbuf_bytes = 1073741824;
+}
+
+static void expect_error_level(struct config *cfg)
+{
+	cfg->log_level = LOG_LEVEL_ERROR;
+}
+
+static void expect_warn(struct config *cfg)
+{
+	cfg->log_level = LOG_LEVEL_WARN;
+}
+
+static void expect_tags(struct config *cfg)
+{
+	cfg->max_connections = 16;
+	cfg->scope = SCOPE_NETNS;
+}
+
+static void expect_alias(struct config *cfg)
+{
+	cfg->n_adapters = 2;
+	set_adapter(cfg, 0, "0.0.0.0", 9100);
+	set_adapter(cfg, 1, "0.0.0.0", 9100);
+}
+
+/* "log_level: debug" followed by bytes the length excludes */
+static const char truncated_text[] = "log_level: debug\nscope: {{{{";
+
+static const struct good_case good_cases[] = {
+	{ "readme example",
+	  "log_level: info            # error | warn | info | debug\n"
+	  "scope: host                # host | netns | /path/to/netns\n"
+	  "idle_timeout: 30s          # duration\n"
+	  "max_connections: 65536     # integer 16..16777216\n"
+	  "max_udp_flows: 16384       # integer 16..16777216\n"
+	  "ring_buffer_size: 1048576  # bytes, power of two\n"
+	  "poll_interval: 100ms       # duration, 1ms..10s\n"
+	  "adapters:\n"
+	  "  - type: prometheus\n"
+	  "    settings:\n"
+	  "      port: 8080           # 1..65535\n"
+	  "      address: 0.0.0.0     # optional\n",
+	  0, NULL },
+	{ "every key changed",
+	  "log_level: debug\n"
+	  "scope: /proc/1/ns/net\n"
+	  "idle_timeout: 5m\n"
+	  "max_connections: 1024\n"
+	  "max_udp_flows: 2048\n"
+	  "ring_buffer_size: 4194304\n"
+	  "poll_interval: 250ms\n"
+	  "adapters:\n"
+	  "  - type: prometheus\n"
+	  "    settings:\n"
+	  "      address: 127.0.0.1\n"
+	  "      port: 9100\n",
+	  0, expect_full },
+	{ "minimal", "log_level: debug\n", 0, expect_debug },
+	{ "no trailing newline", "log_level: debug", 0, expect_debug },
+	{ "empty file", "", 0, NULL },
+	{ "only whitespace", "\n\n   \n", 0, NULL },
+	{ "only comments", "# nothing to see\n   # here either\n", 0, NULL },
+	{ "document marker only", "---\n", 0, NULL },
+	{ "explicit null document", "~\n", 0, NULL },
+	{ "document end marker", "log_level: debug\n...\n", 0, expect_debug },
+	{ "yaml directive", "%YAML 1.1\n---\nlog_level: debug\n", 0, expect_debug },
+	{ "utf-8 byte order mark", "\xef\xbb\xbflog_level: debug\n", 0, expect_debug },
+	{ "crlf line ends", "log_level: warn\r\nscope: netns\r\n", 0, expect_warn_netns },
+	{ "flow mapping", "{log_level: warn, scope: netns}\n", 0, expect_warn_netns },
+	{ "quoted keys and values", "\"log_level\": 'warn'\n\"scope\": \"netns\"\n", 0,
+	  expect_warn_netns },
+	{ "only adapters", "adapters:\n  - type: prometheus\n    settings:\n      port: 9100\n", 0,
+	  expect_one_9100 },
+	{ "settings absent", "adapters:\n  - type: prometheus\n", 0, NULL },
+	{ "settings empty", "adapters:\n  - type: prometheus\n    settings: {}\n", 0, NULL },
+	{ "adapters flow style", "adapters: [{type: prometheus, settings: {port: 9100}}]\n", 0,
+	  expect_one_9100 },
+	{ "two prometheus adapters",
+	  "adapters:\n"
+	  "  - type: prometheus\n"
+	  "    settings:\n"
+	  "      address: 127.0.0.1\n"
+	  "      port: 9100\n"
+	  "  - type: prometheus\n"
+	  "    settings: {port: 9101}\n",
+	  0, expect_two },
+	{ "eight adapters (the maximum)",
+	  "adapters:\n"
+	  "  - {type: prometheus, settings: {port: 9000}}\n"
+	  "  - {type: prometheus, settings: {port: 9001}}\n"
+	  "  - {type: prometheus, settings: {port: 9002}}\n"
+	  "  - {type: prometheus, settings: {port: 9003}}\n"
+	  "  - {type: prometheus, settings: {port: 9004}}\n"
+	  "  - {type: prometheus, settings: {port: 9005}}\n"
+	  "  - {type: prometheus, settings: {port: 9006}}\n"
+	  "  - {type: prometheus, settings: {port: 9007}}\n",
+	  0, expect_eight },
+	{ "empty adapter list", "adapters: []\n", 0, expect_none },
+	{ "ipv6 any, quoted", "adapters:\n- type: prometheus\n  settings: {address: \"::\"}\n", 0,
+	  expect_any6 },
+	{ "ipv6 plain",
+	  "adapters:\n- type: prometheus\n  settings:\n    address: 2001:db8::1\n    port: 9100\n",
+	  0, expect_v6_doc },
+	{ "ipv6 loopback", "adapters:\n- type: prometheus\n  settings:\n    address: '::1'\n", 0,
+	  expect_v6_loopback },
+	{ "ipv4-mapped ipv6",
+	  "adapters:\n- type: prometheus\n  settings:\n    address: \"::ffff:192.0.2.1\"\n", 0,
+	  expect_v6_mapped },
+	{ "port 0 (ephemeral)",
+	  "adapters:\n- type: prometheus\n  settings: {address: 127.0.0.1, port: 0}\n", 0,
+	  expect_port0 },
+	{ "port 65535", "adapters:\n- type: prometheus\n  settings: {port: 65535}\n", 0,
+	  expect_port_max },
+	{ "scope host", "scope: host\n", 0, NULL },
+	{ "scope netns", "scope: netns\n", 0, expect_netns },
+	{ "scope named netns", "scope: /var/run/netns/blue\n", 0, expect_path_named },
+	{ "scope pid netns", "scope: \"/proc/4242/ns/net\"\n", 0, expect_path_pid },
+	{ "idle 100ns", "idle_timeout: 100ns\n", 0, expect_idle_100ns },
+	{ "idle 250us", "idle_timeout: 250us\n", 0, expect_idle_250us },
+	{ "idle 500ms", "idle_timeout: 500ms\n", 0, expect_idle_500ms },
+	{ "idle 45s", "idle_timeout: 45s\n", 0, expect_idle_45s },
+	{ "idle 5m", "idle_timeout: 5m\n", 0, expect_idle_5m },
+	{ "idle 2h", "idle_timeout: 2h\n", 0, expect_idle_2h },
+	{ "idle quoted", "idle_timeout: \"45s\"\n", 0, expect_idle_45s },
+	{ "poll 1ms (minimum)", "poll_interval: 1ms\n", 0, expect_poll_min },
+	{ "poll 10s (maximum)", "poll_interval: 10s\n", 0, expect_poll_max },
+	{ "poll 1000us", "poll_interval: 1000us\n", 0, expect_poll_us },
+	{ "sizes at minimum", "max_connections: 16\nmax_udp_flows: 16\nring_buffer_size: 4096\n", 0,
+	  expect_sizes_min },
+	{ "sizes at maximum",
+	  "max_connections: 16777216\nmax_udp_flows: 16777216\nring_buffer_size: 1073741824\n", 0,
+	  expect_sizes_max },
+	{ "log level error", "log_level: error\n", 0, expect_error_level },
+	{ "log level warning", "log_level: warning\n", 0, expect_warn },
+	{ "anchor and alias",
+	  "adapters:\n  - &p {type: prometheus, settings: {port: 9100}}\n  - *p\n", 0,
+	  expect_alias },
+	{ "explicit core tags", "max_connections: !!int 16\nscope: !!str netns\n", 0, expect_tags },
+	{ "length limits the text", truncated_text, 16, expect_debug },
+};
+
+static void run_good_case(const struct good_case *c)
+{
+	struct config exp, act;
+	char err[512] = "";
+	size_t len = c->len ? c->len : strlen(c->yaml);
+	int ret;
+
+	config_set_defaults(&exp);
+	if (c->expect)
+		c->expect(&exp);
+	memset(&act, 0x5a, sizeof(act));
+	ret = config_parse(c->yaml, len, "config.yaml", &act, err, sizeof(err));
+	if (ret)
+		fail_msg("%s: expected 0, got %d: %s", c->name, ret, err);
+	CHECK_STR(c->name, "err", "", err);
+	check_config_eq(c->name, &exp, &act);
+}
+
+static void test_good_files(void **state)
+{
+	size_t i;
+
+	for (i = 0; i < COUNT_OF(good_cases); i++)
+		run_good_case(&good_cases[i]);
+}
+
+/* ==== Bad files ==== */
+
+struct bad_case {
+	const char *yaml;
+	const char *err; /* NULL: the file is fine after all */
+};
+
+static const struct bad_case bad_cases[] = {
+	/* YAML itself */
+	{ "log_level: info\nscope: [host\n",
+	  "config.yaml:3: YAML syntax error: did not find expected ',' or ']' while parsing a flow sequence" },
+	{ "log_level: info\n  scope: host\n",
+	  "config.yaml:2: YAML syntax error: mapping values are not allowed in this context" },
+	{ "\tlog_level: info\n",
+	  "config.yaml:1: YAML syntax error: found character that cannot start any token while scanning for the next token" },
+	{ "log_level: info\nscope: \x01\n",
+	  "config.yaml:2: YAML syntax error: control characters are not allowed (#x1)" },
+	{ "log_level: info\nscope: \xff\n",
+	  "config.yaml:2: YAML syntax error: invalid leading UTF-8 octet (#xFF)" },
+	{ "scope: *nowhere\n", "config.yaml:1: YAML syntax error: found undefined alias" },
+	{ "%YAML 2.0\n---\nscope: host\n",
+	  "config.yaml:1: YAML syntax error: found incompatible YAML document" },
+	{ "log_level: info\n---\nscope: host\n",
+	  "config.yaml:3: expected one YAML document, found a second one" },
+	{ "log_level: info\n--- [\n",
+	  "config.yaml:3: YAML syntax error: did not find expected node content while parsing a flow node" },
+	/* the top level */
+	{ "- log_level: info\n", "config.yaml:1: expected a mapping at the top level, got a list" },
+	{ "info\n", "config.yaml:1: expected a mapping at the top level, got a string" },
+	{ "# a comment\n42\n",
+	  "config.yaml:2: expected a mapping at the top level, got an integer" },
+	{ "!!map {log_level: info}\n", NULL }, /* allowed: the default tag, spelled out */
+	{ "!weird {log_level: info}\n", "config.yaml:1: unsupported YAML tag \"!weird\"" },
+	/* keys */
+	{ "log_level: info\nlog_levle: debug\n",
+	  "config.yaml:2: unknown key \"log_levle\" " KNOWN_TOP },
+	{ "Log_Level: info\n", "config.yaml:1: unknown key \"Log_Level\" " KNOWN_TOP },
+	{ "<<: {log_level: info}\n", "config.yaml:1: unknown key \"<<\" " KNOWN_TOP },
+	{ "\"log_level\\0\": info\n", "config.yaml:1: unknown key \"log_level\\x00\" " KNOWN_TOP },
+	{ "scope: host\nlog_level: info\nscope: netns\n",
+	  "config.yaml:3: duplicate key \"scope\" (first on line 1)" },
+	{ "? [a, b]\n: c\n", "config.yaml:1: a key must be a string, got a list" },
+	/* log_level */
+	{ "log_level: verbose\n",
+	  "config.yaml:1: log_level: \"verbose\" is not a log level (error, warn, info, debug)" },
+	{ "log_level: INFO\n",
+	  "config.yaml:1: log_level: \"INFO\" is not a log level (error, warn, info, debug)" },
+	{ "log_level: 3\n",
+	  "config.yaml:1: log_level: \"3\" is not a log level (error, warn, info, debug)" },
+	{ "log_level:\nscope: host\n", "config.yaml:1: log_level: expected a string, got null" },
+	{ "log_level: ~\n", "config.yaml:1: log_level: expected a string, got null" },
+	{ "log_level: [info]\n", "config.yaml:1: log_level: expected a string, got a list" },
+	{ "log_level:\n  level: info\n",
+	  "config.yaml:1: log_level: expected a string, got a mapping" },
+	{ "log_level: !!binary aW5mbw==\n",
+	  "config.yaml:1: log_level: unsupported YAML tag \"!!binary\"" },
+	/* scope */
+	{ "scope: true\n", "config.yaml:1: scope: expected a string, got a boolean (true)" },
+	{ "scope: off\n", "config.yaml:1: scope: expected a string, got a boolean (off)" },
+	{ "scope: \"\"\n",
+	  "config.yaml:1: scope: \"\" is not a scope (host, netns, or a path such as /var/run/netns/NAME)" },
+	{ "scope: var/run/netns/blue\n",
+	  "config.yaml:1: scope: \"var/run/netns/blue\" is not a scope (host, netns, or a path such as /var/run/netns/NAME)" },
+	{ "scope: \"/x\\0y\"\n", "config.yaml:1: scope: \"/x\\x00y\" contains a NUL byte" },
+	/* durations */
+	{ "log_level: info\nscope: host\nidle_timeout: 30\n",
+	  "config.yaml:3: idle_timeout: \"30\" is not a duration (write e.g. 30s, 5m, 500ms)" },
+	{ "idle_timeout: 30 s\n",
+	  "config.yaml:1: idle_timeout: \"30 s\" is not a duration (write e.g. 30s, 5m, 500ms)" },
+	{ "idle_timeout: 1.5s\n",
+	  "config.yaml:1: idle_timeout: \"1.5s\" is not a duration (write e.g. 30s, 5m, 500ms)" },
+	{ "idle_timeout: -5s\n",
+	  "config.yaml:1: idle_timeout: \"-5s\" is not a duration (write e.g. 30s, 5m, 500ms)" },
+	{ "idle_timeout: 30S\n",
+	  "config.yaml:1: idle_timeout: \"30S\" is not a duration (write e.g. 30s, 5m, 500ms)" },
+	{ "idle_timeout: 1d\n",
+	  "config.yaml:1: idle_timeout: \"1d\" is not a duration (write e.g. 30s, 5m, 500ms)" },
+	{ "idle_timeout: 0s\n",
+	  "config.yaml:1: idle_timeout: 0s is out of range (must be greater than 0)" },
+	{ "idle_timeout: 99999999999999h\n",
+	  "config.yaml:1: idle_timeout: \"99999999999999h\" is too large for a duration" },
+	{ "idle_timeout: yes\n",
+	  "config.yaml:1: idle_timeout: expected a string, got a boolean (yes)" },
+	{ "poll_interval: 999us\n",
+	  "config.yaml:1: poll_interval: 999us is out of range (1ms-10s)" },
+	{ "poll_interval: 11s\n", "config.yaml:1: poll_interval: 11s is out of range (1ms-10s)" },
+	{ "poll_interval: 1m\n", "config.yaml:1: poll_interval: 1m is out of range (1ms-10s)" },
+	/* integers */
+	{ "max_connections: 15\n",
+	  "config.yaml:1: max_connections: 15 is out of range (16-16777216)" },
+	{ "max_connections: 16777217\n",
+	  "config.yaml:1: max_connections: 16777217 is out of range (16-16777216)" },
+	{ "max_udp_flows: -1\n", "config.yaml:1: max_udp_flows: -1 is out of range (16-16777216)" },
+	{ "max_udp_flows: 99999999999999999999999\n",
+	  "config.yaml:1: max_udp_flows: 99999999999999999999999 is out of range (16-16777216)" },
+	{ "max_connections: 1e3\n",
+	  "config.yaml:1: max_connections: \"1e3\" is not a decimal integer" },
+	{ "max_connections: 1000.0\n",
+	  "config.yaml:1: max_connections: \"1000.0\" is not a decimal integer" },
+	{ "max_connections: 0x400\n",
+	  "config.yaml:1: max_connections: \"0x400\" is not a decimal integer" },
+	{ "max_connections: 01024\n",
+	  "config.yaml:1: max_connections: \"01024\" is not a decimal integer" },
+	{ "max_connections: +1024\n",
+	  "config.yaml:1: max_connections: \"+1024\" is not a decimal integer" },
+	{ "max_connections: 1024abc\n",
+	  "config.yaml:1: max_connections: \"1024abc\" is not a decimal integer" },
+	{ "max_connections: 1_024\n",
+	  "config.yaml:1: max_connections: \"1_024\" is not a decimal integer" },
+	{ "max_connections: \"1024\"\n",
+	  "config.yaml:1: max_connections: expected an integer, got a quoted string (\"1024\")" },
+	{ "max_connections: true\n",
+	  "config.yaml:1: max_connections: expected an integer, got a boolean (true)" },
+	{ "max_connections:\n", "config.yaml:1: max_connections: expected an integer, got null" },
+	{ "max_connections: [1]\n",
+	  "config.yaml:1: max_connections: expected an integer, got a list" },
+	{ "ring_buffer_size: 5000\n",
+	  "config.yaml:1: ring_buffer_size: 5000 is not a power of two between 4096 and 1073741824" },
+	{ "ring_buffer_size: 2048\n",
+	  "config.yaml:1: ring_buffer_size: 2048 is not a power of two between 4096 and 1073741824" },
+	{ "ring_buffer_size: 2147483648\n",
+	  "config.yaml:1: ring_buffer_size: 2147483648 is not a power of two between 4096 and 1073741824" },
+	{ "ring_buffer_size: 0\n",
+	  "config.yaml:1: ring_buffer_size: 0 is not a power of two between 4096 and 1073741824" },
+	/* adapters */
+	{ "log_level: info\nscope: host\n\nadapters:\n  type: prometheus\n",
+	  "config.yaml:4: adapters: expected a list, got a mapping" },
+	{ "adapters:\n",
+	  "config.yaml:1: adapters: expected a list, got null (write [] for an empty list)" },
+	{ "adapters: prometheus\n", "config.yaml:1: adapters: expected a list, got a string" },
+	{ "adapters: !!set {a, b}\n", "config.yaml:1: adapters: unsupported YAML tag \"!!set\"" },
+	{ "adapters: [1,2,3,4,5,6,7,8,9]\n",
+	  "config.yaml:1: adapters: 9 entries, at most 8 are supported" },
+	{ "adapters:\n  - prometheus\n",
+	  "config.yaml:2: adapters[0]: expected a mapping, got a string" },
+	{ "adapters: &a [*a]\n", "config.yaml:1: adapters[0]: expected a mapping, got a list" },
+	{ "log_level: info\nscope: host\nidle_timeout: 30s\nadapters:\n  - type: datadog\n",
+	  "config.yaml:5: adapters[0].type: adapter type \"datadog\" is not supported by this build (supported: prometheus)" },
+	{ "adapters:\n  - type: otlp\n",
+	  "config.yaml:2: adapters[0].type: adapter type \"otlp\" is not supported by this build (supported: prometheus)" },
+	{ "adapters:\n  - type: graphite\n",
+	  "config.yaml:2: adapters[0].type: unknown adapter type \"graphite\" (supported: prometheus)" },
+	{ "adapters:\n  - type:\n",
+	  "config.yaml:2: adapters[0].type: expected a string, got null" },
+	{ "adapters:\n  - settings: {port: 1}\n",
+	  "config.yaml:2: adapters[0]: missing key \"type\" (supported: prometheus)" },
+	{ "adapters:\n  - type: prometheus\n    tpye: prometheus\n",
+	  "config.yaml:3: adapters[0]: unknown key \"tpye\" (known: type, settings)" },
+	{ "adapters:\n  - type: prometheus\n    type: prometheus\n",
+	  "config.yaml:3: adapters[0]: duplicate key \"type\" (first on line 2)" },
+	{ "adapters:\n  - type: prometheus\n  - type: prometheus\n    settings: [8080]\n",
+	  "config.yaml:4: adapters[1].settings: expected a mapping, got a list" },
+	{ "adapters:\n  - type: prometheus\n    settings:\n",
+	  "config.yaml:3: adapters[0].settings: expected a mapping, got null" },
+	{ "adapters:\n  - type: prometheus\n    settings:\n      prot: 8080\n",
+	  "config.yaml:4: adapters[0].settings: unknown key \"prot\" (known: port, address)" },
+	{ "adapters:\n  - type: prometheus\n    settings:\n      port: 1\n      port: 2\n",
+	  "config.yaml:5: adapters[0].settings: duplicate key \"port\" (first on line 4)" },
+	/* port */
+	{ "adapters:\n  - type: prometheus\n    settings:\n      address: 0.0.0.0\n\n      port: 70000\n",
+	  "config.yaml:6: adapters[0].settings.port: 70000 is not a port (1-65535)" },
+	{ "adapters:\n  - type: prometheus\n    settings:\n      port: -1\n",
+	  "config.yaml:4: adapters[0].settings.port: -1 is not a port (1-65535)" },
+	{ "adapters:\n  - type: prometheus\n    settings:\n      port: 8080abc\n",
+	  "config.yaml:4: adapters[0].settings.port: \"8080abc\" is not a decimal integer" },
+	{ "adapters:\n  - type: prometheus\n    settings:\n      port: 80.5\n",
+	  "config.yaml:4: adapters[0].settings.port: \"80.5\" is not a decimal integer" },
+	{ "adapters:\n  - type: prometheus\n    settings:\n      port: \"8080\"\n",
+	  "config.yaml:4: adapters[0].settings.port: expected an integer, got a quoted string (\"8080\")" },
+	{ "adapters:\n  - type: prometheus\n    settings:\n      port: null\n",
+	  "config.yaml:4: adapters[0].settings.port: expected an integer, got null" },
+	/* address */
+	{ "adapters:\n  - type: prometheus\n    settings:\n      address: localhost\n",
+	  "config.yaml:4: adapters[0].settings.address: \"localhost\" is not an IPv4 or IPv6 address" },
+	{ "adapters:\n  - type: prometheus\n    settings:\n      address: 256.0.0.1\n",
+	  "config.yaml:4: adapters[0].settings.address: \"256.0.0.1\" is not an IPv4 or IPv6 address" },
+	{ "adapters:\n  - type: prometheus\n    settings:\n      address: fe80::1%eth0\n",
+	  "config.yaml:4: adapters[0].settings.address: \"fe80::1%eth0\" is not an IPv4 or IPv6 address" },
+	{ "adapters:\n  - type: prometheus\n    settings:\n      address: \"\"\n",
+	  "config.yaml:4: adapters[0].settings.address: \"\" is not an IPv4 or IPv6 address" },
+	{ "adapters:\n  - type: prometheus\n    settings:\n      address: 1234:5678:9abc:def0:1234:5678:9abc:def0:1234:5678:9abc:def0:1234:5678\n",
+	  "config.yaml:4: adapters[0].settings.address: \"1234:5678:9abc:def0:1234:5678:9abc:def0:1234:567...\" is longer than 63 characters" },
+	{ "adapters:\n  - type: prometheus\n    settings:\n      address: false\n",
+	  "config.yaml:4: adapters[0].settings.address: expected a string, got a boolean (false)" },
+	/* one line, whatever the value holds */
+	{ "log_level: \"in\\nfo\"\n",
+	  "config.yaml:1: log_level: \"in\\x0afo\" is not a log level (error, warn, info, debug)" },
+	{ "log_level: |\n  info\n",
+	  "config.yaml:1: log_level: \"info\\x0a\" is not a log level (error, warn, info, debug)" },
+};
+
+/* The YAML of a case on one line, for failure messages. */
+static const char *escaped(const char *text, size_t len, char *buf, size_t size)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < len && o + 5 < size; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (c == '\n')
+			o += (size_t)snprintf(buf + o, size - o, "\\n");
+		else if (c < 0x20 || c >= 0x7f || c == '\\')
+			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
+		else
+			buf[o++] = (char)c;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+static void run_bad_case(size_t idx, const struct bad_case *c, size_t len)
+{
+	struct config cfg, before;
+	char err[512] = "", text[256];
+	int ret;
+
+	memset(&cfg, 0x5a, sizeof(cfg));
+	before = cfg;
+	ret = config_parse(c->yaml, len, "config.yaml", &cfg, err, sizeof(err));
+	escaped(c->yaml, len, text, sizeof(text));
+	if (!c->err) {
+		if (ret)
+			fail_msg("bad_cases[%zu] \"%s\": expected 0, got %d: %s", idx, text, ret,
+				 err);
+		return;
+	}
+	if (ret != -EINVAL)
+		fail_msg("bad_cases[%zu] \"%s\": expected %d, got %d (\"%s\")", idx, text, -EINVAL,
+			 ret, err);
+	if (strcmp(err, c->err))
+		fail_msg("bad_cases[%zu] \"%s\":\n  expected: %s\n  actual:   %s", idx, text,
+			 c->err, err);
+	if (memcmp(&cfg, &before, sizeof(cfg)))
+		fail_msg("bad_cases[%zu] \"%s\": the config was changed on error", idx, text);
+}
+
+static void test_bad_files(void **state)
+{
+	size_t i;
+
+	for (i = 0; i < COUNT_OF(bad_cases); i++)
+		run_bad_case(i, &bad_cases[i], strlen(bad_cases[i].yaml));
+}
+
+/* Cases that need a length or a size the table cannot spell out. */
+static void test_bad_files_built(void **state)
+{
+	static const char nul_in_text[] = "log_level: info\nsc\0pe: host\n";
+	const struct bad_case nul = {
+		nul_in_text,
+		"config.yaml:2: YAML syntax error: control characters are not allowed (#x0)"
+	};
+	char yaml[512], want[512], err[512];
+	struct bad_case too_long = { yaml, want };
+	struct config cfg;
+	int ret;
+
+	run_bad_case(1000, &nul, sizeof(nul_in_text) - 1);
+
+	/* scope_path holds 255 characters and a NUL: 255 fit, 256 do not */
+	memcpy(yaml, "scope: /", 8);
+	memset(yaml + 8, 'a', 254);
+	yaml[8 + 254] = '\n';
+	ret = config_parse(yaml, 8 + 254 + 1, "config.yaml", &cfg, err, sizeof(err));
+	if (ret)
+		fail_msg("scope of 255 characters: expected 0, got %d: %s", ret, err);
+	CHECK_U64("scope of 255 characters", "scope", SCOPE_PATH, cfg.scope);
+	CHECK_U64("scope of 255 characters", "strlen(scope_path)", 255, strlen(cfg.scope_path));
+	assert_memory_equal(cfg.scope_path, yaml + 7, 255);
+
+	yaml[8 + 254] = 'a';
+	yaml[8 + 255] = '\n';
+	/* the message quotes the first 48 characters only */
+	snprintf(want, sizeof(want),
+		 "config.yaml:1: scope: \"/%.47s...\" is longer than 255 characters", yaml + 8);
+	run_bad_case(1001, &too_long, 8 + 255 + 1);
+}
+
+/* The file name given is the one in the message, and a short buffer is cut, not overrun. */
+static void test_error_buffer(void **state)
+{
+	static const char yaml[] = "scope: nowhere\n";
+	struct config cfg;
+	char err[16];
+	int ret;
+
+	memset(err, 'x', sizeof(err));
+	ret = config_parse(yaml, strlen(yaml), "/etc/gespann.yaml", &cfg, err, sizeof(err));
+	assert_int_equal(ret, -EINVAL);
+	CHECK_STR("short buffer", "err", "/etc/gespann.ya", err);
+
+	ret = config_parse(yaml, strlen(yaml), "config.yaml", &cfg, NULL, 0);
+	assert_int_equal(ret, -EINVAL);
+	ret = config_parse(yaml, strlen(yaml), "a\nb", &cfg, err, 1);
+	assert_int_equal(ret, -EINVAL);
+	CHECK_STR("one-byte buffer", "err", "", err);
+	ret = config_parse(NULL, 0, "config.yaml", &cfg, err, sizeof(err));
+	assert_int_equal(ret, 0);
+	ret = config_parse(yaml, strlen(yaml), "config.yaml", NULL, err, sizeof(err));
+	assert_int_equal(ret, -EINVAL);
+}
+
+static void test_error_name_one_line(void **state)
+{
+	static const char yaml[] = "scope: nowhere\n";
+	struct config cfg;
+	char err[512];
+	int ret;
+
+	ret = config_parse(yaml, strlen(yaml), "odd\nname.yaml", &cfg, err, sizeof(err));
+	assert_int_equal(ret, -EINVAL);
+	CHECK_STR(
+		"newline in name", "err",
+		"odd name.yaml:1: scope: \"nowhere\" is not a scope (host, netns, or a path such as /var/run/netns/NAME)",
+		err);
+}
+
+/* ==== Durations ==== */
+
+static void test_duration_table(void **state)
+{
+	static const struct {
+		const char *text;
+		int ret;
+		uint64_t ns;
+	} cases[] = {
+		{ "1ns", 0, 1 },
+		{ "100ns", 0, 100 },
+		{ "250us", 0, 250000 },
+		{ "1ms", 0, 1000000 },
+		{ "500ms", 0, 500000000 },
+		{ "30s", 0, 30000000000ULL },
+		{ "5m", 0, 300000000000ULL },
+		{ "1h", 0, 3600000000000ULL },
+		{ "0s", 0, 0 },
+		{ "007s", 0, 7000000000ULL },
+		{ "18446744073709551615ns", 0, UINT64_MAX },
+		{ "5124095h", 0, 5124095ULL * 3600 * 1000000000ULL },
+		{ "18446744073709551616ns", -EINVAL, 0 },
+		{ "5124096h", -EINVAL, 0 },
+		{ "30", -EINVAL, 0 },
+		{ "s", -EINVAL, 0 },
+		{ "", -EINVAL, 0 },
+		{ " 30s", -EINVAL, 0 },
+		{ "30s ", -EINVAL, 0 },
+		{ "30 s", -EINVAL, 0 },
+		{ "+30s", -EINVAL, 0 },
+		{ "-30s", -EINVAL, 0 },
+		{ "1.5s", -EINVAL, 0 },
+		{ "1e3ms", -EINVAL, 0 },
+		{ "0x10s", -EINVAL, 0 },
+		{ "30S", -EINVAL, 0 },
+		{ "30sec", -EINVAL, 0 },
+		{ "1d", -EINVAL, 0 },
+		{ "5µs", -EINVAL, 0 },
+		{ "1m30s", -EINVAL, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < COUNT_OF(cases); i++) {
+		uint64_t ns = 0xdeadbeef;
+		int ret = config_parse_duration(cases[i].text, &ns);
+
+		if (ret != cases[i].ret)
+			fail_msg("duration \"%s\": expected return %d, got %d", cases[i].text,
+				 cases[i].ret, ret);
+		if (!ret && ns != cases[i].ns)
+			fail_msg("duration \"%s\": expected %llu ns, got %llu", cases[i].text,
+				 (unsigned long long)cases[i].ns, (unsigned long long)ns);
+		if (ret && ns != 0xdeadbeef)
+			fail_msg("duration \"%s\": output written on error", cases[i].text);
+	}
+	assert_int_equal(config_parse_duration(NULL, &(uint64_t){ 0 }), -EINVAL);
+	assert_int_equal(config_parse_duration("1s", NULL), -EINVAL);
+}
+
+/* ==== Files ==== */
+
+static char tmpdir[64];
+
+static int files_setup(void **state)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/gespann-test-config-XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static void remove_file(const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	unlink(path);
+}
+
+static int files_teardown(void **state)
+{
+	remove_file("good.yaml");
+	remove_file("bad.yaml");
+	remove_file("big.yaml");
+	remove_file("limit.yaml");
+	return rmdir(tmpdir);
+}
+
+static void write_file(const char *path, const char *data, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void test_load_file_good(void **state)
+{
+	static const char yaml[] = "log_level: debug\nadapters: []\n";
+	struct config exp, act;
+	char path[128], err[512];
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/good.yaml", tmpdir);
+	write_file(path, yaml, strlen(yaml));
+	ret = config_load_file(path, &act, err, sizeof(err));
+	if (ret)
+		fail_msg("load %s: expected 0, got %d: %s", path, ret, err);
+	config_set_defaults(&exp);
+	exp.log_level = LOG_LEVEL_DEBUG;
+	exp.n_adapters = 0;
+	check_config_eq(path, &exp, &act);
+}
+
+static void test_load_file_bad(void **state)
+{
+	static const char yaml[] = "log_level: debug\n\nscope: elsewhere\n";
+	char path[128], want[256], err[512];
+	struct config cfg;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/bad.yaml", tmpdir);
+	write_file(path, yaml, strlen(yaml));
+	ret = config_load_file(path, &cfg, err, sizeof(err));
+	assert_int_equal(ret, -EINVAL);
+	snprintf(
+		want, sizeof(want),
+		"%s:3: scope: \"elsewhere\" is not a scope (host, netns, or a path such as /var/run/netns/NAME)",
+		path);
+	CHECK_STR("bad file", "err", want, err);
+}
+
+static void test_load_file_missing(void **state)
+{
+	char path[128], want[256], err[512];
+	struct config cfg;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/missing.yaml", tmpdir);
+	ret = config_load_file(path, &cfg, err, sizeof(err));
+	assert_int_equal(ret, -ENOENT);
+	snprintf(want, sizeof(want), "%s: cannot read: No such file or directory", path);
+	CHECK_STR("missing file", "err", want, err);
+
+	ret = config_load_file(tmpdir, &cfg, err, sizeof(err));
+	assert_int_equal(ret, -EISDIR);
+	snprintf(want, sizeof(want), "%s: cannot read: Is a directory", tmpdir);
+	CHECK_STR("directory", "err", want, err);
+}
+
+static void test_load_file_size(void **state)
+{
+	const size_t limit = 1024 * 1024;
+	char path[128], want[256], err[512];
+	struct config cfg;
+	char *data;
+	int ret;
+
+	/* exactly 1 MiB: a comment padded out, then a key; accepted */
+	data = malloc(limit + 2);
+	assert_non_null(data);
+	memset(data, ' ', limit + 2);
+	data[0] = '#';
+	memcpy(data + limit - 17, "\nlog_level: warn\n", 17);
+	snprintf(path, sizeof(path), "%s/limit.yaml", tmpdir);
+	write_file(path, data, limit);
+	ret = config_load_file(path, &cfg, err, sizeof(err));
+	if (ret)
+		fail_msg("1 MiB file: expected 0, got %d: %s", ret, err);
+	CHECK_U64("1 MiB file", "log_level", LOG_LEVEL_WARN, cfg.log_level);
+
+	/* one byte more: refused, naming the size */
+	snprintf(path, sizeof(path), "%s/big.yaml", tmpdir);
+	write_file(path, data, limit + 1);
+	free(data);
+	ret = config_load_file(path, &cfg, err, sizeof(err));
+	assert_int_equal(ret, -EFBIG);
+	snprintf(want, sizeof(want), "%s: file is too large (1048577 bytes, the limit is 1048576)",
+		 path);
+	CHECK_STR("big file", "err", want, err);
+}
+
+/* ==== Robustness ==== */
+
+/* Inputs that have broken YAML loaders: each must give 0 or one clean error line. */
+static void check_survives(const char *what, const char *text, size_t len)
+{
+	struct config cfg;
+	char err[512];
+	int ret;
+
+	memset(err, 'x', sizeof(err));
+	ret = config_parse(text, len, "config.yaml", &cfg, err, sizeof(err));
+	if (ret != 0 && ret != -EINVAL)
+		fail_msg("%s: expected 0 or %d, got %d", what, -EINVAL, ret);
+	if (memchr(err, '\0', sizeof(err)) == NULL)
+		fail_msg("%s: error not terminated", what);
+	if (strchr(err, '\n') || strchr(err, '\r'))
+		fail_msg("%s: error spans lines: %s", what, err);
+	if (ret && strncmp(err, "config.yaml:", 12))
+		fail_msg("%s: error does not start with the name and line: %s", what, err);
+	if (!ret && err[0])
+		fail_msg("%s: success with an error text: %s", what, err);
+}
+
+static void test_hostile_inputs(void **state)
+{
+	static const char *const texts[] = {
+		"&a [*a, *a]\n",
+		"x: &a {y: *a}\n",
+		"adapters: &a [{type: prometheus, settings: *a}]\n",
+		"a: &a [\"lol\",\"lol\",\"lol\"]\nb: &b [*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b]\n",
+		"adapters: [&a {type: prometheus, settings: {port: 1}}, *a, *a, *a, *a, *a, *a, *a]\n",
+		"? ? ? a\n",
+		"{[{a: b}]: c}\n",
+		"!<tag:yaml.org,2002:str> x\n",
+		"!!null\n",
+		"!!map\n",
+		"scope: !!null host\n",
+		"scope: !!bool host\n",
+		"scope: !!float host\n",
+		"port: !!int x\n",
+		"adapters: [{type: prometheus, settings: {port: !!float 8080}}]\n",
+		"adapters: [{type: prometheus, settings: {port: !!int 8080}}]\n",
+		"\xff\xfel\0o\0g\0", /* UTF-16LE byte order mark */
+		"\xfe\xff\0l\0o",
+		"'unterminated\n",
+		"\"\\x\"\n",
+		"- - - - - - - - - - - -\n",
+		"...\n...\n",
+		"--- |\n  text\n",
+		"%TAG ! tag:example.com,2000:\n--- !foo {}\n",
+		"log_level: info\n\xef\xbb\xbf",
+		":\n",
+		"-\n",
+		"?\n",
+		"&a\n",
+		"*a\n",
+	};
+	char deep[20000];
+	size_t i;
+
+	for (i = 0; i < COUNT_OF(texts); i++) {
+		char what[32];
+
+		snprintf(what, sizeof(what), "hostile[%zu]", i);
+		check_survives(what, texts[i], strlen(texts[i]));
+	}
+	memset(deep, '[', sizeof(deep));
+	check_survives("deep flow nesting", deep, sizeof(deep));
+	/* "- - - ...": a list in a list in a list, all on one line */
+	for (i = 0; i + 2 <= sizeof(deep); i += 2)
+		memcpy(deep + i, "- ", 2);
+	check_survives("deep block nesting", deep, sizeof(deep));
+	memset(deep, 'a', sizeof(deep));
+	memcpy(deep, "scope: ", 7);
+	check_survives("long scalar", deep, sizeof(deep));
+}
+
+/*
+ * Random edits of a real file (fixed seed, so a failure repeats): bytes
+ * replaced by YAML punctuation, deleted, duplicated, or the text cut short.
+ */
+static void test_mutations(void **state)
+{
+	static const char base[] = "log_level: info\n"
+				   "scope: /var/run/netns/blue\n"
+				   "idle_timeout: 30s\n"
+				   "max_connections: 65536\n"
+				   "max_udp_flows: 16384\n"
+				   "ring_buffer_size: 1048576\n"
+				   "poll_interval: 100ms\n"
+				   "adapters:\n"
+				   "  - &p type: prometheus\n"
+				   "    settings:\n"
+				   "      port: 8080\n"
+				   "      address: \"::1\"\n"
+				   "  - {type: prometheus, settings: {port: 9100}}\n";
+	static const char alphabet[] = ":-[]{}&*!|>'\"#%@` \n\t,?0a\\";
+	unsigned int seed = 20261123;
+	char text[sizeof(base) * 2];
+	int iter, edits;
+
+	for (iter = 0; iter < 5000; iter++) {
+		size_t len = sizeof(base) - 1;
+		char what[32];
+
+		memcpy(text, base, len);
+		for (edits = 1 + rand_r(&seed) % 4; edits > 0; edits--) {
+			size_t at = (size_t)rand_r(&seed) % len;
+
+			switch (rand_r(&seed) % 5) {
+			case 0:
+			case 1:
+				text[at] = alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)];
+				break;
+			case 2:
+				memmove(text + at, text + at + 1, len - at - 1);
+				len--;
+				break;
+			case 3:
+				if (len + 1 < sizeof(text)) {
+					memmove(text + at + 1, text + at, len - at);
+					len++;
+				}
+				break;
+			default:
+				text[at] = (char)(rand_r(&seed) & 0xff);
+				break;
+			}
+			if (len < 2)
+				break;
+		}
+		if (rand_r(&seed) % 8 == 0)
+			len = (size_t)rand_r(&seed) % len;
+		snprintf(what, sizeof(what), "mutation %d", iter);
+		check_survives(what, text, len);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest parse_tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_default_yaml),
+		cmocka_unit_test(test_good_files),
+		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_bad_files_built),
+		cmocka_unit_test(test_error_buffer),
+		cmocka_unit_test(test_error_name_one_line),
+		cmocka_unit_test(test_duration_table),
+		cmocka_unit_test(test_hostile_inputs),
+		cmocka_unit_test(test_mutations),
+	};
+	const struct CMUnitTest file_tests[] = {
+		cmocka_unit_test(test_load_file_good),
+		cmocka_unit_test(test_load_file_bad),
+		cmocka_unit_test(test_load_file_missing),
+		cmocka_unit_test(test_load_file_size),
+	};
+	int failed = 0;
+
+	failed += cmocka_run_group_tests_name("config", parse_tests, NULL, NULL);
+	failed += cmocka_run_group_tests_name("config files", file_tests, files_setup,
+					      files_teardown);
+	return failed ? 1 : 0;
+}
