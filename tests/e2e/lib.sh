@@ -1,0 +1,162 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: MIT
+#
+# lib.sh: helpers for the end-to-end scenarios. Each scenario builds its own
+# namespaces (tests/lib/netns.sh), starts an agent scoped to one of them with
+# its /metrics endpoint on loopback in the root namespace (so scrapes are not
+# traffic in scope), generates traffic with known figures and compares the
+# agent's numbers with ground truth it did not compute: the traffic
+# generator's own counts, TCP_INFO of its sockets, the namespace's
+# /proc/net/snmp. Assertions print expected and actual.
+
+E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/lib/netns.sh
+source "$E2E_ROOT/tests/lib/netns.sh"
+
+GS_BIN=${GS_BIN:-$E2E_ROOT/build/gespann}
+TRAFFICGEN=${TRAFFICGEN:-$E2E_ROOT/build/tools/trafficgen}
+E2E_TMP=${E2E_TMP:-$(mktemp -d /tmp/gespann-e2e.XXXXXX)}
+E2E_PASS=0
+E2E_FAIL=0
+AGENT_PID=
+AGENT_PORT=
+AGENT_LOG=
+
+e2e_log() { printf '# %s\n' "$*"; }
+
+ok() {
+	E2E_PASS=$((E2E_PASS + 1))
+	printf 'ok - %s\n' "$*"
+}
+
+not_ok() {
+	E2E_FAIL=$((E2E_FAIL + 1))
+	printf 'FAIL - %s\n' "$*"
+}
+
+# assert_eq ACTUAL EXPECTED WHAT
+assert_eq() {
+	if [[ "$1" == "$2" ]]; then
+		ok "$3: $1"
+	else
+		not_ok "$3: expected $2, got $1"
+	fi
+}
+
+# assert_ge ACTUAL MIN WHAT
+assert_ge() {
+	if python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= float(sys.argv[2]) else 1)' "$1" "$2"; then
+		ok "$3: $1 >= $2"
+	else
+		not_ok "$3: expected >= $2, got $1"
+	fi
+}
+
+# assert_true WHAT CMD...: the command must succeed.
+assert_true() {
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+
+# agent_start NAME SCOPE [EXTRA_YAML_LINES]: start the agent with its
+# endpoint on 127.0.0.1 (ephemeral port, read back from its log).
+agent_start() {
+	local name=$1 scope=$2 extra=${3:-}
+	local cfg=$E2E_TMP/$name.yaml
+	AGENT_LOG=$E2E_TMP/$name.log
+	{
+		echo "log_level: debug"
+		echo "scope: $scope"
+		[[ -n "$extra" ]] && printf '%s\n' "$extra"
+		echo "adapters:"
+		echo "  - type: prometheus"
+		echo "    settings:"
+		echo "      address: 127.0.0.1"
+		echo "      port: 0"
+	} >"$cfg"
+	"$GS_BIN" -config "$cfg" 2>"$AGENT_LOG" &
+	AGENT_PID=$!
+	if ! wait_until 15 grep -q 'level=info running' "$AGENT_LOG"; then
+		not_ok "agent $name started (log: $(tail -3 "$AGENT_LOG"))"
+		return 1
+	fi
+	AGENT_PORT=$(sed -n 's/.*prometheus exporter listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$AGENT_LOG" | head -1)
+	[[ -n "$AGENT_PORT" ]] || { not_ok "agent $name port found in log"; return 1; }
+	e2e_log "agent $name pid $AGENT_PID port $AGENT_PORT scope $scope"
+}
+
+# agent_stop: SIGTERM, expect exit 0 within 2 s.
+agent_stop() {
+	local rc=0 pid=$AGENT_PID
+	[[ -n "$pid" ]] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	if ! wait_until 2 bash -c "! kill -0 $pid 2>/dev/null"; then
+		not_ok "agent $pid stopped within 2 s of SIGTERM"
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || rc=$?
+	AGENT_PID=
+	assert_eq "$rc" 0 "agent exit code after SIGTERM"
+	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$AGENT_LOG"; then
+		not_ok "sanitizer report in $AGENT_LOG: $(grep -m1 -E 'Sanitizer|runtime error' "$AGENT_LOG")"
+	fi
+}
+
+# scrape [PORT]: fetch /metrics into $E2E_TMP/last.prom.
+scrape() {
+	curl -sf --max-time 5 "http://127.0.0.1:${1:-$AGENT_PORT}/metrics" >"$E2E_TMP/last.prom"
+}
+
+# metric SERIES [FILE]: value of one exact series (name plus rendered labels)
+# from the last scrape, 0 when absent.
+metric() {
+	awk -v s="$1" '$1 == s { v = $2 } END { print (v == "" ? 0 : v) }' "${2:-$E2E_TMP/last.prom}"
+}
+
+# m SERIES: scrape, then the value.
+m() {
+	scrape && metric "$1"
+}
+
+# wait_metric SERIES VALUE [TIMEOUT]: poll until the series equals VALUE.
+_metric_is() { scrape && [[ "$(metric "$1")" == "$2" ]]; }
+wait_metric() {
+	wait_until "${3:-10}" _metric_is "$1" "$2"
+}
+
+# snmp NS PROTO FIELD: a counter of the namespace's /proc/net/snmp.
+snmp() {
+	ip netns exec "$1" awk -v p="$2:" -v f="$3" '
+		$1 == p && !hdr { for (i = 2; i <= NF; i++) col[$i] = i; hdr = 1; next }
+		$1 == p && hdr { print $col[f]; exit }' /proc/net/snmp
+}
+
+# jget FILE KEY[.SUBKEY]: a number from the traffic generator's JSON line.
+jget() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+doc = {}
+for line in open(sys.argv[1]):
+    line = line.strip()
+    if line.startswith("{"):
+        doc.update(json.loads(line))
+v = doc
+for k in sys.argv[2].split("."):
+    v = v.get(k, 0) if isinstance(v, dict) else 0
+print(v)
+PY
+}
+
+# e2e_finish: print the scenario's tally line and return its status.
+e2e_finish() {
+	agent_stop
+	printf '# scenario %s: %d passed, %d failed\n' "${E2E_NAME:-?}" "$E2E_PASS" "$E2E_FAIL"
+	echo "E2E_RESULT $E2E_PASS $E2E_FAIL" >>"${E2E_RESULTS:-/dev/null}"
+	if [[ $E2E_FAIL -eq 0 ]]; then
+		rm -rf "$E2E_TMP"
+		return 0
+	fi
+	printf '# kept %s for inspection\n' "$E2E_TMP"
+	return 1
+}

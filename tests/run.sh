@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The whole test suite, as `make test` runs it (after building): unit tests
+# (no root, no BPF), then the kernel end-to-end scenarios with the normal
+# daemon, then the same TCP and UDP scenarios with the ASan/UBSan daemon.
+# Under CI=true a test whose needs are missing (root, BPF) fails; it does not
+# skip. Ends with one line: "N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+pass=0
+fail=0
+failed_names=()
+
+count_unit() { # BIN: run a cmocka binary, add its tallies
+	local out rc=0 p f
+	out=$("$1" 2>&1) || rc=$?
+	printf '%s\n' "$out" | grep -E '^\[  (PASSED|FAILED) |^\[  FAILED  \] test' || true
+	# A binary may run several groups: sum every tally line.
+	p=$(printf '%s\n' "$out" | awk '/^\[  PASSED  \] [0-9]+ test/ { s += $4 } END { print s + 0 }')
+	f=$(printf '%s\n' "$out" | awk '/^\[  FAILED  \] [0-9]+ test/ { s += $4 } END { print s + 0 }')
+	pass=$((pass + ${p:-0}))
+	if [[ $rc -ne 0 ]]; then
+		fail=$((fail + ${f:-1}))
+		failed_names+=("$(basename "$1")")
+		printf '%s\n' "$out" | tail -20
+	fi
+}
+
+echo "== unit tests"
+for t in "$BUILD"/tests/test_*; do
+	[[ -x "$t" ]] || continue
+	echo "-- $(basename "$t")"
+	count_unit "$t"
+done
+
+can_run_bpf() {
+	[[ $(id -u) -eq 0 ]] && [[ -r /sys/kernel/btf/vmlinux ]]
+}
+
+run_scenario() { # SCRIPT [ENV...]
+	local script=$1 results rc=0 p f
+	shift
+	results=$(mktemp)
+	echo "-- $(basename "$script") $*"
+	env "$@" E2E_RESULTS="$results" timeout 300 bash "$script" || rc=$?
+	read -r _ p f < <(tail -1 "$results" 2>/dev/null || echo "E2E_RESULT 0 1")
+	pass=$((pass + ${p:-0}))
+	fail=$((fail + ${f:-0}))
+	if [[ $rc -ne 0 ]]; then
+		[[ ${f:-0} -eq 0 ]] && fail=$((fail + 1))
+		failed_names+=("$(basename "$script") $*")
+	fi
+	rm -f "$results"
+}
+
+echo "== kernel end-to-end tests"
+if ! can_run_bpf; then
+	if [[ "${CI:-}" == "true" ]]; then
+		echo "FAIL - kernel tests need root and kernel BTF (CI=true: not skipped)"
+		fail=$((fail + 1))
+		failed_names+=("e2e prerequisites")
+	else
+		echo "skipped: kernel tests need root and /sys/kernel/btf/vmlinux (run: sudo make test)"
+	fi
+else
+	for s in tests/e2e/t_*.sh; do
+		run_scenario "$s"
+	done
+	echo "== end-to-end with the ASan/UBSan build"
+	for s in tests/e2e/t_tcp.sh tests/e2e/t_udp.sh; do
+		run_scenario "$s" GS_BIN="$PWD/$BUILD/asan/gespann"
+	done
+fi
+
+if [[ ${#failed_names[@]} -gt 0 ]]; then
+	echo "failed: ${failed_names[*]}"
+fi
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]
