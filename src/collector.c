@@ -62,6 +62,8 @@ enum family_id {
 	F_RECURSION_MISSES,
 	F_UDP_FLOWS_EXPIRED,
 	F_UDP_DGRAMS,
+	F_EXPORTER_ERRORS,
+	F_EXPORTER_DROPPED,
 	F_MAX,
 };
 
@@ -83,6 +85,8 @@ struct collector {
 	struct gs_udp_flow *udp_vals;
 	struct gs_udp_key *udp_expired_keys;
 	double hist_bounds_s[GS_HIST_NBOUNDS];
+	const struct exporter *exporters;
+	size_t n_exporters;
 };
 
 static const uint64_t hist_bounds_ns[GS_HIST_NBOUNDS] = GS_HIST_BOUNDS_NS;
@@ -97,6 +101,7 @@ static const char *const lbl_version[] = { "version", NULL };
 static const char *const lbl_map[] = { "map", NULL };
 static const char *const lbl_feature[] = { "feature", NULL };
 static const char *const lbl_program[] = { "program", NULL };
+static const char *const lbl_adapter[] = { "adapter", NULL };
 
 struct family_def {
 	const char *name;
@@ -202,6 +207,12 @@ static const struct family_def defs[F_MAX] = {
 				  METRIC_COUNTER, lbl_none },
 	[F_UDP_DGRAMS] = { "gespann_udp_datagrams_total", "UDP datagrams by direction.",
 			   METRIC_COUNTER, lbl_direction },
+	[F_EXPORTER_ERRORS] = { "gespann_exporter_errors_total",
+				"Failed sends or requests per adapter.", METRIC_COUNTER,
+				lbl_adapter },
+	[F_EXPORTER_DROPPED] = { "gespann_exporter_dropped_total",
+				 "Snapshots or datagrams an adapter dropped (backend slow or down).",
+				 METRIC_COUNTER, lbl_adapter },
 };
 
 static int handle_record(void *ctx, void *data, size_t size)
@@ -278,6 +289,12 @@ void collector_free(struct collector *c)
 	free(c->udp_vals);
 	free(c->udp_expired_keys);
 	free(c);
+}
+
+void collector_set_exporters(struct collector *c, const struct exporter *ex, size_t n)
+{
+	c->exporters = ex;
+	c->n_exporters = n;
 }
 
 int collector_events_fd(const struct collector *c)
@@ -528,4 +545,13 @@ void collector_update(struct collector *c)
 		registry_set(c->f[F_FEATURE], lv, c->probes->features[i] ? 1 : 0);
 	}
 	update_recursion_misses(c);
+	for (size_t i = 0; i < c->n_exporters; i++) {
+		const struct exporter *ex = &c->exporters[i];
+
+		if (!ex->state)
+			continue;
+		lv[0] = ex->name;
+		registry_set(c->f[F_EXPORTER_ERRORS], lv, (double)ex->ops->errors(ex->state));
+		registry_set(c->f[F_EXPORTER_DROPPED], lv, (double)ex->ops->dropped(ex->state));
+	}
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "exporters/exporter.h"
 #include "probes.h"
 #include "registry.h"
 
@@ -25,6 +26,8 @@ int collector_events_fd(const struct collector *c);
 int collector_drain(struct collector *c);
 /* Periodic work: expire silent UDP flows. now_ns is CLOCK_MONOTONIC. */
 void collector_tick(struct collector *c, uint64_t now_ns);
+/* The exporters whose error and drop counts are exported (may change later). */
+void collector_set_exporters(struct collector *c, const struct exporter *ex, size_t n);
 /* Read all kernel state into the registry (called before every export). */
 void collector_update(struct collector *c);
 

@@ -19,7 +19,7 @@
 
 #include "collector.h"
 #include "config.h"
-#include "exporters/prometheus.h"
+#include "exporters/exporter.h"
 #include "log.h"
 #include "probes.h"
 #include "registry.h"
@@ -38,8 +38,8 @@ struct agent {
 	struct probes probes;
 	struct registry *reg;
 	struct collector *collector;
-	struct prometheus_exporter *prom[CONFIG_MAX_ADAPTERS];
-	size_t n_prom;
+	struct exporter exporters[CONFIG_MAX_ADAPTERS];
+	size_t n_exporters;
 	int epfd, sigfd, timerfd;
 };
 
@@ -108,9 +108,10 @@ static int agent_setup_loop(struct agent *a)
 	if (collector_events_fd(a->collector) >= 0 &&
 	    (err = epoll_add(a->epfd, collector_events_fd(a->collector), TAG_EVENTS)))
 		return err;
-	for (size_t i = 0; i < a->n_prom; i++) {
-		err = epoll_add(a->epfd, prometheus_exporter_fd(a->prom[i]), TAG_EXPORTER_BASE + i);
-		if (err)
+	for (size_t i = 0; i < a->n_exporters; i++) {
+		int fd = a->exporters[i].ops->fd(a->exporters[i].state);
+
+		if (fd >= 0 && (err = epoll_add(a->epfd, fd, TAG_EXPORTER_BASE + i)))
 			return err;
 	}
 	return 0;
@@ -126,8 +127,8 @@ static int agent_run(struct agent *a)
 		struct epoll_event evs[16];
 		int timeout = -1, n;
 
-		for (size_t i = 0; i < a->n_prom; i++) {
-			int t = prometheus_exporter_timeout_ms(a->prom[i]);
+		for (size_t i = 0; i < a->n_exporters; i++) {
+			int t = a->exporters[i].ops->timeout_ms(a->exporters[i].state);
 
 			if (t >= 0 && (timeout < 0 || t < timeout))
 				timeout = t;
@@ -169,17 +170,16 @@ static int agent_run(struct agent *a)
 				collector_drain(a->collector);
 			}
 		}
-		/* MHD wants a run after I/O and after its timeouts. */
-		for (size_t i = 0; i < a->n_prom; i++)
-			prometheus_exporter_run(a->prom[i]);
+		/* Exporters run after I/O and after their timeouts. */
+		for (size_t i = 0; i < a->n_exporters; i++)
+			a->exporters[i].ops->run(a->exporters[i].state);
 	}
 }
 
 static void agent_stop(struct agent *a)
 {
-	for (size_t i = 0; i < a->n_prom; i++)
-		prometheus_exporter_stop(a->prom[i]);
-	a->n_prom = 0;
+	exporters_stop(a->exporters, a->n_exporters);
+	a->n_exporters = 0;
 	collector_free(a->collector);
 	a->collector = NULL;
 	probes_stop(&a->probes);
@@ -256,17 +256,10 @@ int main(int argc, char **argv)
 	a.collector = collector_new(a.reg, &a.probes, &a.cfg);
 	if (!a.collector)
 		goto out;
-	for (size_t i = 0; i < a.cfg.n_adapters; i++) {
-		const struct adapter_config *ad = &a.cfg.adapters[i];
-
-		if (ad->type != ADAPTER_PROMETHEUS)
-			continue;
-		a.prom[a.n_prom] = prometheus_exporter_start(ad->address, ad->port, a.reg,
-							     refresh_registry, a.collector);
-		if (!a.prom[a.n_prom])
-			goto out;
-		a.n_prom++;
-	}
+	if (exporters_start(&a.cfg, a.reg, refresh_registry, a.collector, a.exporters))
+		goto out;
+	a.n_exporters = a.cfg.n_adapters;
+	collector_set_exporters(a.collector, a.exporters, a.n_exporters);
 	rc = agent_setup_loop(&a);
 	if (rc) {
 		pr_err("failed to set up the event loop: %s", strerror(-rc));

@@ -850,3 +850,31 @@ int registry_render_prometheus(const struct registry *r, struct strbuf *out)
 	}
 	return 0;
 }
+
+void registry_visit(const struct registry *r, registry_visit_fn fn, void *ctx)
+{
+	for (const struct metric_family *f = r->head; f; f = f->next) {
+		for (size_t i = 0; i < f->n_series; i++) {
+			const struct series *se = f->series[i];
+			struct registry_sample smp = {
+				.name = f->name,
+				.help = f->help,
+				.type = f->type,
+				.n_labels = f->n_labels,
+				.label_names = (const char *const *)f->label_names,
+				.label_values = (const char *const *)se->values,
+				.value = se->value,
+				.n_bounds = f->n_bounds,
+				.bounds = f->bounds,
+				.buckets = se->buckets,
+				.sum = se->sum,
+			};
+
+			if (f->type == METRIC_HISTOGRAM && se->buckets) {
+				for (size_t b = 0; b <= f->n_bounds; b++)
+					smp.count += se->buckets[b];
+			}
+			fn(&smp, ctx);
+		}
+	}
+}

@@ -61,6 +61,30 @@ int registry_set(struct metric_family *f, const char *const *label_values, doubl
 int registry_set_histogram(struct metric_family *f, const char *const *label_values,
 			   const uint64_t *buckets, double sum);
 
+/* One series as push exporters see it. For histograms, buckets has
+ * n_bounds + 1 non-cumulative counts (the last is +Inf) and count is their
+ * sum; value is unused. Pointers are valid during the callback only. */
+struct registry_sample {
+	const char *name;
+	const char *help; /* as given to registry_add (our help texts need no escaping) */
+	enum metric_type type;
+	size_t n_labels;
+	const char *const *label_names;
+	const char *const *label_values;
+	double value;
+	size_t n_bounds;
+	const double *bounds;
+	const uint64_t *buckets;
+	uint64_t count;
+	double sum;
+};
+
+typedef void (*registry_visit_fn)(const struct registry_sample *s, void *ctx);
+
+/* Call fn for every series, families in the order added, series in the order
+ * created. Families without series are skipped. */
+void registry_visit(const struct registry *r, registry_visit_fn fn, void *ctx);
+
 /* Render in the Prometheus text exposition format 0.0.4: HELP and TYPE for
  * every family, families in the order added, series in the order created.
  * Appends to out (reset it first to reuse it). Returns 0 or -ENOMEM. */

@@ -288,3 +288,48 @@ void prometheus_exporter_stop(struct prometheus_exporter *e)
 	strbuf_free(&e->body);
 	free(e);
 }
+
+/* ==== Adapter interface ==== */
+
+static void *prom_start(const struct adapter_config *cfg, const struct exporter_env *env)
+{
+	return prometheus_exporter_start(cfg->address, cfg->port, env->reg, env->refresh,
+					 env->refresh_ctx);
+}
+
+static int prom_fd(void *state)
+{
+	return prometheus_exporter_fd(state);
+}
+
+static int prom_timeout_ms(void *state)
+{
+	return prometheus_exporter_timeout_ms(state);
+}
+
+static void prom_run(void *state)
+{
+	prometheus_exporter_run(state);
+}
+
+static void prom_stop(void *state)
+{
+	prometheus_exporter_stop(state);
+}
+
+static uint64_t prom_zero(const void *state)
+{
+	(void)state;
+	return 0;
+}
+
+const struct exporter_ops prometheus_exporter_ops = {
+	.type = "prometheus",
+	.start = prom_start,
+	.fd = prom_fd,
+	.timeout_ms = prom_timeout_ms,
+	.run = prom_run,
+	.stop = prom_stop,
+	.errors = prom_zero,
+	.dropped = prom_zero,
+};

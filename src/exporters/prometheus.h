@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "../registry.h"
+#include "exporter.h"
 
 struct prometheus_exporter;
 

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The adapter interface every exporter implements: start from its adapter
+ * config, expose at most one fd for the main epoll set and a timeout, do its
+ * work in run() (never blocking: sockets are non-blocking, pushes are bounded
+ * and dropped with a count when the backend is slow), stop. Adding an
+ * exporter: one ops table here and one line in exporter.c.
+ */
+#ifndef GESPANN_EXPORTERS_EXPORTER_H
+#define GESPANN_EXPORTERS_EXPORTER_H
+
+#include <stdint.h>
+
+#include "../config.h"
+#include "../registry.h"
+
+struct exporter_env {
+	struct registry *reg;
+	/* Brings the registry up to date; call before reading it. */
+	void (*refresh)(void *ctx);
+	void *refresh_ctx;
+	/* Label of this adapter in self-metrics: the type, with "_N" appended
+	 * for the second and later adapters of the same type. */
+	const char *name;
+};
+
+struct exporter_ops {
+	const char *type;
+	/* Returns the exporter's state, or NULL after logging why. */
+	void *(*start)(const struct adapter_config *cfg, const struct exporter_env *env);
+	/* Readable fd for the main epoll set, or -1. */
+	int (*fd)(void *state);
+	/* Milliseconds until run() is due without I/O, or -1. */
+	int (*timeout_ms)(void *state);
+	/* Called when the fd is readable and after every loop iteration. */
+	void (*run)(void *state);
+	/* Best effort final flush, then free; accepts NULL. */
+	void (*stop)(void *state);
+	/* Failed sends or requests, and snapshots or datagrams dropped. */
+	uint64_t (*errors)(const void *state);
+	uint64_t (*dropped)(const void *state);
+};
+
+struct exporter {
+	const struct exporter_ops *ops;
+	void *state;
+	char name[32];
+};
+
+/* The ops for an adapter type, or NULL. */
+const struct exporter_ops *exporter_ops_for(enum adapter_type type);
+
+/* Start every adapter of cfg into out[] (cfg->n_adapters entries). On error
+ * the ones already started are stopped and a negative errno returned. */
+int exporters_start(const struct config *cfg, struct registry *reg, void (*refresh)(void *ctx),
+		    void *refresh_ctx, struct exporter *out);
+void exporters_stop(struct exporter *ex, size_t n);
+
+#endif
