@@ -16,6 +16,21 @@
 
 enum adapter_type {
 	ADAPTER_PROMETHEUS = 1,
+	ADAPTER_DATADOG = 2,
+	ADAPTER_OTLP = 3,
+};
+
+#define CONFIG_MAX_TAGS	   16
+#define CONFIG_MAX_HEADERS 16
+
+enum datadog_histogram {
+	DATADOG_HIST_DISTRIBUTION = 0, /* |d (default) */
+	DATADOG_HIST_HISTOGRAM = 1,    /* |h */
+};
+
+enum otlp_protocol {
+	OTLP_HTTP_PROTOBUF = 0, /* default */
+	OTLP_HTTP_JSON = 1,
 };
 
 struct adapter_config {
@@ -23,6 +38,21 @@ struct adapter_config {
 	/* prometheus */
 	char address[64]; /* listen address, default "0.0.0.0" ("::" also ok) */
 	uint16_t port;	  /* default 8080 */
+	/* datadog (DogStatsD) */
+	char host[256];		    /* default "localhost:8125"; or "unix:///path/dsd.socket" */
+	uint64_t flush_interval_ns; /* default 10s */
+	char metric_namespace[64];  /* default "gespann" (YAML key: namespace) */
+	char tags[CONFIG_MAX_TAGS][128]; /* global tags "key:value" (YAML: tags: [..]) */
+	size_t n_tags;
+	enum datadog_histogram histogram; /* YAML: histogram: distribution | histogram */
+	/* otlp */
+	char endpoint[512];			  /* default "http://localhost:4318/v1/metrics" */
+	enum otlp_protocol protocol;		  /* YAML: protocol: http/protobuf | http/json */
+	char headers[CONFIG_MAX_HEADERS][2][256]; /* YAML: headers: {name: value} */
+	size_t n_headers;
+	uint64_t interval_ns; /* default 10s */
+	uint64_t timeout_ns;  /* default 10s */
+	int gzip;	      /* YAML: compression: gzip | none (default none) */
 };
 
 enum scope_kind {

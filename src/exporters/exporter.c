@@ -10,12 +10,18 @@
 #include "exporter.h"
 
 extern const struct exporter_ops prometheus_exporter_ops;
+extern const struct exporter_ops dogstatsd_exporter_ops;
+extern const struct exporter_ops otlp_exporter_ops;
 
 const struct exporter_ops *exporter_ops_for(enum adapter_type type)
 {
 	switch (type) {
 	case ADAPTER_PROMETHEUS:
 		return &prometheus_exporter_ops;
+	case ADAPTER_DATADOG:
+		return &dogstatsd_exporter_ops;
+	case ADAPTER_OTLP:
+		return &otlp_exporter_ops;
 	}
 	return NULL;
 }
