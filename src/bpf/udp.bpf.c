@@ -44,8 +44,16 @@ static __always_inline void account(struct __sk_buff *skb, bool egress)
 	__u32 zero = 0, hlen;
 	__u16 ports[2];
 	__u64 payload, dgrams, now;
+	struct bpf_sock *sk = skb->sk;
 	__u8 proto;
 
+	/* Most packets are TCP: leave on the owning socket's protocol, a
+	 * context load, before touching packet bytes. */
+	if (sk) {
+		sk = bpf_sk_fullsock(sk);
+		if (sk && sk->protocol != IPPROTO_UDP)
+			return;
+	}
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		struct iphdr ip;
 
