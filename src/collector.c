@@ -420,6 +420,27 @@ static void update_recursion_misses(struct collector *c)
 	}
 }
 
+/*
+ * Open TCP connections from monotonic per-CPU counters. Tracked connections
+ * (with a map entry) are exact: established minus closed. Closes of
+ * untracked sockets mix connections that found the map full (their
+ * establishment was counted) with connections opened before the agent
+ * attached (it was not), so they are matched against the untracked
+ * establishments only, never against tracked ones: pre-existing connections
+ * closing cannot pull the gauge below what is really open.
+ */
+static uint64_t tcp_open_connections(const __u64 *k)
+{
+	uint64_t est_tracked, closed_tracked, open;
+
+	est_tracked = k[GS_C_TCP_ESTABLISHED] - k[GS_C_TCP_ESTABLISHED_UNTRACKED];
+	closed_tracked = k[GS_C_TCP_CLOSED] - k[GS_C_TCP_CLOSED_UNTRACKED];
+	open = est_tracked > closed_tracked ? est_tracked - closed_tracked : 0;
+	if (k[GS_C_TCP_ESTABLISHED_UNTRACKED] > k[GS_C_TCP_CLOSED_UNTRACKED])
+		open += k[GS_C_TCP_ESTABLISHED_UNTRACKED] - k[GS_C_TCP_CLOSED_UNTRACKED];
+	return open;
+}
+
 void collector_update(struct collector *c)
 {
 	struct gs_live live = { 0 };
@@ -439,9 +460,7 @@ void collector_update(struct collector *c)
 		bpf_map_lookup_elem(bpf_map__fd(c->probes->tcp->maps.live), &zero, &live);
 	collector_drain(c);
 
-	tcp_open = k[GS_C_TCP_ESTABLISHED] > k[GS_C_TCP_CLOSED] ?
-			   k[GS_C_TCP_ESTABLISHED] - k[GS_C_TCP_CLOSED] :
-			   0;
+	tcp_open = tcp_open_connections(k);
 	set0(c, F_OPEN, (double)(tcp_open + c->udp_active));
 	set0(c, F_TOTAL_GAUGE,
 	     (double)(k[GS_C_TCP_ACTIVE_OPENS] + k[GS_C_TCP_PASSIVE_OPENS] + u[GS_C_UDP_FLOWS]));

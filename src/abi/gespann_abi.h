@@ -62,7 +62,10 @@ enum gs_counter {
 	GS_C_UDP_BYTES_RECEIVED,
 	GS_C_UDP_DGRAMS_SENT,
 	GS_C_UDP_DGRAMS_RECEIVED,
-	GS_C_UDP_FLOW_MAP_FULL, /* UDP flow map insert failures (bytes still counted) */
+	GS_C_UDP_FLOW_MAP_FULL,		/* UDP flow map insert failures (bytes still counted) */
+	GS_C_TCP_ESTABLISHED_UNTRACKED, /* reached ESTABLISHED without a map entry (map full) */
+	GS_C_TCP_CLOSED_UNTRACKED,	/* closed without a map entry: map full, or opened before
+				    * the agent attached */
 	GS_C_MAX,
 };
 

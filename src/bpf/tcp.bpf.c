@@ -193,8 +193,10 @@ static __always_inline void on_established(struct gs_stats *st, const struct soc
 	__u64 now = bpf_ktime_get_ns();
 
 	STAT_INC(st, GS_C_TCP_ESTABLISHED);
-	if (!c)
+	if (!c) {
+		STAT_INC(st, GS_C_TCP_ESTABLISHED_UNTRACKED);
 		return;
+	}
 	c->established_ns = now;
 	c->last_active_ns = now;
 	fill_tuple(c, sk);
@@ -285,6 +287,7 @@ static __noinline void close_synchronized(struct gs_stats *st, const struct sock
 		c->flags |= GS_CF_RESET_COUNTED;
 	}
 	if (!tracked) {
+		STAT_INC(st, GS_C_TCP_CLOSED_UNTRACKED);
 		c->flags |= GS_CF_CLOSED | GS_CF_ESTABLISHED;
 		emit(st, key, GS_EV_CLOSE, c);
 		return;

@@ -160,3 +160,26 @@ e2e_finish() {
 	printf '# kept %s for inspection\n' "$E2E_TMP"
 	return 1
 }
+
+# hold_start NAME ADDR PORT N: N connections held open by trafficgen tcp-hold
+# in the client namespace until hold_stop NAME; waits until all are
+# established. Several holds may run at once (FIFOs, not coprocesses).
+hold_start() {
+	local name=$1 addr=$2 port=$3 n=$4 fifo=$E2E_TMP/hold-$1.in
+	mkfifo "$fifo"
+	netns_cli "$TRAFFICGEN" tcp-hold --connect "$addr" --port "$port" --conns "$n" \
+		--deadline-ms 200000 <"$fifo" >"$E2E_TMP/hold-$name.out" 2>&1 &
+	eval "HOLD_PID_$name=$!"
+	exec {fd}>"$fifo"
+	eval "HOLD_FD_$name=$fd"
+	wait_for grep -qx "{\"held\":$n}" "$E2E_TMP/hold-$name.out"
+}
+
+# hold_stop NAME: close the held connections and wait for the generator.
+hold_stop() {
+	local fd pid
+	eval "fd=\$HOLD_FD_$1 pid=\$HOLD_PID_$1"
+	echo close >&"$fd"
+	exec {fd}>&-
+	wait "$pid" 2>/dev/null
+}
