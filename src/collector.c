@@ -425,15 +425,17 @@ static void update_recursion_misses(struct collector *c)
  * (with a map entry) are exact: established minus closed. Closes of
  * untracked sockets mix connections that found the map full (their
  * establishment was counted) with connections opened before the agent
- * attached (it was not), so they are matched against the untracked
- * establishments only, never against tracked ones: pre-existing connections
- * closing cannot pull the gauge below what is really open.
+ * attached and not seeded (it was not), so they are matched against the
+ * untracked establishments only, never against tracked ones: pre-existing
+ * connections closing cannot pull the gauge below what is really open.
+ * Connections open at start are seeded (GS_C_TCP_SEEDED) and tracked.
  */
 static uint64_t tcp_open_connections(const __u64 *k)
 {
 	uint64_t est_tracked, closed_tracked, open;
 
-	est_tracked = k[GS_C_TCP_ESTABLISHED] - k[GS_C_TCP_ESTABLISHED_UNTRACKED];
+	est_tracked =
+		k[GS_C_TCP_ESTABLISHED] - k[GS_C_TCP_ESTABLISHED_UNTRACKED] + k[GS_C_TCP_SEEDED];
 	closed_tracked = k[GS_C_TCP_CLOSED] - k[GS_C_TCP_CLOSED_UNTRACKED];
 	open = est_tracked > closed_tracked ? est_tracked - closed_tracked : 0;
 	if (k[GS_C_TCP_ESTABLISHED_UNTRACKED] > k[GS_C_TCP_CLOSED_UNTRACKED])

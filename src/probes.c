@@ -7,6 +7,7 @@
  * crash. UDP programs attach to the cgroup v2 root (mounted privately when the
  * host has none).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -226,6 +227,113 @@ static int open_cgroup2_root(void)
 	return open(PRIVATE_CGROUP2_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
+/* ==== Seeding connections open before we attached ==== */
+
+static int seed_one_netns(int iter_link_fd, int ns_fd, int self_fd)
+{
+	char buf[256];
+	int iter_fd, err = 0;
+	ssize_t n;
+
+	if (ns_fd >= 0 && setns(ns_fd, CLONE_NEWNET))
+		return -errno;
+	iter_fd = bpf_iter_create(iter_link_fd);
+	if (iter_fd < 0)
+		err = -errno;
+	if (ns_fd >= 0 && setns(self_fd, CLONE_NEWNET)) {
+		pr_err("failed to return to the agent's network namespace: %s", strerror(errno));
+		err = -errno;
+	}
+	if (iter_fd < 0)
+		return err;
+	/* The program prints nothing; reading to EOF runs it over every socket. */
+	while ((n = read(iter_fd, buf, sizeof(buf))) > 0)
+		;
+	if (n < 0)
+		err = -errno;
+	close(iter_fd);
+	return err;
+}
+
+/*
+ * Give every connection already open in scope an entry in `conns`, one
+ * namespace at a time (a TCP socket iterator walks the namespace it is
+ * created in). Scope host walks each namespace a process or a
+ * /var/run/netns file holds. Best effort: a failure costs the gauge those
+ * connections, logged once.
+ */
+static void seed_existing(struct probes *p, const struct config *cfg)
+{
+	struct bpf_link *link;
+	ino_t seen[1024];
+	size_t n_seen = 0, n_ns = 0, n_fail = 0;
+	int self_fd, link_fd;
+
+	link = bpf_program__attach_iter(p->tcp->progs.seed_tcp, NULL);
+	if (!link) {
+		pr_warn("cannot seed connections open before start (socket iterator: %s): they "
+			"are not in gespann_open_connections",
+			strerror(errno));
+		return;
+	}
+	link_fd = bpf_link__fd(link);
+	self_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (cfg->scope == SCOPE_NETNS || self_fd < 0) {
+		n_ns = 1;
+		n_fail += seed_one_netns(link_fd, -1, self_fd) != 0;
+	} else if (cfg->scope == SCOPE_PATH) {
+		int fd = open(cfg->scope_path, O_RDONLY | O_CLOEXEC);
+
+		n_ns = 1;
+		n_fail += fd < 0 || seed_one_netns(link_fd, fd, self_fd) != 0;
+		if (fd >= 0)
+			close(fd);
+	} else {
+		static const char *const dirs[] = { "/proc", "/var/run/netns" };
+
+		for (size_t d = 0; d < 2; d++) {
+			DIR *dir = opendir(dirs[d]);
+			struct dirent *de;
+
+			while (dir && (de = readdir(dir))) {
+				char path[300];
+				struct stat stbuf;
+				bool dup = false;
+				int fd;
+
+				if (de->d_name[0] == '.' ||
+				    (d == 0 && (de->d_name[0] < '0' || de->d_name[0] > '9')))
+					continue;
+				snprintf(path, sizeof(path), d == 0 ? "%s/%s/ns/net" : "%s/%s",
+					 dirs[d], de->d_name);
+				if (stat(path, &stbuf))
+					continue;
+				for (size_t i = 0; i < n_seen && !dup; i++)
+					dup = seen[i] == stbuf.st_ino;
+				if (dup || n_seen == sizeof(seen) / sizeof(seen[0]))
+					continue;
+				seen[n_seen++] = stbuf.st_ino;
+				fd = open(path, O_RDONLY | O_CLOEXEC);
+				if (fd < 0)
+					continue;
+				n_ns++;
+				n_fail += seed_one_netns(link_fd, fd, self_fd) != 0;
+				close(fd);
+			}
+			if (dir)
+				closedir(dir);
+		}
+	}
+	if (self_fd >= 0)
+		close(self_fd);
+	bpf_link__destroy(link);
+	if (n_fail)
+		pr_warn("seeding open connections failed in %zu of %zu network namespaces", n_fail,
+			n_ns);
+	else
+		pr_info("seeded open connections from %zu network namespace(s)", n_ns);
+}
+
 static int start_tcp(struct probes *p, const struct config *cfg, uint64_t cookie,
 		     const struct btf *btf)
 {
@@ -279,8 +387,10 @@ static int start_tcp(struct probes *p, const struct config *cfg, uint64_t cookie
 	if (!p->features[FEAT_TP_TCP_DESTROY_SOCK])
 		pr_warn("tracepoint tcp_destroy_sock is missing: per-connection close records "
 			"are not emitted");
-	/* The refresh program is run on demand, never attached. */
+	/* Run on demand, never attached: the refresh program, and the seeding
+	 * iterator (instantiated once per namespace after attach). */
 	bpf_program__set_autoattach(skel->progs.refresh_live, false);
+	bpf_program__set_autoattach(skel->progs.seed_tcp, false);
 
 	err = tcp_bpf__load(skel);
 	if (err) {
@@ -293,6 +403,7 @@ static int start_tcp(struct probes *p, const struct config *cfg, uint64_t cookie
 		return err;
 	}
 	p->features[FEAT_RINGBUF] = true;
+	seed_existing(p, cfg);
 	p->features[FEAT_LIVE_REFRESH] = probes_refresh_live(p) == 0;
 	if (!p->features[FEAT_LIVE_REFRESH])
 		pr_warn("live refresh unavailable: byte counters of open connections move only "

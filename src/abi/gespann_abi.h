@@ -66,6 +66,7 @@ enum gs_counter {
 	GS_C_TCP_ESTABLISHED_UNTRACKED, /* reached ESTABLISHED without a map entry (map full) */
 	GS_C_TCP_CLOSED_UNTRACKED,	/* closed without a map entry: map full, or opened before
 				    * the agent attached */
+	GS_C_TCP_SEEDED,		/* open at start: found by the socket iterator */
 	GS_C_MAX,
 };
 
@@ -92,6 +93,7 @@ struct gs_stats {
 #define GS_CF_FIN_RECEIVED  (1U << 7)
 #define GS_CF_FAILED	    (1U << 8) /* closed before ESTABLISHED */
 #define GS_CF_IPV6	    (1U << 9)
+#define GS_CF_SEEDED	    (1U << 10) /* open when the agent started: no open time, no owner */
 
 /* One TCP connection: value of the `conns` map (keyed by socket address) and
  * payload of its ring-buffer record. Byte and RTT fields are live (refreshed

@@ -491,6 +491,46 @@ int BPF_PROG(handle_tcp_destroy_sock, struct sock *sk)
 	return 0;
 }
 
+/* ==== Seeding: connections already open when the agent starts ==== */
+
+/* Run once per network namespace at start (bpf_iter over that namespace's
+ * TCP sockets): synchronized connections get an entry, so their close is a
+ * tracked close and the open gauge counts them from the first scrape. An
+ * entry created meanwhile by a state change is never overwritten. */
+SEC("iter/tcp")
+int seed_tcp(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct gs_conn c = {};
+	struct gs_stats *st;
+	struct tcp_sock *tp;
+	struct sock *sk;
+	__u64 key, cookie;
+
+	if (!skc)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp)
+		return 0;
+	sk = (struct sock *)tp;
+	if (!was_synchronized(sk->__sk_common.skc_state))
+		return 0;
+	cookie = sk_netns_cookie(sk);
+	if (!gs_in_scope(cookie))
+		return 0;
+	st = stats_get();
+	if (!st)
+		return 0;
+	key = (__u64)sk;
+	c.netns_cookie = cookie;
+	c.flags = GS_CF_ESTABLISHED | GS_CF_SEEDED;
+	c.last_active_ns = bpf_ktime_get_ns();
+	fill_tuple(&c, sk);
+	if (!bpf_map_update_elem(&conns, &key, &c, BPF_NOEXIST))
+		STAT_INC(st, GS_C_TCP_SEEDED);
+	return 0;
+}
+
 /* ==== Live refresh: run by user space through BPF_PROG_TEST_RUN ==== */
 
 static long refresh_one(struct bpf_map *map, __u64 *key, struct gs_conn *c, struct gs_live *acc)
