@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <yaml.h>
@@ -35,6 +37,10 @@
 
 #define DEFAULT_ADDRESS "0.0.0.0"
 #define DEFAULT_PORT	8080
+
+#define DEFAULT_DATADOG_HOST	  "localhost:8125"
+#define DEFAULT_DATADOG_NAMESPACE "gespann"
+#define DEFAULT_OTLP_ENDPOINT	  "http://localhost:4318/v1/metrics"
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -61,19 +67,43 @@ const char config_default_yaml[] =
 	"# how often events are drained and tables refreshed (1ms..10s)\n"
 	"poll_interval: 100ms\n"
 	"\n"
-	"# where metrics go; supported types: prometheus\n"
+	"# where metrics go: prometheus (scraped), datadog (DogStatsD push),\n"
+	"# otlp (OTLP/HTTP push), e.g.\n"
+	"#  - type: datadog\n"
+	"#    settings: {host: \"localhost:8125\", flush_interval: 10s}\n"
+	"#  - type: otlp\n"
+	"#    settings: {endpoint: \"http://localhost:4318/v1/metrics\"}\n"
 	"adapters:\n"
 	"  - type: prometheus\n"
 	"    settings:\n"
 	"      address: 0.0.0.0\n"
 	"      port: 8080\n";
 
+/* Only the fields of the adapter's own type are set; the others stay zero. */
 static void adapter_set_defaults(struct adapter_config *ad, enum adapter_type type)
 {
 	memset(ad, 0, sizeof(*ad));
 	ad->type = type;
-	snprintf(ad->address, sizeof(ad->address), "%s", DEFAULT_ADDRESS);
-	ad->port = DEFAULT_PORT;
+	switch (type) {
+	case ADAPTER_PROMETHEUS:
+		snprintf(ad->address, sizeof(ad->address), "%s", DEFAULT_ADDRESS);
+		ad->port = DEFAULT_PORT;
+		break;
+	case ADAPTER_DATADOG:
+		snprintf(ad->host, sizeof(ad->host), "%s", DEFAULT_DATADOG_HOST);
+		ad->flush_interval_ns = 10 * NS_PER_SEC;
+		snprintf(ad->metric_namespace, sizeof(ad->metric_namespace), "%s",
+			 DEFAULT_DATADOG_NAMESPACE);
+		ad->histogram = DATADOG_HIST_DISTRIBUTION;
+		break;
+	case ADAPTER_OTLP:
+		snprintf(ad->endpoint, sizeof(ad->endpoint), "%s", DEFAULT_OTLP_ENDPOINT);
+		ad->protocol = OTLP_HTTP_PROTOBUF;
+		ad->interval_ns = 10 * NS_PER_SEC;
+		ad->timeout_ns = 10 * NS_PER_SEC;
+		ad->gzip = 0;
+		break;
+	}
 }
 
 void config_set_defaults(struct config *cfg)
@@ -615,9 +645,440 @@ static int map_collect(struct parse_ctx *ctx, const yaml_node_t *map, const char
 
 /* ==== Adapters ==== */
 
-static const char *const supported_adapters = "prometheus";
-/* Types the README documents but this build does not have yet. */
-static const char *const planned_adapters[] = { "datadog", "otlp" };
+static const char *const supported_adapters = "prometheus, datadog, otlp";
+
+/*
+ * A string setting: path.NAME into sub, then the value, at most max_len
+ * characters long.
+ */
+static int setting_string(struct parse_ctx *ctx, const struct map_entry *e, const char *path,
+			  const char *name, char *sub, size_t sublen, size_t max_len,
+			  const char **out)
+{
+	char buf[SHOW_MAX];
+	int ret;
+
+	snprintf(sub, sublen, "%s.%s", path, name);
+	ret = get_string(ctx, e->key, e->value, sub, out);
+	if (ret)
+		return ret;
+	if (strlen(*out) > max_len)
+		return cfg_error(ctx, value_line(e->key, e->value), sub,
+				 "%s is longer than %zu characters",
+				 show(e->value, true, buf, sizeof(buf)), max_len);
+	return 0;
+}
+
+/* One word of a fixed set: its index, or a "VALUE is not a WHAT (a, b)" error. */
+static int setting_choice(struct parse_ctx *ctx, const struct map_entry *e, const char *path,
+			  const char *name, const char *what, const char *const *choices, size_t n,
+			  int *out)
+{
+	char sub[96], buf[SHOW_MAX], list[96];
+	const char *s = NULL;
+	size_t i, o = 0;
+	int ret;
+
+	ret = setting_string(ctx, e, path, name, sub, sizeof(sub), SIZE_MAX, &s);
+	if (ret)
+		return ret;
+	for (i = 0; i < n; i++) {
+		if (!strcmp(s, choices[i])) {
+			*out = (int)i;
+			return 0;
+		}
+	}
+	for (i = 0; i < n && o < sizeof(list); i++)
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "",
+				      choices[i]);
+	return cfg_error(ctx, value_line(e->key, e->value), sub, "%s is not %s (%s)",
+			 show(e->value, true, buf, sizeof(buf)), what, list);
+}
+
+/* A port in "...:PORT": decimal, no sign or leading zero, 1-65535. */
+static bool port_text_ok(const char *s)
+{
+	unsigned long long v;
+
+	return s[0] != '0' && strlen(s) <= 5 && uint_parse(s, &v) == UINT_OK && v >= 1 &&
+	       v <= 65535;
+}
+
+/* A host name as getaddrinfo() takes it, or a dotted IPv4 address. */
+static bool host_name_ok(const char *s, size_t len)
+{
+	bool only_digits_dots = true;
+	char ip[16];
+	size_t i;
+
+	if (!len || len > 253 || !isalnum((unsigned char)s[0]))
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!isalnum(c) && c != '.' && c != '-' && c != '_')
+			return false;
+		if (!isdigit(c) && c != '.')
+			only_digits_dots = false;
+	}
+	if (!only_digits_dots)
+		return true;
+	/* looks like an IPv4 address: then it must be one */
+	if (len >= sizeof(ip))
+		return false;
+	memcpy(ip, s, len);
+	ip[len] = '\0';
+	return inet_pton(AF_INET, ip, &(struct in_addr){ 0 }) == 1;
+}
+
+/*
+ * What is wrong with a DogStatsD address ("HOST:PORT", "[IPV6]:PORT",
+ * "unix:///PATH"), as the end of "VALUE ...", or NULL when it is fine.
+ */
+static const char *datadog_host_problem(const char *s)
+{
+	static const char form[] =
+		"is not a DogStatsD address (write HOST:PORT, [IPV6]:PORT or unix:///PATH)";
+	const char *colon, *close;
+	char ip6[INET6_ADDRSTRLEN + 1];
+	unsigned char bin[sizeof(struct in6_addr)];
+
+	if (!strncmp(s, "unix://", 7)) {
+		if (s[7] != '/')
+			return "is not a DogStatsD address (unix:// needs an absolute path, "
+			       "e.g. unix:///var/run/datadog/dsd.socket)";
+		if (strlen(s + 7) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			return "has a socket path longer than 107 characters";
+		return NULL;
+	}
+	if (s[0] == '[') {
+		close = strchr(s, ']');
+		if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(ip6))
+			return form;
+		memcpy(ip6, s + 1, (size_t)(close - s - 1));
+		ip6[close - s - 1] = '\0';
+		if (inet_pton(AF_INET6, ip6, bin) != 1)
+			return "is not a DogStatsD address (no IPv6 address in the brackets)";
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			return form;
+		if (memchr(s, ':', (size_t)(colon - s)))
+			return "is not a DogStatsD address (write an IPv6 address in brackets, "
+			       "e.g. [::1]:8125)";
+		if (!host_name_ok(s, (size_t)(colon - s)))
+			return form;
+	}
+	if (!port_text_ok(colon + 1))
+		return "has no valid port (1-65535)";
+	return NULL;
+}
+
+/* Letters, digits, '_' and '.', a letter first: a DogStatsD name prefix. */
+static bool metric_namespace_ok(const char *s)
+{
+	if (!isalpha((unsigned char)s[0]))
+		return false;
+	for (s++; *s; s++) {
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '.')
+			return false;
+	}
+	return true;
+}
+
+/* "key:value" or "key": no character DogStatsD uses as a separator, no space. */
+static bool tag_ok(const char *s)
+{
+	if (!s[0] || s[0] == ':')
+		return false;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c <= ' ' || c == 0x7f || c == '|' || c == ',' || c == '#')
+			return false;
+	}
+	return true;
+}
+
+static int parse_datadog_tags(struct parse_ctx *ctx, const yaml_node_t *key,
+			      const yaml_node_t *list, const char *path, struct adapter_config *ad)
+{
+	char sub[128], buf[SHOW_MAX];
+	yaml_node_item_t *item;
+	size_t n, i = 0;
+	int ret;
+
+	ret = expect_type(ctx, key, list, path, YAML_SEQUENCE_NODE);
+	if (ret)
+		return ret;
+	n = (size_t)(list->data.sequence.items.top - list->data.sequence.items.start);
+	if (n > CONFIG_MAX_TAGS)
+		return cfg_error(ctx, node_line(key), path, "%zu tags, at most %d are supported", n,
+				 CONFIG_MAX_TAGS);
+	for (item = list->data.sequence.items.start; item < list->data.sequence.items.top;
+	     item++, i++) {
+		yaml_node_t *node = get_node(ctx, *item);
+		const char *s = NULL;
+
+		if (!node)
+			return cfg_error(ctx, node_line(list), path, "malformed list");
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		ret = get_string(ctx, NULL, node, sub, &s);
+		if (ret)
+			return ret;
+		if (strlen(s) >= sizeof(ad->tags[i]))
+			return cfg_error(
+				ctx, node_line(node), sub, "%s is longer than %zu characters",
+				show(node, true, buf, sizeof(buf)), sizeof(ad->tags[i]) - 1);
+		if (!tag_ok(s))
+			return cfg_error(ctx, node_line(node), sub,
+					 "%s is not a tag (key:value or key, without '|', ',', "
+					 "'#' or whitespace)",
+					 show(node, true, buf, sizeof(buf)));
+		snprintf(ad->tags[i], sizeof(ad->tags[i]), "%s", s);
+	}
+	ad->n_tags = n;
+	return 0;
+}
+
+static int parse_datadog_settings(struct parse_ctx *ctx, const yaml_node_t *key,
+				  const yaml_node_t *map, const char *path,
+				  struct adapter_config *ad)
+{
+	static const char *const keys[] = { "host", "flush_interval", "namespace", "tags",
+					    "histogram" };
+	static const char *const hist_kinds[] = {
+		[DATADOG_HIST_DISTRIBUTION] = "distribution", [DATADOG_HIST_HISTOGRAM] = "histogram"
+	};
+	struct map_entry found[COUNT_OF(keys)];
+	char sub[96], buf[SHOW_MAX];
+	const char *s = NULL, *why;
+	int ret, kind;
+
+	ret = expect_type(ctx, key, map, path, YAML_MAPPING_NODE);
+	if (ret)
+		return ret;
+	ret = map_collect(ctx, map, path, keys, COUNT_OF(keys), found);
+	if (ret)
+		return ret;
+	if (found[0].key) {
+		ret = setting_string(ctx, &found[0], path, "host", sub, sizeof(sub),
+				     sizeof(ad->host) - 1, &s);
+		if (ret)
+			return ret;
+		why = datadog_host_problem(s);
+		if (why)
+			return cfg_error(ctx, value_line(found[0].key, found[0].value), sub,
+					 "%s %s", show(found[0].value, true, buf, sizeof(buf)),
+					 why);
+		snprintf(ad->host, sizeof(ad->host), "%s", s);
+	}
+	if (found[1].key) {
+		snprintf(sub, sizeof(sub), "%s.flush_interval", path);
+		ret = get_duration(ctx, found[1].key, found[1].value, sub, 100 * NS_PER_MS,
+				   3600 * NS_PER_SEC, "is out of range (100ms-1h)",
+				   &ad->flush_interval_ns);
+		if (ret)
+			return ret;
+	}
+	if (found[2].key) {
+		ret = setting_string(ctx, &found[2], path, "namespace", sub, sizeof(sub),
+				     sizeof(ad->metric_namespace) - 1, &s);
+		if (ret)
+			return ret;
+		if (!metric_namespace_ok(s))
+			return cfg_error(
+				ctx, value_line(found[2].key, found[2].value), sub,
+				"%s is not a metric namespace (a letter, then letters, digits, '_' or '.')",
+				show(found[2].value, true, buf, sizeof(buf)));
+		snprintf(ad->metric_namespace, sizeof(ad->metric_namespace), "%s", s);
+	}
+	if (found[3].key) {
+		snprintf(sub, sizeof(sub), "%s.tags", path);
+		ret = parse_datadog_tags(ctx, found[3].key, found[3].value, sub, ad);
+		if (ret)
+			return ret;
+	}
+	if (found[4].key) {
+		ret = setting_choice(ctx, &found[4], path, "histogram", "a histogram type",
+				     hist_kinds, COUNT_OF(hist_kinds), &kind);
+		if (ret)
+			return ret;
+		ad->histogram = (enum datadog_histogram)kind;
+	}
+	return 0;
+}
+
+/* RFC 9110 token characters. */
+static bool header_name_ok(const char *s)
+{
+	if (!s[0])
+		return false;
+	for (; *s; s++) {
+		if (!isalnum((unsigned char)*s) && !strchr("!#$%&'*+-.^_`|~", *s))
+			return false;
+	}
+	return true;
+}
+
+static int parse_otlp_headers(struct parse_ctx *ctx, const yaml_node_t *key, const yaml_node_t *map,
+			      const char *path, struct adapter_config *ad)
+{
+	const yaml_node_t *names[CONFIG_MAX_HEADERS];
+	char sub[384], buf[SHOW_MAX];
+	yaml_node_pair_t *pair;
+	size_t n, i = 0, j;
+	int ret;
+
+	ret = expect_type(ctx, key, map, path, YAML_MAPPING_NODE);
+	if (ret)
+		return ret;
+	n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+	if (n > CONFIG_MAX_HEADERS)
+		return cfg_error(ctx, node_line(key), path, "%zu headers, at most %d are supported",
+				 n, CONFIG_MAX_HEADERS);
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top;
+	     pair++, i++) {
+		yaml_node_t *k = get_node(ctx, pair->key);
+		yaml_node_t *v = get_node(ctx, pair->value);
+		const char *name, *value = NULL;
+
+		if (!k || !v)
+			return cfg_error(ctx, node_line(map), path, "malformed mapping");
+		if (k->type != YAML_SCALAR_NODE)
+			return cfg_error(ctx, node_line(k), path, "a key must be a string, got %s",
+					 describe(k));
+		name = scalar_str(k);
+		if (scalar_has_nul(k) || strlen(name) >= sizeof(ad->headers[i][0]) ||
+		    !header_name_ok(name))
+			return cfg_error(ctx, node_line(k), path,
+					 "%s is not a header name (letters, digits and "
+					 "!#$%%&'*+-.^_`|~, at most %zu)",
+					 show(k, true, buf, sizeof(buf)),
+					 sizeof(ad->headers[i][0]) - 1);
+		for (j = 0; j < i; j++) {
+			if (!strcasecmp(name, scalar_str(names[j])))
+				return cfg_error(ctx, node_line(k), path,
+						 "duplicate header %s (first on line %zu)",
+						 show(k, true, buf, sizeof(buf)),
+						 node_line(names[j]));
+		}
+		names[i] = k;
+		snprintf(sub, sizeof(sub), "%s.%s", path, name);
+		ret = get_string(ctx, k, v, sub, &value);
+		if (ret)
+			return ret;
+		if (strlen(value) >= sizeof(ad->headers[i][1]))
+			return cfg_error(
+				ctx, value_line(k, v), sub, "%s is longer than %zu characters",
+				show(v, true, buf, sizeof(buf)), sizeof(ad->headers[i][1]) - 1);
+		if (strpbrk(value, "\r\n"))
+			return cfg_error(ctx, value_line(k, v), sub, "%s contains a line break",
+					 show(v, true, buf, sizeof(buf)));
+		for (j = 0; value[j]; j++) {
+			unsigned char c = (unsigned char)value[j];
+
+			if ((c < ' ' && c != '\t') || c == 0x7f)
+				return cfg_error(ctx, value_line(k, v), sub,
+						 "%s contains a control character",
+						 show(v, true, buf, sizeof(buf)));
+		}
+		snprintf(ad->headers[i][0], sizeof(ad->headers[i][0]), "%s", name);
+		snprintf(ad->headers[i][1], sizeof(ad->headers[i][1]), "%s", value);
+	}
+	ad->n_headers = n;
+	return 0;
+}
+
+/* http:// or https://, then a host: no space or control character anywhere. */
+static bool otlp_endpoint_ok(const char *s)
+{
+	const char *rest;
+
+	if (!strncmp(s, "http://", 7))
+		rest = s + 7;
+	else if (!strncmp(s, "https://", 8))
+		rest = s + 8;
+	else
+		return false;
+	if (!rest[0] || rest[0] == '/' || rest[0] == ':' || rest[0] == '?' || rest[0] == '#')
+		return false;
+	for (; *s; s++) {
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+static int parse_otlp_settings(struct parse_ctx *ctx, const yaml_node_t *key,
+			       const yaml_node_t *map, const char *path, struct adapter_config *ad)
+{
+	static const char *const keys[] = { "endpoint", "protocol", "headers",
+					    "interval", "timeout",  "compression" };
+	static const char *const protocols[] = {
+		[OTLP_HTTP_PROTOBUF] = "http/protobuf", [OTLP_HTTP_JSON] = "http/json"
+	};
+	static const char *const compressions[] = { "gzip", "none" };
+	struct map_entry found[COUNT_OF(keys)];
+	char sub[96], buf[SHOW_MAX];
+	const char *s = NULL;
+	int ret, choice;
+
+	ret = expect_type(ctx, key, map, path, YAML_MAPPING_NODE);
+	if (ret)
+		return ret;
+	ret = map_collect(ctx, map, path, keys, COUNT_OF(keys), found);
+	if (ret)
+		return ret;
+	if (found[0].key) {
+		ret = setting_string(ctx, &found[0], path, "endpoint", sub, sizeof(sub),
+				     sizeof(ad->endpoint) - 1, &s);
+		if (ret)
+			return ret;
+		if (!otlp_endpoint_ok(s))
+			return cfg_error(ctx, value_line(found[0].key, found[0].value), sub,
+					 "%s is not an http:// or https:// URL",
+					 show(found[0].value, true, buf, sizeof(buf)));
+		snprintf(ad->endpoint, sizeof(ad->endpoint), "%s", s);
+	}
+	if (found[1].key) {
+		ret = setting_choice(ctx, &found[1], path, "protocol", "an OTLP protocol",
+				     protocols, COUNT_OF(protocols), &choice);
+		if (ret)
+			return ret;
+		ad->protocol = (enum otlp_protocol)choice;
+	}
+	if (found[2].key) {
+		snprintf(sub, sizeof(sub), "%s.headers", path);
+		ret = parse_otlp_headers(ctx, found[2].key, found[2].value, sub, ad);
+		if (ret)
+			return ret;
+	}
+	if (found[3].key) {
+		snprintf(sub, sizeof(sub), "%s.interval", path);
+		ret = get_duration(ctx, found[3].key, found[3].value, sub, 100 * NS_PER_MS,
+				   3600 * NS_PER_SEC, "is out of range (100ms-1h)",
+				   &ad->interval_ns);
+		if (ret)
+			return ret;
+	}
+	if (found[4].key) {
+		snprintf(sub, sizeof(sub), "%s.timeout", path);
+		ret = get_duration(ctx, found[4].key, found[4].value, sub, 100 * NS_PER_MS,
+				   300 * NS_PER_SEC, "is out of range (100ms-5m)", &ad->timeout_ns);
+		if (ret)
+			return ret;
+	}
+	if (found[5].key) {
+		ret = setting_choice(ctx, &found[5], path, "compression", "a compression",
+				     compressions, COUNT_OF(compressions), &choice);
+		if (ret)
+			return ret;
+		ad->gzip = choice == 0;
+	}
+	return 0;
+}
 
 static int parse_prometheus_settings(struct parse_ctx *ctx, const yaml_node_t *key,
 				     const yaml_node_t *map, const char *path,
@@ -665,11 +1126,26 @@ static int parse_prometheus_settings(struct parse_ctx *ctx, const yaml_node_t *k
 	return 0;
 }
 
+typedef int (*settings_parse_fn)(struct parse_ctx *ctx, const yaml_node_t *key,
+				 const yaml_node_t *map, const char *path,
+				 struct adapter_config *ad);
+
+static const struct adapter_kind {
+	const char *name;
+	enum adapter_type type;
+	settings_parse_fn parse;
+} adapter_kinds[] = {
+	{ "prometheus", ADAPTER_PROMETHEUS, parse_prometheus_settings },
+	{ "datadog", ADAPTER_DATADOG, parse_datadog_settings },
+	{ "otlp", ADAPTER_OTLP, parse_otlp_settings },
+};
+
 static int parse_adapter(struct parse_ctx *ctx, const yaml_node_t *item, size_t idx,
 			 struct adapter_config *ad)
 {
 	static const char *const keys[] = { "type", "settings" };
 	struct map_entry found[COUNT_OF(keys)];
+	const struct adapter_kind *kind = NULL;
 	char path[32], sub[64], buf[SHOW_MAX];
 	const char *type = NULL;
 	size_t i;
@@ -690,25 +1166,19 @@ static int parse_adapter(struct parse_ctx *ctx, const yaml_node_t *item, size_t 
 	ret = get_string(ctx, found[0].key, found[0].value, sub, &type);
 	if (ret)
 		return ret;
-	if (strcmp(type, "prometheus")) {
-		size_t line = value_line(found[0].key, found[0].value);
-
-		show(found[0].value, true, buf, sizeof(buf));
-		for (i = 0; i < COUNT_OF(planned_adapters); i++) {
-			if (!strcmp(type, planned_adapters[i]))
-				return cfg_error(
-					ctx, line, sub,
-					"adapter type %s is not supported by this build (supported: %s)",
-					buf, supported_adapters);
-		}
-		return cfg_error(ctx, line, sub, "unknown adapter type %s (supported: %s)", buf,
-				 supported_adapters);
+	for (i = 0; i < COUNT_OF(adapter_kinds); i++) {
+		if (!strcmp(type, adapter_kinds[i].name))
+			kind = &adapter_kinds[i];
 	}
-	adapter_set_defaults(ad, ADAPTER_PROMETHEUS);
+	if (!kind)
+		return cfg_error(ctx, value_line(found[0].key, found[0].value), sub,
+				 "unknown adapter type %s (supported: %s)",
+				 show(found[0].value, true, buf, sizeof(buf)), supported_adapters);
+	adapter_set_defaults(ad, kind->type);
 	if (!found[1].key)
 		return 0;
 	snprintf(sub, sizeof(sub), "%s.settings", path);
-	return parse_prometheus_settings(ctx, found[1].key, found[1].value, sub, ad);
+	return kind->parse(ctx, found[1].key, found[1].value, sub, ad);
 }
 
 /* ==== Top level ==== */

@@ -49,6 +49,44 @@
 				 e_, a_);                                                       \
 	} while (0)
 
+/* The settings of the datadog and otlp adapters (zero for other types). */
+static void check_push_settings_eq(const char *ctx, size_t i, const struct adapter_config *exp,
+				   const struct adapter_config *act)
+{
+	char field[64];
+	size_t j;
+
+#define CHECK_FIELD_U64(name)                                                    \
+	do {                                                                     \
+		snprintf(field, sizeof(field), "adapters[%zu]." #name, i);       \
+		CHECK_U64(ctx, field, (unsigned long long)exp->name, act->name); \
+	} while (0)
+#define CHECK_FIELD_STR(name)                                              \
+	do {                                                               \
+		snprintf(field, sizeof(field), "adapters[%zu]." #name, i); \
+		CHECK_STR(ctx, field, exp->name, act->name);               \
+	} while (0)
+	CHECK_FIELD_STR(host);
+	CHECK_FIELD_U64(flush_interval_ns);
+	CHECK_FIELD_STR(metric_namespace);
+	CHECK_FIELD_U64(n_tags);
+	for (j = 0; j < exp->n_tags && j < CONFIG_MAX_TAGS; j++)
+		CHECK_FIELD_STR(tags[j]);
+	CHECK_FIELD_U64(histogram);
+	CHECK_FIELD_STR(endpoint);
+	CHECK_FIELD_U64(protocol);
+	CHECK_FIELD_U64(n_headers);
+	for (j = 0; j < exp->n_headers && j < CONFIG_MAX_HEADERS; j++) {
+		CHECK_FIELD_STR(headers[j][0]);
+		CHECK_FIELD_STR(headers[j][1]);
+	}
+	CHECK_FIELD_U64(interval_ns);
+	CHECK_FIELD_U64(timeout_ns);
+	CHECK_FIELD_U64(gzip);
+#undef CHECK_FIELD_U64
+#undef CHECK_FIELD_STR
+}
+
 static void check_config_eq(const char *ctx, const struct config *exp, const struct config *act)
 {
 	char field[64];
@@ -70,6 +108,7 @@ static void check_config_eq(const char *ctx, const struct config *exp, const str
 		CHECK_STR(ctx, field, exp->adapters[i].address, act->adapters[i].address);
 		snprintf(field, sizeof(field), "adapters[%zu].port", i);
 		CHECK_U64(ctx, field, exp->adapters[i].port, act->adapters[i].port);
+		check_push_settings_eq(ctx, i, &exp->adapters[i], &act->adapters[i]);
 	}
 }
 
@@ -312,6 +351,171 @@ static void expect_alias(struct config *cfg)
 	set_adapter(cfg, 1, "0.0.0.0", 9100);
 }
 
+/* The datadog adapter's defaults, as the README documents them. */
+static struct adapter_config *set_datadog(struct config *cfg, size_t i)
+{
+	struct adapter_config *ad = &cfg->adapters[i];
+
+	memset(ad, 0, sizeof(*ad));
+	ad->type = ADAPTER_DATADOG;
+	snprintf(ad->host, sizeof(ad->host), "localhost:8125");
+	ad->flush_interval_ns = 10 * NS_PER_SEC;
+	snprintf(ad->metric_namespace, sizeof(ad->metric_namespace), "gespann");
+	ad->histogram = DATADOG_HIST_DISTRIBUTION;
+	return ad;
+}
+
+/* The otlp adapter's defaults, as the README documents them. */
+static struct adapter_config *set_otlp(struct config *cfg, size_t i)
+{
+	struct adapter_config *ad = &cfg->adapters[i];
+
+	memset(ad, 0, sizeof(*ad));
+	ad->type = ADAPTER_OTLP;
+	snprintf(ad->endpoint, sizeof(ad->endpoint), "http://localhost:4318/v1/metrics");
+	ad->protocol = OTLP_HTTP_PROTOBUF;
+	ad->interval_ns = 10 * NS_PER_SEC;
+	ad->timeout_ns = 10 * NS_PER_SEC;
+	ad->gzip = 0;
+	return ad;
+}
+
+static void expect_dd_defaults(struct config *cfg)
+{
+	cfg->n_adapters = 1;
+	set_datadog(cfg, 0);
+}
+
+static void expect_dd_full(struct config *cfg)
+{
+	struct adapter_config *ad;
+
+	cfg->n_adapters = 1;
+	ad = set_datadog(cfg, 0);
+	snprintf(ad->host, sizeof(ad->host), "127.0.0.1:9125");
+	ad->flush_interval_ns = 500 * NS_PER_MS;
+	snprintf(ad->metric_namespace, sizeof(ad->metric_namespace), "net.gespann_v2");
+	ad->n_tags = 3;
+	snprintf(ad->tags[0], sizeof(ad->tags[0]), "env:prod");
+	snprintf(ad->tags[1], sizeof(ad->tags[1]), "team:sre/net");
+	snprintf(ad->tags[2], sizeof(ad->tags[2]), "canary");
+	ad->histogram = DATADOG_HIST_HISTOGRAM;
+}
+
+static void expect_dd_host_v6(struct config *cfg)
+{
+	cfg->n_adapters = 1;
+	snprintf(set_datadog(cfg, 0)->host, sizeof(cfg->adapters[0].host), "[::1]:8125");
+}
+
+static void expect_dd_host_unix(struct config *cfg)
+{
+	cfg->n_adapters = 1;
+	snprintf(set_datadog(cfg, 0)->host, sizeof(cfg->adapters[0].host),
+		 "unix:///var/run/datadog/dsd.socket");
+}
+
+static void expect_dd_host_name(struct config *cfg)
+{
+	cfg->n_adapters = 1;
+	snprintf(set_datadog(cfg, 0)->host, sizeof(cfg->adapters[0].host),
+		 "dd-agent.monitoring.svc:65535");
+}
+
+static void expect_dd_flush_min(struct config *cfg)
+{
+	cfg->n_adapters = 1;
+	set_datadog(cfg, 0)->flush_interval_ns = 100 * NS_PER_MS;
+}
+
+static void expect_dd_flush_max(struct config *cfg)
+{
+	cfg->n_adapters = 1;
+	set_datadog(cfg, 0)->flush_interval_ns = 3600 * NS_PER_SEC;
+}
+
+static void expect_dd_16_tags(struct config *cfg)
+{
+	struct adapter_config *ad;
+	size_t i;
+
+	cfg->n_adapters = 1;
+	ad = set_datadog(cfg, 0);
+	ad->n_tags = 16;
+	for (i = 0; i < 16; i++)
+		snprintf(ad->tags[i], sizeof(ad->tags[i]), "t%zu:v", i);
+}
+
+static void expect_dd_ns_63(struct config *cfg)
+{
+	cfg->n_adapters = 1;
+	snprintf(set_datadog(cfg, 0)->metric_namespace, sizeof(cfg->adapters[0].metric_namespace),
+		 "a12345678901234567890123456789012345678901234567890123456789012");
+}
+
+static void expect_otlp_defaults(struct config *cfg)
+{
+	cfg->n_adapters = 1;
+	set_otlp(cfg, 0);
+}
+
+static void expect_otlp_full(struct config *cfg)
+{
+	struct adapter_config *ad;
+
+	cfg->n_adapters = 1;
+	ad = set_otlp(cfg, 0);
+	snprintf(ad->endpoint, sizeof(ad->endpoint), "https://otel.example.com:4318/v1/metrics");
+	ad->protocol = OTLP_HTTP_JSON;
+	ad->n_headers = 3;
+	snprintf(ad->headers[0][0], sizeof(ad->headers[0][0]), "Authorization");
+	snprintf(ad->headers[0][1], sizeof(ad->headers[0][1]), "Bearer abc:def");
+	snprintf(ad->headers[1][0], sizeof(ad->headers[1][0]), "X-Scope-OrgID");
+	snprintf(ad->headers[1][1], sizeof(ad->headers[1][1]), "tenant 1");
+	snprintf(ad->headers[2][0], sizeof(ad->headers[2][0]), "x-empty");
+	snprintf(ad->headers[2][1], sizeof(ad->headers[2][1]), "%s", "");
+	ad->interval_ns = 30 * NS_PER_SEC;
+	ad->timeout_ns = 5 * NS_PER_SEC;
+	ad->gzip = 1;
+}
+
+static void expect_otlp_limits(struct config *cfg)
+{
+	struct adapter_config *ad;
+
+	cfg->n_adapters = 2;
+	ad = set_otlp(cfg, 0);
+	ad->interval_ns = 100 * NS_PER_MS;
+	ad->timeout_ns = 100 * NS_PER_MS;
+	ad = set_otlp(cfg, 1);
+	snprintf(ad->endpoint, sizeof(ad->endpoint), "http://[::1]:4318/v1/metrics");
+	ad->interval_ns = 3600 * NS_PER_SEC;
+	ad->timeout_ns = 300 * NS_PER_SEC;
+}
+
+static void expect_otlp_16_headers(struct config *cfg)
+{
+	struct adapter_config *ad;
+	size_t i;
+
+	cfg->n_adapters = 1;
+	ad = set_otlp(cfg, 0);
+	ad->n_headers = 16;
+	for (i = 0; i < 16; i++) {
+		snprintf(ad->headers[i][0], sizeof(ad->headers[i][0]), "h%zu", i);
+		snprintf(ad->headers[i][1], sizeof(ad->headers[i][1]), "v%zu", i);
+	}
+}
+
+/* Each adapter carries its own type's settings only. */
+static void expect_mixed(struct config *cfg)
+{
+	cfg->n_adapters = 3;
+	set_adapter(cfg, 0, "127.0.0.1", 0);
+	set_datadog(cfg, 1)->histogram = DATADOG_HIST_HISTOGRAM;
+	set_otlp(cfg, 2)->gzip = 0;
+}
+
 /* "log_level: debug" followed by bytes the length excludes */
 static const char truncated_text[] = "log_level: debug\nscope: {{{{";
 
@@ -426,6 +630,102 @@ static const struct good_case good_cases[] = {
 	  expect_alias },
 	{ "explicit core tags", "max_connections: !!int 16\nscope: !!str netns\n", 0, expect_tags },
 	{ "length limits the text", truncated_text, 16, expect_debug },
+	/* datadog */
+	{ "datadog, no settings", "adapters:\n  - type: datadog\n", 0, expect_dd_defaults },
+	{ "datadog, empty settings", "adapters: [{type: datadog, settings: {}}]\n", 0,
+	  expect_dd_defaults },
+	{ "datadog, the defaults spelled out",
+	  "adapters:\n"
+	  "  - type: datadog\n"
+	  "    settings:\n"
+	  "      host: localhost:8125\n"
+	  "      flush_interval: 10s\n"
+	  "      namespace: gespann\n"
+	  "      tags: []\n"
+	  "      histogram: distribution\n",
+	  0, expect_dd_defaults },
+	{ "datadog, every setting",
+	  "adapters:\n"
+	  "  - type: datadog\n"
+	  "    settings:\n"
+	  "      host: \"127.0.0.1:9125\"\n"
+	  "      flush_interval: 500ms\n"
+	  "      namespace: net.gespann_v2\n"
+	  "      tags:\n"
+	  "        - env:prod\n"
+	  "        - 'team:sre/net'\n"
+	  "        - canary\n"
+	  "      histogram: histogram\n",
+	  0, expect_dd_full },
+	{ "datadog, ipv6 host", "adapters:\n- type: datadog\n  settings: {host: \"[::1]:8125\"}\n",
+	  0, expect_dd_host_v6 },
+	{ "datadog, unix socket",
+	  "adapters:\n- type: datadog\n  settings:\n    host: unix:///var/run/datadog/dsd.socket\n",
+	  0, expect_dd_host_unix },
+	{ "datadog, host name, highest port",
+	  "adapters:\n- type: datadog\n  settings:\n    host: dd-agent.monitoring.svc:65535\n", 0,
+	  expect_dd_host_name },
+	{ "datadog, flush 100ms (minimum)",
+	  "adapters:\n- type: datadog\n  settings: {flush_interval: 100ms}\n", 0,
+	  expect_dd_flush_min },
+	{ "datadog, flush 1h (maximum)",
+	  "adapters:\n- type: datadog\n  settings: {flush_interval: 60m}\n", 0,
+	  expect_dd_flush_max },
+	{ "datadog, 16 tags (the maximum)",
+	  "adapters:\n- type: datadog\n  settings:\n    tags: [t0:v, t1:v, t2:v, t3:v, t4:v, t5:v, "
+	  "t6:v, t7:v, t8:v, t9:v, t10:v, t11:v, t12:v, t13:v, t14:v, t15:v]\n",
+	  0, expect_dd_16_tags },
+	{ "datadog, namespace of 63 characters",
+	  "adapters:\n- type: datadog\n  settings:\n    namespace: "
+	  "a12345678901234567890123456789012345678901234567890123456789012\n",
+	  0, expect_dd_ns_63 },
+	/* otlp */
+	{ "otlp, no settings", "adapters:\n  - type: otlp\n", 0, expect_otlp_defaults },
+	{ "otlp, the defaults spelled out",
+	  "adapters:\n"
+	  "  - type: otlp\n"
+	  "    settings:\n"
+	  "      endpoint: http://localhost:4318/v1/metrics\n"
+	  "      protocol: http/protobuf\n"
+	  "      headers: {}\n"
+	  "      interval: 10s\n"
+	  "      timeout: 10s\n"
+	  "      compression: none\n",
+	  0, expect_otlp_defaults },
+	{ "otlp, every setting",
+	  "adapters:\n"
+	  "  - type: otlp\n"
+	  "    settings:\n"
+	  "      endpoint: https://otel.example.com:4318/v1/metrics\n"
+	  "      protocol: http/json\n"
+	  "      headers:\n"
+	  "        Authorization: \"Bearer abc:def\"\n"
+	  "        X-Scope-OrgID: tenant 1\n"
+	  "        x-empty: \"\"\n"
+	  "      interval: 30s\n"
+	  "      timeout: 5s\n"
+	  "      compression: gzip\n",
+	  0, expect_otlp_full },
+	{ "otlp, interval and timeout limits",
+	  "adapters:\n"
+	  "  - {type: otlp, settings: {interval: 100ms, timeout: 100ms}}\n"
+	  "  - {type: otlp, settings: {endpoint: \"http://[::1]:4318/v1/metrics\", interval: 1h, "
+	  "timeout: 5m}}\n",
+	  0, expect_otlp_limits },
+	{ "otlp, 16 headers (the maximum)",
+	  "adapters:\n- type: otlp\n  settings:\n    headers: {h0: v0, h1: v1, h2: v2, h3: v3, h4: v4, "
+	  "h5: v5, h6: v6, h7: v7, h8: v8, h9: v9, h10: v10, h11: v11, h12: v12, h13: v13, "
+	  "h14: v14, h15: v15}\n",
+	  0, expect_otlp_16_headers },
+	{ "prometheus, datadog and otlp together",
+	  "adapters:\n"
+	  "  - type: prometheus\n"
+	  "    settings: {address: 127.0.0.1, port: 0}\n"
+	  "  - type: datadog\n"
+	  "    settings: {histogram: histogram}\n"
+	  "  - type: otlp\n"
+	  "    settings: {compression: none}\n",
+	  0, expect_mixed },
 };
 
 static void run_good_case(const struct good_case *c)
@@ -590,16 +890,167 @@ static const struct bad_case bad_cases[] = {
 	{ "adapters:\n  - prometheus\n",
 	  "config.yaml:2: adapters[0]: expected a mapping, got a string" },
 	{ "adapters: &a [*a]\n", "config.yaml:1: adapters[0]: expected a mapping, got a list" },
-	{ "log_level: info\nscope: host\nidle_timeout: 30s\nadapters:\n  - type: datadog\n",
-	  "config.yaml:5: adapters[0].type: adapter type \"datadog\" is not supported by this build (supported: prometheus)" },
-	{ "adapters:\n  - type: otlp\n",
-	  "config.yaml:2: adapters[0].type: adapter type \"otlp\" is not supported by this build (supported: prometheus)" },
 	{ "adapters:\n  - type: graphite\n",
-	  "config.yaml:2: adapters[0].type: unknown adapter type \"graphite\" (supported: prometheus)" },
+	  "config.yaml:2: adapters[0].type: unknown adapter type \"graphite\" (supported: prometheus, datadog, otlp)" },
+	{ "log_level: info\nscope: host\nidle_timeout: 30s\nadapters:\n  - type: DataDog\n",
+	  "config.yaml:5: adapters[0].type: unknown adapter type \"DataDog\" (supported: prometheus, datadog, otlp)" },
 	{ "adapters:\n  - type:\n",
 	  "config.yaml:2: adapters[0].type: expected a string, got null" },
 	{ "adapters:\n  - settings: {port: 1}\n",
-	  "config.yaml:2: adapters[0]: missing key \"type\" (supported: prometheus)" },
+	  "config.yaml:2: adapters[0]: missing key \"type\" (supported: prometheus, datadog, otlp)" },
+	/* settings of another adapter type */
+	{ "adapters:\n  - type: prometheus\n    settings:\n      flush_interval: 10s\n",
+	  "config.yaml:4: adapters[0].settings: unknown key \"flush_interval\" (known: port, address)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      host: localhost:8125\n      port: 8125\n",
+	  "config.yaml:5: adapters[0].settings: unknown key \"port\" (known: host, flush_interval, namespace, tags, histogram)" },
+	{ "adapters:\n  - type: datadog\n    settings: {endpoint: \"http://x:4318\"}\n",
+	  "config.yaml:3: adapters[0].settings: unknown key \"endpoint\" (known: host, flush_interval, namespace, tags, histogram)" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      host: localhost:4318\n",
+	  "config.yaml:4: adapters[0].settings: unknown key \"host\" (known: endpoint, protocol, headers, interval, timeout, compression)" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      flush_interval: 10s\n",
+	  "config.yaml:4: adapters[0].settings: unknown key \"flush_interval\" (known: endpoint, protocol, headers, interval, timeout, compression)" },
+	{ "adapters:\n  - type: datadog\n    settings: [host]\n",
+	  "config.yaml:3: adapters[0].settings: expected a mapping, got a list" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      tags: []\n      tags: []\n",
+	  "config.yaml:5: adapters[0].settings: duplicate key \"tags\" (first on line 4)" },
+	/* datadog host */
+	{ "adapters:\n  - type: datadog\n    settings:\n      host: localhost\n",
+	  "config.yaml:4: adapters[0].settings.host: \"localhost\" is not a DogStatsD address (write HOST:PORT, [IPV6]:PORT or unix:///PATH)" },
+	{ "adapters:\n  - type: prometheus\n  - type: datadog\n    settings:\n      host: \":8125\"\n",
+	  "config.yaml:5: adapters[1].settings.host: \":8125\" is not a DogStatsD address (write HOST:PORT, [IPV6]:PORT or unix:///PATH)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      host: -agent:8125\n",
+	  "config.yaml:4: adapters[0].settings.host: \"-agent:8125\" is not a DogStatsD address (write HOST:PORT, [IPV6]:PORT or unix:///PATH)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      host: dd agent:8125\n",
+	  "config.yaml:4: adapters[0].settings.host: \"dd agent:8125\" is not a DogStatsD address (write HOST:PORT, [IPV6]:PORT or unix:///PATH)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      host: 256.0.0.1:8125\n",
+	  "config.yaml:4: adapters[0].settings.host: \"256.0.0.1:8125\" is not a DogStatsD address (write HOST:PORT, [IPV6]:PORT or unix:///PATH)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      host: localhost:0\n",
+	  "config.yaml:4: adapters[0].settings.host: \"localhost:0\" has no valid port (1-65535)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      host: localhost:65536\n",
+	  "config.yaml:4: adapters[0].settings.host: \"localhost:65536\" has no valid port (1-65535)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      host: \"localhost:\"\n",
+	  "config.yaml:4: adapters[0].settings.host: \"localhost:\" has no valid port (1-65535)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      host: localhost:08125\n",
+	  "config.yaml:4: adapters[0].settings.host: \"localhost:08125\" has no valid port (1-65535)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      host: localhost:8125x\n",
+	  "config.yaml:4: adapters[0].settings.host: \"localhost:8125x\" has no valid port (1-65535)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      host: \"::1:8125\"\n",
+	  "config.yaml:4: adapters[0].settings.host: \"::1:8125\" is not a DogStatsD address (write an IPv6 address in brackets, e.g. [::1]:8125)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      host: \"[::1:8125\"\n",
+	  "config.yaml:4: adapters[0].settings.host: \"[::1:8125\" is not a DogStatsD address (write HOST:PORT, [IPV6]:PORT or unix:///PATH)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      host: \"[::1]8125\"\n",
+	  "config.yaml:4: adapters[0].settings.host: \"[::1]8125\" is not a DogStatsD address (write HOST:PORT, [IPV6]:PORT or unix:///PATH)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      host: \"[127.0.0.1]:8125\"\n",
+	  "config.yaml:4: adapters[0].settings.host: \"[127.0.0.1]:8125\" is not a DogStatsD address (no IPv6 address in the brackets)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      host: \"[::1]:99999\"\n",
+	  "config.yaml:4: adapters[0].settings.host: \"[::1]:99999\" has no valid port (1-65535)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      host: unix://dsd.socket\n",
+	  "config.yaml:4: adapters[0].settings.host: \"unix://dsd.socket\" is not a DogStatsD address (unix:// needs an absolute path, e.g. unix:///var/run/datadog/dsd.socket)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      host: 8125\n",
+	  "config.yaml:4: adapters[0].settings.host: \"8125\" is not a DogStatsD address (write HOST:PORT, [IPV6]:PORT or unix:///PATH)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      host:\n",
+	  "config.yaml:4: adapters[0].settings.host: expected a string, got null" },
+	/* datadog flush_interval, namespace, histogram */
+	{ "adapters:\n  - type: datadog\n    settings:\n      flush_interval: 99ms\n",
+	  "config.yaml:4: adapters[0].settings.flush_interval: 99ms is out of range (100ms-1h)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      flush_interval: 61m\n",
+	  "config.yaml:4: adapters[0].settings.flush_interval: 61m is out of range (100ms-1h)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      flush_interval: 10\n",
+	  "config.yaml:4: adapters[0].settings.flush_interval: \"10\" is not a duration (write e.g. 30s, 5m, 500ms)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      namespace: 1gespann\n",
+	  "config.yaml:4: adapters[0].settings.namespace: \"1gespann\" is not a metric namespace (a letter, then letters, digits, '_' or '.')" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      namespace: gespann-net\n",
+	  "config.yaml:4: adapters[0].settings.namespace: \"gespann-net\" is not a metric namespace (a letter, then letters, digits, '_' or '.')" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      namespace: \"\"\n",
+	  "config.yaml:4: adapters[0].settings.namespace: \"\" is not a metric namespace (a letter, then letters, digits, '_' or '.')" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      namespace: a123456789012345678901234567890123456789012345678901234567890123\n",
+	  "config.yaml:4: adapters[0].settings.namespace: \"a12345678901234567890123456789012345678901234567...\" is longer than 63 characters" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      histogram: timer\n",
+	  "config.yaml:4: adapters[0].settings.histogram: \"timer\" is not a histogram type (distribution, histogram)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      histogram: [histogram]\n",
+	  "config.yaml:4: adapters[0].settings.histogram: expected a string, got a list" },
+	/* datadog tags */
+	{ "adapters:\n  - type: datadog\n    settings:\n      tags: env:prod\n",
+	  "config.yaml:4: adapters[0].settings.tags: expected a list, got a string" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      tags:\n",
+	  "config.yaml:4: adapters[0].settings.tags: expected a list, got null (write [] for an empty list)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      tags:\n        - env:prod\n        - \"bad tag\"\n",
+	  "config.yaml:6: adapters[0].settings.tags[1]: \"bad tag\" is not a tag (key:value or key, without '|', ',', '#' or whitespace)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      tags: [\"a|b\"]\n",
+	  "config.yaml:4: adapters[0].settings.tags[0]: \"a|b\" is not a tag (key:value or key, without '|', ',', '#' or whitespace)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      tags: [\"a,b\"]\n",
+	  "config.yaml:4: adapters[0].settings.tags[0]: \"a,b\" is not a tag (key:value or key, without '|', ',', '#' or whitespace)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      tags: [\"env:#1\"]\n",
+	  "config.yaml:4: adapters[0].settings.tags[0]: \"env:#1\" is not a tag (key:value or key, without '|', ',', '#' or whitespace)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      tags: [\"env:a\\tb\"]\n",
+	  "config.yaml:4: adapters[0].settings.tags[0]: \"env:a\\x09b\" is not a tag (key:value or key, without '|', ',', '#' or whitespace)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      tags: [\":prod\"]\n",
+	  "config.yaml:4: adapters[0].settings.tags[0]: \":prod\" is not a tag (key:value or key, without '|', ',', '#' or whitespace)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      tags: [\"\"]\n",
+	  "config.yaml:4: adapters[0].settings.tags[0]: \"\" is not a tag (key:value or key, without '|', ',', '#' or whitespace)" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      tags: [~]\n",
+	  "config.yaml:4: adapters[0].settings.tags[0]: expected a string, got null" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      tags: [[a]]\n",
+	  "config.yaml:4: adapters[0].settings.tags[0]: expected a string, got a list" },
+	{ "adapters:\n  - type: datadog\n    settings:\n      tags: [a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, q]\n",
+	  "config.yaml:4: adapters[0].settings.tags: 17 tags, at most 16 are supported" },
+	/* otlp endpoint, protocol, durations, compression */
+	{ "adapters:\n  - type: otlp\n    settings:\n      endpoint: localhost:4318\n",
+	  "config.yaml:4: adapters[0].settings.endpoint: \"localhost:4318\" is not an http:// or https:// URL" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      endpoint: grpc://localhost:4317\n",
+	  "config.yaml:4: adapters[0].settings.endpoint: \"grpc://localhost:4317\" is not an http:// or https:// URL" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      endpoint: HTTP://localhost:4318\n",
+	  "config.yaml:4: adapters[0].settings.endpoint: \"HTTP://localhost:4318\" is not an http:// or https:// URL" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      endpoint: http://\n",
+	  "config.yaml:4: adapters[0].settings.endpoint: \"http://\" is not an http:// or https:// URL" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      endpoint: http:///v1/metrics\n",
+	  "config.yaml:4: adapters[0].settings.endpoint: \"http:///v1/metrics\" is not an http:// or https:// URL" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      endpoint: \"http://otel /v1/metrics\"\n",
+	  "config.yaml:4: adapters[0].settings.endpoint: \"http://otel /v1/metrics\" is not an http:// or https:// URL" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      endpoint: 4318\n",
+	  "config.yaml:4: adapters[0].settings.endpoint: \"4318\" is not an http:// or https:// URL" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      protocol: grpc\n", "config.yaml:4: adapters[0].settings.protocol: \"grpc\" is not an OTLP protocol (http/protobuf, http/json)" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      protocol: http\n",
+	  "config.yaml:4: adapters[0].settings.protocol: \"http\" is not an OTLP protocol (http/protobuf, http/json)" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      interval: 50ms\n",
+	  "config.yaml:4: adapters[0].settings.interval: 50ms is out of range (100ms-1h)" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      interval: 2h\n",
+	  "config.yaml:4: adapters[0].settings.interval: 2h is out of range (100ms-1h)" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      timeout: 6m\n",
+	  "config.yaml:4: adapters[0].settings.timeout: 6m is out of range (100ms-5m)" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      timeout: 99999us\n",
+	  "config.yaml:4: adapters[0].settings.timeout: 99999us is out of range (100ms-5m)" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      timeout: 5\n",
+	  "config.yaml:4: adapters[0].settings.timeout: \"5\" is not a duration (write e.g. 30s, 5m, 500ms)" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      compression: zstd\n",
+	  "config.yaml:4: adapters[0].settings.compression: \"zstd\" is not a compression (gzip, none)" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      compression: true\n",
+	  "config.yaml:4: adapters[0].settings.compression: expected a string, got a boolean (true)" },
+	/* otlp headers */
+	{ "adapters:\n  - type: otlp\n    settings:\n      headers: [a]\n",
+	  "config.yaml:4: adapters[0].settings.headers: expected a mapping, got a list" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      headers:\n        bad name: x\n",
+	  "config.yaml:5: adapters[0].settings.headers: \"bad name\" is not a header name (letters, digits and !#$%&'*+-.^_`|~, at most 255)" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      headers:\n        \"x:y\": z\n",
+	  "config.yaml:5: adapters[0].settings.headers: \"x:y\" is not a header name (letters, digits and !#$%&'*+-.^_`|~, at most 255)" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      headers:\n        \"\": z\n",
+	  "config.yaml:5: adapters[0].settings.headers: \"\" is not a header name (letters, digits and !#$%&'*+-.^_`|~, at most 255)" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      headers:\n        [a]: z\n",
+	  "config.yaml:5: adapters[0].settings.headers: a key must be a string, got a list" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      headers:\n        Authorization: a\n        authorization: b\n",
+	  "config.yaml:6: adapters[0].settings.headers: duplicate header \"authorization\" (first on line 5)" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      headers:\n        x-a: \"v\\nw\"\n",
+	  "config.yaml:5: adapters[0].settings.headers.x-a: \"v\\x0aw\" contains a line break" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      headers:\n        x-a: \"v\\rw\"\n",
+	  "config.yaml:5: adapters[0].settings.headers.x-a: \"v\\x0dw\" contains a line break" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      headers:\n        x-a: \"v\\x01\"\n",
+	  "config.yaml:5: adapters[0].settings.headers.x-a: \"v\\x01\" contains a control character" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      headers:\n        x-a:\n",
+	  "config.yaml:5: adapters[0].settings.headers.x-a: expected a string, got null" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      headers:\n        x-a: {b: c}\n",
+	  "config.yaml:5: adapters[0].settings.headers.x-a: expected a string, got a mapping" },
+	{ "adapters:\n  - type: otlp\n    settings:\n      headers: {a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8, i: 9, j: 10, k: 11, l: 12, m: 13, n: 14, o: 15, p: 16, q: 17}\n",
+	  "config.yaml:4: adapters[0].settings.headers: 17 headers, at most 16 are supported" },
 	{ "adapters:\n  - type: prometheus\n    tpye: prometheus\n",
 	  "config.yaml:3: adapters[0]: unknown key \"tpye\" (known: type, settings)" },
 	{ "adapters:\n  - type: prometheus\n    type: prometheus\n",
@@ -730,6 +1181,77 @@ static void test_bad_files_built(void **state)
 	snprintf(want, sizeof(want),
 		 "config.yaml:1: scope: \"/%.47s...\" is longer than 255 characters", yaml + 8);
 	run_bad_case(1001, &too_long, 8 + 255 + 1);
+}
+
+/*
+ * "HEAD" LEAD + n x FILL "TAIL": a setting value of a chosen length. Returns
+ * the text length; *value points at the value inside yaml.
+ */
+static size_t build_long(char *yaml, size_t size, const char *head, const char *lead, char fill,
+			 size_t n, const char *tail, const char **value)
+{
+	size_t o = (size_t)snprintf(yaml, size, "%s%s", head, lead);
+
+	assert_true(o + n + strlen(tail) < size);
+	*value = yaml + strlen(head);
+	memset(yaml + o, fill, n);
+	o += n;
+	o += (size_t)snprintf(yaml + o, size - o, "%s", tail);
+	return o;
+}
+
+/* Lengths at the limits of the datadog and otlp string settings. */
+static void test_push_settings_lengths(void **state)
+{
+	static const struct {
+		const char *head, *lead;
+		char fill;
+		size_t ok_n; /* this many fill characters parse */
+		const char *tail;
+		const char *why; /* one more: "VALUE " why */
+		const char *path;
+		unsigned line;
+	} cases[] = {
+		{ "adapters:\n- type: datadog\n  settings:\n    host: ", "", 'a', 252, ":80\n",
+		  "is longer than 255 characters", "adapters[0].settings.host", 4 },
+		{ "adapters:\n- type: datadog\n  settings:\n    host: ", "unix:///", 'a', 106, "\n",
+		  "has a socket path longer than 107 characters", "adapters[0].settings.host", 4 },
+		{ "adapters:\n- type: datadog\n  settings:\n    tags: [x, ", "k:", 'v', 125, "]\n",
+		  "is longer than 127 characters", "adapters[0].settings.tags[1]", 4 },
+		{ "adapters:\n- type: otlp\n  settings:\n    endpoint: ", "http://", 'a', 504, "\n",
+		  "is longer than 511 characters", "adapters[0].settings.endpoint", 4 },
+		{ "adapters:\n- type: otlp\n  settings:\n    headers: {x-v: ", "", 'v', 255, "}\n",
+		  "is longer than 255 characters", "adapters[0].settings.headers.x-v", 4 },
+	};
+	char yaml[1024], want[512], err[512];
+	struct config cfg;
+	const char *value;
+	size_t i, len;
+	int ret;
+
+	for (i = 0; i < COUNT_OF(cases); i++) {
+		len = build_long(yaml, sizeof(yaml), cases[i].head, cases[i].lead, cases[i].fill,
+				 cases[i].ok_n, cases[i].tail, &value);
+		ret = config_parse(yaml, len, "config.yaml", &cfg, err, sizeof(err));
+		if (ret)
+			fail_msg("length case %zu at the limit: expected 0, got %d: %s", i, ret,
+				 err);
+		len = build_long(yaml, sizeof(yaml), cases[i].head, cases[i].lead, cases[i].fill,
+				 cases[i].ok_n + 1, cases[i].tail, &value);
+		/* the message quotes the first 48 characters only */
+		snprintf(want, sizeof(want), "config.yaml:%u: %s: \"%.48s...\" %s", cases[i].line,
+			 cases[i].path, value, cases[i].why);
+		run_bad_case(1100 + i, &(struct bad_case){ yaml, want }, len);
+	}
+
+	/* a header name of 256 characters is refused as a name */
+	len = build_long(yaml, sizeof(yaml), "adapters:\n- type: otlp\n  settings:\n    headers: {",
+			 "", 'h', 256, ": v}\n", &value);
+	snprintf(want, sizeof(want),
+		 "config.yaml:4: adapters[0].settings.headers: \"%.48s...\" is not a header name "
+		 "(letters, digits and !#$%%&'*+-.^_`|~, at most 255)",
+		 value);
+	run_bad_case(1200, &(struct bad_case){ yaml, want }, len);
 }
 
 /* The file name given is the one in the message, and a short buffer is cut, not overrun. */
@@ -1033,28 +1555,15 @@ static void test_hostile_inputs(void **state)
  * Random edits of a real file (fixed seed, so a failure repeats): bytes
  * replaced by YAML punctuation, deleted, duplicated, or the text cut short.
  */
-static void test_mutations(void **state)
+static void mutate_and_parse(const char *base, size_t base_len, unsigned int seed)
 {
-	static const char base[] = "log_level: info\n"
-				   "scope: /var/run/netns/blue\n"
-				   "idle_timeout: 30s\n"
-				   "max_connections: 65536\n"
-				   "max_udp_flows: 16384\n"
-				   "ring_buffer_size: 1048576\n"
-				   "poll_interval: 100ms\n"
-				   "adapters:\n"
-				   "  - &p type: prometheus\n"
-				   "    settings:\n"
-				   "      port: 8080\n"
-				   "      address: \"::1\"\n"
-				   "  - {type: prometheus, settings: {port: 9100}}\n";
 	static const char alphabet[] = ":-[]{}&*!|>'\"#%@` \n\t,?0a\\";
-	unsigned int seed = 20261123;
-	char text[sizeof(base) * 2];
+	char text[2048];
 	int iter, edits;
 
+	assert_true(base_len * 2 <= sizeof(text));
 	for (iter = 0; iter < 5000; iter++) {
-		size_t len = sizeof(base) - 1;
+		size_t len = base_len;
 		char what[32];
 
 		memcpy(text, base, len);
@@ -1090,6 +1599,42 @@ static void test_mutations(void **state)
 	}
 }
 
+static void test_mutations(void **state)
+{
+	static const char base[] = "log_level: info\n"
+				   "scope: /var/run/netns/blue\n"
+				   "idle_timeout: 30s\n"
+				   "max_connections: 65536\n"
+				   "max_udp_flows: 16384\n"
+				   "ring_buffer_size: 1048576\n"
+				   "poll_interval: 100ms\n"
+				   "adapters:\n"
+				   "  - &p type: prometheus\n"
+				   "    settings:\n"
+				   "      port: 8080\n"
+				   "      address: \"::1\"\n"
+				   "  - {type: prometheus, settings: {port: 9100}}\n";
+	static const char push[] = "adapters:\n"
+				   "  - type: datadog\n"
+				   "    settings:\n"
+				   "      host: \"[::1]:8125\"\n"
+				   "      flush_interval: 10s\n"
+				   "      namespace: gespann.net\n"
+				   "      tags: [env:prod, \"team:sre\", canary]\n"
+				   "      histogram: histogram\n"
+				   "  - type: otlp\n"
+				   "    settings:\n"
+				   "      endpoint: https://otel:4318/v1/metrics\n"
+				   "      protocol: http/json\n"
+				   "      headers: {Authorization: \"Bearer x\", X-A: b}\n"
+				   "      interval: 10s\n"
+				   "      timeout: 5s\n"
+				   "      compression: gzip\n";
+
+	mutate_and_parse(base, sizeof(base) - 1, 20261123);
+	mutate_and_parse(push, sizeof(push) - 1, 20261124);
+}
+
 int main(void)
 {
 	const struct CMUnitTest parse_tests[] = {
@@ -1098,6 +1643,7 @@ int main(void)
 		cmocka_unit_test(test_good_files),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_bad_files_built),
+		cmocka_unit_test(test_push_settings_lengths),
 		cmocka_unit_test(test_error_buffer),
 		cmocka_unit_test(test_error_name_one_line),
 		cmocka_unit_test(test_duration_table),
