@@ -16,9 +16,9 @@ set -euo pipefail
 
 # One line per group: "name: packages...".
 GROUPS_SPEC=(
-	"toolchain: clang llvm make gcc pkg-config"
+	"toolchain: clang llvm make gcc pkg-config protobuf-c-compiler"
 	"bpf: libbpf-dev bpftool libelf-dev zlib1g-dev"
-	"libraries: libyaml-dev libmicrohttpd-dev libcmocka-dev"
+	"libraries: libyaml-dev libmicrohttpd-dev libcmocka-dev libprotobuf-c-dev libcurl4-openssl-dev"
 	"network: iproute2 iptables iputils-ping"
 	"test tools: prometheus curl"
 )

@@ -59,10 +59,11 @@ assert_true() {
 	if "$@"; then ok "$what"; else not_ok "$what"; fi
 }
 
-# agent_start NAME SCOPE [EXTRA_YAML_LINES]: start the agent with its
-# endpoint on 127.0.0.1 (ephemeral port, read back from its log).
+# agent_start NAME SCOPE [EXTRA_YAML_LINES] [EXTRA_ADAPTERS]: start the agent
+# with its endpoint on 127.0.0.1 (ephemeral port, read back from its log).
+# EXTRA_ADAPTERS are YAML lines appended to the adapters list ("  - type: ...").
 agent_start() {
-	local name=$1 scope=$2 extra=${3:-}
+	local name=$1 scope=$2 extra=${3:-} extra_adapters=${4:-}
 	local cfg=$E2E_TMP/$name.yaml
 	AGENT_LOG=$E2E_TMP/$name.log
 	{
@@ -74,6 +75,7 @@ agent_start() {
 		echo "    settings:"
 		echo "      address: 127.0.0.1"
 		echo "      port: 0"
+		[[ -z "$extra_adapters" ]] || printf '%s\n' "$extra_adapters"
 	} >"$cfg"
 	"$GS_BIN" -config "$cfg" 2>"$AGENT_LOG" &
 	AGENT_PID=$!
