@@ -12,61 +12,7 @@ set -uo pipefail
 E2E_NAME=datadog
 source "$(dirname "$0")/lib.sh"
 
-NODE_DIR=$E2E_ROOT/build/node
-STATSD_JS=$NODE_DIR/node_modules/statsd/stats.js
-BACKEND_JS=$E2E_ROOT/tests/e2e/statsd_totals_backend.js
-STATSD_PID=
-
-statsd_version() {
-	node -e 'console.log(require(process.argv[1]).version)' "$NODE_DIR/node_modules/statsd/package.json" 2>/dev/null
-}
-
-# statsd 0.9.x into build/node, once.
-statsd_install() {
-	local tool
-	for tool in node npm; do
-		if ! command -v "$tool" >/dev/null 2>&1; then
-			echo "t_datadog: $tool not found (Debian: apt-get install nodejs npm)" >&2
-			return 1
-		fi
-	done
-	if [[ -f "$STATSD_JS" && "$(statsd_version)" == 0.9.* ]]; then
-		return 0
-	fi
-	e2e_log "installing statsd@0.9 into $NODE_DIR"
-	mkdir -p "$NODE_DIR"
-	npm install --prefix "$NODE_DIR" --no-audit --no-fund --loglevel=error statsd@0.9 >"$E2E_TMP/npm.log" 2>&1 ||
-		{ tail -5 "$E2E_TMP/npm.log" >&2; return 1; }
-	[[ "$(statsd_version)" == 0.9.* ]]
-}
-
-statsd_stop() {
-	[[ -n "$STATSD_PID" ]] || return 0
-	kill -TERM "$STATSD_PID" 2>/dev/null || true
-	wait "$STATSD_PID" 2>/dev/null || true
-	STATSD_PID=
-}
-# netns_setup chains its teardown in front of this
-trap statsd_stop EXIT
-
-free_port() { # udp|tcp: a port free on 127.0.0.1 right now
-	python3 -c 'import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[1] == "udp" else socket.SOCK_STREAM)
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' "$1"
-}
-
-# st KIND KEY: a number from statsd's totals (counters, gauges, observations), 0 when absent.
-st() {
-	python3 - "$E2E_TMP/totals.json" "$1" "$2" <<'PY'
-import json, sys
-try:
-    doc = json.load(open(sys.argv[1]))
-except (OSError, ValueError):
-    doc = {}
-v = doc.get(sys.argv[2], {}).get(sys.argv[3], 0)
-print(int(v) if float(v).is_integer() else repr(v))
-PY
-}
+source "$(dirname "$0")/exporters_lib.sh"
 
 # hist_weighted NAME: sum over the buckets of the last scrape of (upper bound x
 # count), the overflow bucket at the last finite bound: what the |h lines of
@@ -112,34 +58,18 @@ ok "statsd $(statsd_version) in build/node"
 netns_setup gse2e-dd || { not_ok "netns setup"; e2e_finish; exit 1; }
 
 # ---- statsd on 127.0.0.1, flushing every second into totals.json ----
-SD_PORT=$(free_port udp)
-cat >"$E2E_TMP/statsd.js" <<JS
-{
-  address: "127.0.0.1",
-  port: $SD_PORT,
-  mgmt_address: "127.0.0.1",
-  mgmt_port: $(free_port tcp),
-  flushInterval: 1000,
-  backends: ["$BACKEND_JS"],
-  totalsFile: "$E2E_TMP/totals.json",
-  deleteIdleStats: false,
-  deleteCounters: false,
-  automaticConfigReload: false
-}
-JS
-node "$STATSD_JS" "$E2E_TMP/statsd.js" >"$E2E_TMP/statsd.log" 2>&1 &
-STATSD_PID=$!
-assert_true "statsd flushing" wait_until 10 test -s "$E2E_TMP/totals.json"
+statsd_start
+assert_true "statsd flushing" wait_until 10 test -s "$STATSD_TOTALS"
 
 # ---- the agent: prometheus for the scrape, datadog to statsd ----
 # statsd 0.9 reads |h (into a counter of value x 1/rate) but not |d.
 agent_start dd "/var/run/netns/$NS_CLI" "" "  - type: datadog
     settings:
-      host: 127.0.0.1:$SD_PORT
+      host: 127.0.0.1:$STATSD_PORT
       flush_interval: 500ms
       tags: [env:e2e]
       histogram: histogram" || { e2e_finish; exit 1; }
-assert_true "agent logs the adapter" grep -q "adapter datadog: DogStatsD to 127.0.0.1:$SD_PORT" "$AGENT_LOG"
+assert_true "agent logs the adapter" grep -q "adapter datadog: DogStatsD to 127.0.0.1:$STATSD_PORT" "$AGENT_LOG"
 
 # ---- a known TCP run: 12 connections, 500 bytes out and 700 back each ----
 netns_srv "$TRAFFICGEN" tcp-server --bind "$SRV4" --port 5500 --deadline-ms 200000 --reply 700 >"$E2E_TMP/srv.out" 2>&1 &

@@ -12,139 +12,15 @@ set -uo pipefail
 E2E_NAME=otlp
 source "$(dirname "$0")/lib.sh"
 
-NODE_DIR=$E2E_ROOT/build/node
-OTLP_PKG=@opentelemetry/otlp-proto-exporter-base@0.51.1
-OTLP_ROOT_JS=$NODE_DIR/node_modules/@opentelemetry/otlp-proto-exporter-base/build/src/generated/root.js
-RECV_PID=
-RECV_PORT=
-RECV_OUT=
+source "$(dirname "$0")/exporters_lib.sh"
 
 # ---- needs: node and the OpenTelemetry JS package ----
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+if ! node_need; then
 	not_ok "node and npm available (needed for the OTLP receiver)"
 	e2e_finish
 	exit 1
 fi
-if [[ ! -f "$OTLP_ROOT_JS" ]]; then
-	e2e_log "installing $OTLP_PKG into $NODE_DIR"
-	npm install --prefix "$NODE_DIR" --no-audit --no-fund --loglevel=error "$OTLP_PKG" >"$E2E_TMP/npm.log" 2>&1 ||
-		{ not_ok "npm install $OTLP_PKG ($(tail -3 "$E2E_TMP/npm.log"))"; e2e_finish; exit 1; }
-fi
-
-# receiver_start NAME [FAIL_MODE COUNT]: start a receiver writing $E2E_TMP/NAME.jsonl.
-receiver_start() {
-	local name=$1 mode=${2:-none} count=${3:-0}
-	RECV_OUT=$E2E_TMP/$name.jsonl
-	: >"$RECV_OUT"
-	rm -f "$E2E_TMP/$name.port"
-	node "$E2E_ROOT/tests/e2e/otlp_receiver.js" --root "$OTLP_ROOT_JS" --out "$RECV_OUT" \
-		--port-file "$E2E_TMP/$name.port" --fail "$mode" --count "$count" >"$E2E_TMP/$name.recv.log" 2>&1 &
-	RECV_PID=$!
-	if ! wait_for test -s "$E2E_TMP/$name.port"; then
-		not_ok "receiver $name started ($(tail -3 "$E2E_TMP/$name.recv.log"))"
-		return 1
-	fi
-	RECV_PORT=$(cat "$E2E_TMP/$name.port")
-	e2e_log "receiver $name pid $RECV_PID port $RECV_PORT (fail: $mode x $count)"
-}
-
-receiver_stop() {
-	[[ -n "$RECV_PID" ]] || return 0
-	kill -TERM "$RECV_PID" 2>/dev/null || true
-	wait "$RECV_PID" 2>/dev/null || true
-	RECV_PID=
-}
-trap 'receiver_stop' EXIT # netns_setup chains its teardown in front of this
-
-# otlp_adapter [SETTINGS_LINES]: the YAML of an otlp adapter entry to the receiver.
-otlp_adapter() {
-	printf '  - type: otlp\n    settings:\n      endpoint: http://127.0.0.1:%s/v1/metrics\n' "$RECV_PORT"
-	[[ -n "${1:-}" ]] && printf '%s\n' "$1"
-	return 0
-}
-
-# oq QUERY ARGS...: read the receiver's log ($RECV_OUT). Queries:
-#   count [STATUS]           requests received (with that status)
-#   value NAME [K=V...]      from the last request answered 200: the point's value
-#                            (a histogram's count), attributes matched exactly
-#   kind NAME                sum/<temporality>/<monotonic>, gauge, histogram/<temporality>
-#   unit NAME                the metric's unit
-#   resource KEY             a resource attribute
-#   scope                    the scope name
-#   field SEQ KEY            contentType, contentEncoding, status, t_ms, or a header
-#   snapshot SEQ             timeUnixNano of the first point of request SEQ
-#   gap SEQ1 SEQ2            ms between two requests' arrival
-oq() {
-	python3 - "$RECV_OUT" "$@" <<'PY'
-import json, sys
-path, q, args = sys.argv[1], sys.argv[2], sys.argv[3:]
-reqs = [json.loads(l) for l in open(path) if l.strip()]
-def metrics(r):
-    out = {}
-    for rm in r.get("body", {}).get("resourceMetrics", []):
-        for sm in rm.get("scopeMetrics", []):
-            for m in sm.get("metrics", []):
-                out[m["name"]] = m
-    return out
-def last_ok():
-    ok = [r for r in reqs if r["status"] == 200]
-    return ok[-1] if ok else {}
-def attrs(p):
-    return {a["key"]: a["value"].get("stringValue") for a in p.get("attributes", [])}
-def num(x):
-    v = float(x)
-    return str(int(v)) if v == int(v) else repr(v)
-if q == "count":
-    print(sum(1 for r in reqs if not args or str(r["status"]) == args[0]))
-elif q in ("value", "kind", "unit"):
-    m = metrics(last_ok()).get(args[0])
-    if m is None:
-        print("absent")
-    elif q == "unit":
-        print(m.get("unit", ""))
-    elif q == "kind":
-        if "sum" in m:
-            print("sum/%s/%s" % (m["sum"].get("aggregationTemporality", 0),
-                                 str(m["sum"].get("isMonotonic", False)).lower()))
-        elif "gauge" in m:
-            print("gauge")
-        elif "histogram" in m:
-            print("histogram/%s" % m["histogram"].get("aggregationTemporality", 0))
-        else:
-            print("other")
-    else:
-        want = dict(a.split("=", 1) for a in args[1:])
-        data = m.get("sum") or m.get("gauge") or m.get("histogram")
-        pts = [p for p in data.get("dataPoints", []) if attrs(p) == want]
-        if not pts:
-            print("absent")
-        elif "histogram" in m:
-            print(num(pts[0].get("count", 0)))
-        else:
-            p = pts[0]
-            print(num(p["asDouble"]) if "asDouble" in p else num(p.get("asInt", 0)))
-elif q == "resource":
-    rm = last_ok().get("body", {}).get("resourceMetrics", [{}])[0]
-    print(attrs(rm.get("resource", {})).get(args[0], "absent"))
-elif q == "scope":
-    rm = last_ok().get("body", {}).get("resourceMetrics", [{}])[0]
-    print(rm.get("scopeMetrics", [{}])[0].get("scope", {}).get("name", "absent"))
-elif q == "field":
-    r = reqs[int(args[0])] if int(args[0]) < len(reqs) else {}
-    print(r.get(args[1], r.get("headers", {}).get(args[1].lower(), "absent")))
-elif q == "snapshot":
-    r = reqs[int(args[0])] if int(args[0]) < len(reqs) else {}
-    for m in metrics(r).values():
-        data = m.get("sum") or m.get("gauge") or m.get("histogram")
-        if data and data.get("dataPoints"):
-            print(data["dataPoints"][0].get("timeUnixNano"))
-            break
-    else:
-        print("absent")
-elif q == "gap":
-    print(reqs[int(args[1])]["t_ms"] - reqs[int(args[0])]["t_ms"])
-PY
-}
+otlp_install || { not_ok "npm install $OTLP_PKG ($(tail -3 "$E2E_TMP/npm.log"))"; e2e_finish; exit 1; }
 
 # prom_vs_otlp PROM_SERIES OTLP_NAME [K=V...]: wait until the last push carries
 # the agent's current Prometheus value, then assert the two are equal.
