@@ -82,6 +82,8 @@ int event_format(const struct gs_event *ev, const char (*reason_names)[32], unsi
 		snprintf(reset, sizeof(reset), " reset=sent(%s)", reason);
 	else if (c->flags & GS_CF_RST_RECEIVED)
 		snprintf(reset, sizeof(reset), " reset=received");
+	else if (c->flags & GS_CF_ABORTED)
+		snprintf(reset, sizeof(reset), " reset=sent(abort)");
 	if (c->established_ns > c->start_ns && (c->flags & GS_CF_ACTIVE))
 		connect_us = (c->established_ns - c->start_ns) / 1000;
 	if (c->end_ns > c->established_ns && c->established_ns)

@@ -40,7 +40,6 @@ static const char *const feature_names[FEAT_MAX] = {
 	[FEAT_TP_TCP_SEND_RESET] = "tp_tcp_send_reset",
 	[FEAT_TCP_RESET_REASON] = "tcp_reset_reason",
 	[FEAT_TP_TCP_RECEIVE_RESET] = "tp_tcp_receive_reset",
-	[FEAT_TP_TCP_DESTROY_SOCK] = "tp_tcp_destroy_sock",
 	[FEAT_LIVE_REFRESH] = "live_refresh",
 	[FEAT_CGROUP_SKB_UDP] = "cgroup_skb_udp",
 	[FEAT_KPROBE] = "kprobe",
@@ -381,12 +380,6 @@ static int start_tcp(struct probes *p, const struct config *cfg, uint64_t cookie
 	if (!p->features[FEAT_TP_TCP_RECEIVE_RESET])
 		pr_warn("tracepoint tcp_receive_reset is missing: RSTs received are not counted");
 
-	p->features[FEAT_TP_TCP_DESTROY_SOCK] = btf_has_tracepoint(btf, "tcp_destroy_sock");
-	bpf_program__set_autoload(skel->progs.handle_tcp_destroy_sock,
-				  p->features[FEAT_TP_TCP_DESTROY_SOCK]);
-	if (!p->features[FEAT_TP_TCP_DESTROY_SOCK])
-		pr_warn("tracepoint tcp_destroy_sock is missing: per-connection close records "
-			"are not emitted");
 	/* Run on demand, never attached: the refresh program, and the seeding
 	 * iterator (instantiated once per namespace after attach). */
 	bpf_program__set_autoattach(skel->progs.refresh_live, false);

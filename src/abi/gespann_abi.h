@@ -49,7 +49,7 @@ enum gs_counter {
 	GS_C_TCP_PASSIVE_ABORTED,  /* passive opens that never reached ESTABLISHED */
 	GS_C_TCP_RST_SENT,	   /* RST segments sent (events, any socket state) */
 	GS_C_TCP_RST_RECEIVED,	   /* RST received on a synchronized connection */
-	GS_C_TCP_BYTES_SENT,	   /* payload of closed connections */
+	GS_C_TCP_BYTES_SENT,	   /* payload, folded in at refresh and at close */
 	GS_C_TCP_BYTES_RECEIVED,
 	GS_C_TCP_RETRANS,      /* retransmitted segments of closed connections */
 	GS_C_RTT_SAMPLES,      /* closed connections with an RTT sample */
@@ -67,6 +67,8 @@ enum gs_counter {
 	GS_C_TCP_CLOSED_UNTRACKED,	/* closed without a map entry: map full, or opened before
 				    * the agent attached */
 	GS_C_TCP_SEEDED,		/* open at start: found by the socket iterator */
+	GS_C_TCP_BYTES_SENT_CORR,	/* folded too much: a reading went back (subtract) */
+	GS_C_TCP_BYTES_RECEIVED_CORR,
 	GS_C_MAX,
 };
 
@@ -86,7 +88,7 @@ struct gs_stats {
 #define GS_CF_ACTIVE	    (1U << 0) /* we connected */
 #define GS_CF_PASSIVE	    (1U << 1) /* a listener accepted it */
 #define GS_CF_ESTABLISHED   (1U << 2) /* reached ESTABLISHED */
-#define GS_CF_CLOSED	    (1U << 3) /* reached CLOSE; kept until destroyed */
+#define GS_CF_CLOSED	    (1U << 3) /* reached CLOSE */
 #define GS_CF_RST_SENT	    (1U << 4) /* we sent a RST on it */
 #define GS_CF_RST_RECEIVED  (1U << 5) /* we received a RST on it */
 #define GS_CF_RESET_COUNTED (1U << 6)
@@ -94,10 +96,12 @@ struct gs_stats {
 #define GS_CF_FAILED	    (1U << 8) /* closed before ESTABLISHED */
 #define GS_CF_IPV6	    (1U << 9)
 #define GS_CF_SEEDED	    (1U << 10) /* open when the agent started: no open time, no owner */
+#define GS_CF_ABORTED	    (1U << 11) /* closed by an abort; the RST follows the record */
 
 /* One TCP connection: value of the `conns` map (keyed by socket address) and
- * payload of its ring-buffer record. Byte and RTT fields are live (refreshed
- * in batches) while open, final once GS_CF_CLOSED is set. */
+ * payload of its ring-buffer record. While open, the byte and retransmit
+ * fields hold what has been folded into the counters so far (refreshed in
+ * batches); in the record they are final. */
 struct gs_conn {
 	__u64 start_ns;	      /* CLOCK_MONOTONIC: SYN_SENT (active) or child creation */
 	__u64 established_ns; /* 0 if never established */
@@ -159,12 +163,11 @@ struct gs_udp_flow {
 	__u32 pad;
 };
 
-/* Live TCP sums of the open connections, computed by the refresh program in
- * one pass over `conns` (value of a single-entry array). */
+/* What the refresh program saw in its last pass over `conns` (value of a
+ * single-entry array); the byte and retransmit growth it found went into
+ * the counters. */
 struct gs_live {
-	__u64 bytes_sent;
-	__u64 bytes_received;
-	__u64 retrans;
+	__u64 pad[3];
 	__u64 conns;
 	__u64 idle;    /* open connections without payload for idle_timeout */
 	__u64 entries; /* every entry of `conns`, open or waiting for destroy */

@@ -3,7 +3,7 @@
  * TCP probe family: connection lifecycle from stable tracepoints.
  *
  * Per-connection state lives in `conns`, a preallocated hash keyed by the
- * socket address (a preallocated hash beat socket storage on the connection
+ * socket address from the first state change to CLOSE (a preallocated hash beat socket storage on the connection
  * storm: no allocation per socket). Aggregates (counters, histograms) are
  * added in the kernel at state changes into a per-CPU array; payload bytes,
  * RTT and retransmits are read from tcp_sock once, at CLOSE. Open connections
@@ -101,37 +101,87 @@ static __always_inline void fill_tuple(struct gs_conn *c, const struct sock *sk)
 	c->netns_ino = sk->__sk_common.skc_net.net->ns.inum;
 	if (family == AF_INET6) {
 		c->flags |= GS_CF_IPV6;
-		BPF_CORE_READ_INTO(&c->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(&c->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		for (int i = 0; i < 4; i++) {
+			((__u32 *)c->saddr)[i] =
+				sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32[i];
+			((__u32 *)c->daddr)[i] = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[i];
+		}
 	} else {
 		*(__u32 *)c->saddr = sk->__sk_common.skc_rcv_saddr;
 		*(__u32 *)c->daddr = sk->__sk_common.skc_daddr;
 	}
 }
 
-/* Final figures of a closing socket, read from tcp_sock. Payload sent is
- * bytes_sent minus retransmitted bytes (neither counts SYN or FIN); bytes_received
- * counts the FIN's sequence number once tcp_fin() ran (SOCK_DONE), so it is
- * taken off again. */
-static __always_inline void read_tcp_counters(struct gs_conn *c, const struct sock *sk)
+/* Figures of a TCP socket. Payload sent is bytes_sent minus retransmitted
+ * bytes (neither counts SYN or FIN); bytes_received counts the FIN's
+ * sequence number once tcp_fin() ran (SOCK_DONE), so it is taken off again. */
+struct tcp_figs {
+	__u64 sent;
+	__u64 rcvd;
+	__u32 retrans;
+	__u32 srtt_us;
+	__u32 min_rtt_us;
+	__u32 fin;
+};
+
+/* Direct loads, for the tp_btf programs. */
+static __always_inline bool tcp_figs_read(const struct sock *sk, struct tcp_figs *f)
 {
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
 	unsigned long sk_flags;
-	__u64 rcvd;
 
 	if (!tp)
-		return;
-	c->bytes_sent = tp->bytes_sent - tp->bytes_retrans;
-	rcvd = tp->bytes_received;
+		return false;
+	f->sent = tp->bytes_sent - tp->bytes_retrans;
+	f->rcvd = tp->bytes_received;
 	sk_flags = sk->__sk_common.skc_flags;
-	if ((sk_flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE))) && rcvd > 0) {
-		rcvd -= 1;
+	f->fin = !!(sk_flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE)));
+	if (f->fin && f->rcvd > 0)
+		f->rcvd -= 1;
+	f->srtt_us = tp->srtt_us >> 3;
+	f->min_rtt_us = tp->rtt_min.s[0].v;
+	f->retrans = tp->total_retrans;
+	return true;
+}
+
+/* Fold the growth since the last report into the counters. The exchange
+ * makes a refresh racing with the close count every byte once; a reading
+ * that went back (bytes_received counting a FIN before tcp_fin() set
+ * SOCK_DONE) is undone through the correction counter. */
+static __always_inline void fold(struct gs_stats *st, __u64 *reported, __u64 cur, int idx,
+				 int corr_idx)
+{
+	__u64 old = __sync_lock_test_and_set(reported, cur);
+
+	if (cur >= old)
+		STAT_ADD(st, idx, cur - old);
+	else
+		STAT_ADD(st, corr_idx, old - cur);
+}
+
+static __always_inline void fold32(struct gs_stats *st, __u32 *reported, __u32 cur, int idx)
+{
+	__u32 old = __sync_lock_test_and_set(reported, cur);
+
+	if (cur > old)
+		STAT_ADD(st, idx, cur - old);
+}
+
+/* Final figures of a closing socket into its record and the counters. */
+static __always_inline void account_final(struct gs_stats *st, struct gs_conn *c,
+					  const struct sock *sk)
+{
+	struct tcp_figs f = {};
+
+	if (!tcp_figs_read(sk, &f))
+		return;
+	fold(st, &c->bytes_sent, f.sent, GS_C_TCP_BYTES_SENT, GS_C_TCP_BYTES_SENT_CORR);
+	fold(st, &c->bytes_received, f.rcvd, GS_C_TCP_BYTES_RECEIVED, GS_C_TCP_BYTES_RECEIVED_CORR);
+	fold32(st, &c->total_retrans, f.retrans, GS_C_TCP_RETRANS);
+	c->srtt_us = f.srtt_us;
+	c->min_rtt_us = f.min_rtt_us;
+	if (f.fin)
 		c->flags |= GS_CF_FIN_RECEIVED;
-	}
-	c->bytes_received = rcvd;
-	c->srtt_us = tp->srtt_us >> 3;
-	c->min_rtt_us = tp->rtt_min.s[0].v;
-	c->total_retrans = tp->total_retrans;
 }
 
 static __always_inline void emit(struct gs_stats *st, __u64 id, __u32 type, const struct gs_conn *c)
@@ -232,11 +282,10 @@ static __noinline void close_unsynchronized(struct gs_stats *st, const struct so
 	fill_tuple(c, sk);
 	if (!c->sport)
 		c->sport = sport;
-	read_tcp_counters(c, sk);
+	account_final(st, c, sk);
 	c->err = err;
 	c->end_ns = bpf_ktime_get_ns();
 	c->flags |= GS_CF_FAILED | GS_CF_CLOSED;
-	STAT_ADD(st, GS_C_TCP_RETRANS, c->total_retrans);
 	if (c->flags & GS_CF_ACTIVE) {
 		STAT_INC(st, GS_C_TCP_FAILED);
 		if (slot >= GS_MAX_ERRNO)
@@ -251,21 +300,20 @@ static __noinline void close_unsynchronized(struct gs_stats *st, const struct so
 }
 
 /* An established connection reached CLOSE: final figures into the
- * aggregates. tracked says whether c is the map entry (kept until the socket
- * is destroyed) or a stack record for an untracked socket. */
+ * aggregates and its record into the ring buffer. tracked says whether c is
+ * the map entry (deleted by the caller) or a stack record for an untracked
+ * socket. */
 static __noinline void close_synchronized(struct gs_stats *st, const struct sock *sk,
-					  struct gs_conn *c, __u64 key, bool tracked)
+					  struct gs_conn *c, int oldstate, bool tracked)
 {
+	__u64 key = (__u64)sk;
 	__u64 now = bpf_ktime_get_ns();
 	bool reset;
 	int err;
 
-	read_tcp_counters(c, sk);
+	account_final(st, c, sk);
 	c->end_ns = now;
 	STAT_INC(st, GS_C_TCP_CLOSED);
-	STAT_ADD(st, GS_C_TCP_BYTES_SENT, c->bytes_sent);
-	STAT_ADD(st, GS_C_TCP_BYTES_RECEIVED, c->bytes_received);
-	STAT_ADD(st, GS_C_TCP_RETRANS, c->total_retrans);
 	if (c->srtt_us) {
 		STAT_INC(st, GS_C_RTT_SAMPLES);
 		gs_hist_observe(st, GS_H_RTT, (__u64)c->srtt_us * 1000);
@@ -275,26 +323,26 @@ static __noinline void close_synchronized(struct gs_stats *st, const struct sock
 
 	/* A RST received was flagged by tcp_receive_reset; untracked sockets
 	 * fall back to the errno tcp_reset() stores before tcp_done(). A RST
-	 * we send while aborting comes after CLOSE: see on_send_reset(). */
-	if (tracked) {
+	 * sent before CLOSE (tcp_abort) was flagged by on_send_reset(); one an
+	 * aborting close() or disconnect() sends comes after CLOSE and is
+	 * counted there. */
+	err = sk->sk_err;
+	if (tracked)
 		reset = c->flags & (GS_CF_RST_RECEIVED | GS_CF_RST_SENT);
-	} else {
-		err = sk->sk_err;
+	else
 		reset = err == ECONNRESET || err == EPIPE;
-	}
 	if (reset) {
 		STAT_INC(st, GS_C_TCP_RESET_CLOSED);
 		c->flags |= GS_CF_RESET_COUNTED;
+	} else if (!err && (oldstate == TCP_ESTABLISHED || oldstate == TCP_CLOSE_WAIT)) {
+		/* Straight to CLOSE without an error: only an abort does
+		 * that, and its RST follows. For the record only. */
+		c->flags |= GS_CF_ABORTED;
 	}
-	if (!tracked) {
+	if (!tracked)
 		STAT_INC(st, GS_C_TCP_CLOSED_UNTRACKED);
-		c->flags |= GS_CF_CLOSED | GS_CF_ESTABLISHED;
-		emit(st, key, GS_EV_CLOSE, c);
-		return;
-	}
-	/* Keep the entry until the socket is destroyed: an aborting close()
-	 * sends its RST after this transition. */
-	__sync_fetch_and_or(&c->flags, GS_CF_CLOSED);
+	c->flags |= GS_CF_CLOSED | GS_CF_ESTABLISHED;
+	emit(st, key, GS_EV_CLOSE, c);
 }
 
 static __always_inline void on_close(struct gs_stats *st, const struct sock *sk, __u64 cookie,
@@ -316,13 +364,14 @@ static __always_inline void on_close(struct gs_stats *st, const struct sock *sk,
 		return;
 	}
 	if (c) {
-		close_synchronized(st, sk, c, key, true);
+		close_synchronized(st, sk, c, oldstate, true);
+		bpf_map_delete_elem(&conns, &key);
 	} else {
 		/* Not tracked (map full, or opened before we attached): the
 		 * aggregates stay exact, the record is built from the socket. */
 		tmp.netns_cookie = cookie;
 		fill_tuple(&tmp, sk);
-		close_synchronized(st, sk, &tmp, key, false);
+		close_synchronized(st, sk, &tmp, oldstate, false);
 	}
 }
 
@@ -333,6 +382,10 @@ int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, const int oldsta
 	struct gs_stats *st;
 	__u64 cookie;
 
+	/* Half-close steps carry nothing we count: leave before any load. */
+	if (newstate != TCP_SYN_SENT && newstate != TCP_SYN_RECV && newstate != TCP_ESTABLISHED &&
+	    newstate != TCP_LISTEN && newstate != TCP_CLOSE)
+		return 0;
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	cookie = sk_netns_cookie(sk);
@@ -416,17 +469,20 @@ static __always_inline int on_send_reset(const struct sock *sk, const struct sk_
 	state = sk->__sk_common.skc_state;
 	if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV)
 		return 0;
+	if (state == TCP_CLOSE) {
+		/* A full socket already in CLOSE is unhashed: no segment can
+		 * reach it, so this RST is close() or disconnect() aborting a
+		 * synchronized connection (tcp_need_reset()), after the CLOSE
+		 * transition has been accounted. */
+		STAT_INC(st, GS_C_TCP_RESET_CLOSED);
+		return 0;
+	}
 	key = (__u64)sk;
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (!c)
 		return 0;
 	c->reset_reason = reason;
 	__sync_fetch_and_or(&c->flags, GS_CF_RST_SENT);
-	if ((c->flags & (GS_CF_CLOSED | GS_CF_ESTABLISHED | GS_CF_FAILED | GS_CF_RESET_COUNTED)) ==
-	    (GS_CF_CLOSED | GS_CF_ESTABLISHED)) {
-		__sync_fetch_and_or(&c->flags, GS_CF_RESET_COUNTED);
-		STAT_INC(st, GS_C_TCP_RESET_CLOSED);
-	}
 	return 0;
 }
 
@@ -474,23 +530,6 @@ int BPF_PROG(handle_tcp_receive_reset, struct sock *sk)
 	return 0;
 }
 
-/* The socket is freed after this: submit its record and forget it. */
-SEC("tp_btf/tcp_destroy_sock")
-int BPF_PROG(handle_tcp_destroy_sock, struct sock *sk)
-{
-	__u64 key = (__u64)sk;
-	struct gs_conn *c = bpf_map_lookup_elem(&conns, &key);
-	struct gs_stats *st;
-
-	if (!c)
-		return 0;
-	st = stats_get();
-	if (st && (c->flags & GS_CF_CLOSED))
-		emit(st, key, GS_EV_CLOSE, c);
-	bpf_map_delete_elem(&conns, &key);
-	return 0;
-}
-
 /* ==== Seeding: connections already open when the agent starts ==== */
 
 /* Run once per network namespace at start (bpf_iter over that namespace's
@@ -531,24 +570,34 @@ int seed_tcp(struct bpf_iter__tcp *ctx)
 	return 0;
 }
 
-/* ==== Live refresh: run by user space through BPF_PROG_TEST_RUN ==== */
+/* ==== Live refresh: run by user space through BPF_PROG_TEST_RUN ====
+ *
+ * Folds the payload and retransmits of open connections into the counters,
+ * so they grow while a connection lives rather than jump at its close, and
+ * counts idle connections. User space runs it on a timer, not per scrape, so
+ * a scrape costs the same with 10 or 100k connections. */
 
 static long refresh_one(struct bpf_map *map, __u64 *key, struct gs_conn *c, struct gs_live *acc)
 {
 	struct sock *sk = (struct sock *)*key;
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
 	unsigned long sk_flags;
+	struct gs_stats *st;
 	__u64 sent, rcvd;
 	__u8 state;
 
 	acc->entries += 1;
 	if ((c->flags & (GS_CF_ESTABLISHED | GS_CF_CLOSED)) != GS_CF_ESTABLISHED)
 		return 0;
-	/* The entry may race with the socket's close: only an open state
-	 * is trusted, and close() deletes nothing we have not yet summed. */
+	/* The key is a plain number here: read through probe_read, and only
+	 * while the socket is still open (an entry racing with its close is
+	 * folded by the close itself). */
 	state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	if (state == TCP_CLOSE || state == TCP_LISTEN || state == TCP_SYN_SENT)
 		return 0;
+	st = stats_get();
+	if (!st)
+		return 1;
 	sent = BPF_CORE_READ(tp, bytes_sent) - BPF_CORE_READ(tp, bytes_retrans);
 	rcvd = BPF_CORE_READ(tp, bytes_received);
 	sk_flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
@@ -558,14 +607,11 @@ static long refresh_one(struct bpf_map *map, __u64 *key, struct gs_conn *c, stru
 		c->last_active_ns = acc->run_ns;
 	else if (acc->run_ns - c->last_active_ns >= idle_timeout_ns)
 		acc->idle += 1;
-	c->bytes_sent = sent;
-	c->bytes_received = rcvd;
+	fold(st, &c->bytes_sent, sent, GS_C_TCP_BYTES_SENT, GS_C_TCP_BYTES_SENT_CORR);
+	fold(st, &c->bytes_received, rcvd, GS_C_TCP_BYTES_RECEIVED, GS_C_TCP_BYTES_RECEIVED_CORR);
+	fold32(st, &c->total_retrans, BPF_CORE_READ(tp, total_retrans), GS_C_TCP_RETRANS);
 	c->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
 	c->min_rtt_us = BPF_CORE_READ(tp, rtt_min.s[0].v);
-	c->total_retrans = BPF_CORE_READ(tp, total_retrans);
-	acc->bytes_sent += sent;
-	acc->bytes_received += rcvd;
-	acc->retrans += c->total_retrans;
 	acc->conns += 1;
 	return 0;
 }

@@ -163,16 +163,18 @@ e2e_finish() {
 	return 1
 }
 
-# hold_start NAME ADDR PORT N: N connections held open by trafficgen tcp-hold
-# in the client namespace until hold_stop NAME; waits until all are
-# established. Several holds may run at once (FIFOs, not coprocesses).
+# hold_start NAME ADDR PORT N [ARGS...]: N connections held open by trafficgen
+# tcp-hold in the client namespace until hold_stop NAME (ARGS: e.g. --send S);
+# waits until all are established. Several holds may run at once (FIFOs, not
+# coprocesses).
 hold_start() {
 	local name=$1 addr=$2 port=$3 n=$4 fifo=$E2E_TMP/hold-$1.in
+	shift 4
 	mkfifo "$fifo"
 	netns_cli "$TRAFFICGEN" tcp-hold --connect "$addr" --port "$port" --conns "$n" \
-		--deadline-ms 200000 <"$fifo" >"$E2E_TMP/hold-$name.out" 2>&1 &
+		--deadline-ms 200000 "$@" <"$fifo" >"$E2E_TMP/hold-$name.out" 2>&1 &
 	eval "HOLD_PID_$name=$!"
-	exec {fd}>"$fifo"
+	exec {fd}<>"$fifo" # read-write: never blocks, even if the generator died
 	eval "HOLD_FD_$name=$fd"
 	wait_for grep -qx "{\"held\":$n}" "$E2E_TMP/hold-$name.out"
 }

@@ -16,7 +16,7 @@ agent_start pre "/var/run/netns/$NS_CLI" || { e2e_finish; exit 1; }
 assert_true "5 connections held after the agent started" hold_start new "$SRV4" 5500 5
 assert_true "open gauge counts the 10 old and 5 new connections" wait_metric gespann_open_connections 15
 assert_true "the agent logged the seeding" grep -q 'seeded open connections from 1 network namespace' "$AGENT_LOG"
-assert_eq "$(metric gespann_tracked_connections)" 15 "all 15 tracked"
+assert_true "all 15 tracked (at the next refresh)" wait_metric gespann_tracked_connections 15
 
 hold_stop old
 assert_true "the 10 old connections' closes are counted" wait_metric gespann_closed_connections_total 10

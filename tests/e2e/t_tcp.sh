@@ -129,6 +129,17 @@ exec {hold_in}>&-
 wait "$HOLD_PID" 2>/dev/null
 assert_true "open gauge back to 0 after close" wait_metric gespann_open_connections 0
 
+# ---- payload of open connections: counted while they live, once ----
+scrape
+base_sent=$(metric gespann_bytes_sent_total)
+base_closed=$(metric gespann_closed_connections_total)
+assert_true "4 connections hold 5000 bytes sent each" hold_start live "$SRV4" 5001 4 --send 5000
+assert_true "payload of open connections counted before they close" wait_metric gespann_bytes_sent_total $((base_sent + 20000))
+assert_eq "$(metric gespann_closed_connections_total)" "$base_closed" "...while none of them has closed"
+hold_stop live
+assert_true "the 4 connections closed" wait_metric gespann_closed_connections_total $((base_closed + 4))
+assert_eq "$(m gespann_bytes_sent_total)" $((base_sent + 20000)) "their payload counted once, not again at close"
+
 scrape
 assert_eq "$(metric gespann_events_lost_total)" 0 "no ring-buffer record lost"
 assert_eq "$(metric 'gespann_map_full_total{map="conns"}')" 0 "connection map never full"

@@ -8,7 +8,7 @@
  *   tcp-server  --bind ADDR --port P [--reply N] [--rst] [--echo4] [--max-conns N]
  *   tcp-client  --connect ADDR --port P --conns N [--send S] [--recv R]
  *               [--parallel K] [--abort]
- *   tcp-hold    --connect ADDR --port P --conns N
+ *   tcp-hold    --connect ADDR --port P --conns N [--send S]
  *   udp-server  --bind ADDR --port P
  *   udp-client  --connect ADDR --port P --flows F --datagrams D --size B [--connected]
  *   storm       --connect ADDR --port P --threads T (--duration-ms MS | --conns N)
@@ -86,6 +86,7 @@ struct opts {
 	uint64_t conns;
 	bool conns_set;
 	uint64_t send;
+	bool send_set;
 	uint64_t recv;
 	bool recv_set;
 	uint64_t parallel;
@@ -133,7 +134,7 @@ static const unsigned int opt_cmds[] = {
 	[OPT_ECHO4] = CMD_TCP_SERVER,
 	[OPT_MAX_CONNS] = CMD_TCP_SERVER,
 	[OPT_CONNS] = CMD_TCP_CLIENT | CMD_TCP_HOLD | CMD_STORM,
-	[OPT_SEND] = CMD_TCP_CLIENT,
+	[OPT_SEND] = CMD_TCP_CLIENT | CMD_TCP_HOLD,
 	[OPT_RECV] = CMD_TCP_CLIENT,
 	[OPT_PARALLEL] = CMD_TCP_CLIENT,
 	[OPT_ABORT] = CMD_TCP_CLIENT,
@@ -177,7 +178,7 @@ static void usage(FILE *f)
 	      "  tcp-server --bind ADDR --port P [--reply N] [--rst] [--echo4] [--max-conns N]\n"
 	      "  tcp-client --connect ADDR --port P --conns N [--send S] [--recv R]\n"
 	      "             [--parallel K] [--abort]\n"
-	      "  tcp-hold   --connect ADDR --port P --conns N\n"
+	      "  tcp-hold   --connect ADDR --port P --conns N [--send S]\n"
 	      "  udp-server --bind ADDR --port P\n"
 	      "  udp-client --connect ADDR --port P --flows F --datagrams D --size B [--connected]\n"
 	      "  storm      --connect ADDR --port P --threads T (--duration-ms MS | --conns N)\n",
@@ -283,6 +284,7 @@ static void parse_opts(enum cmd cmd, int argc, char **argv, struct opts *o)
 			break;
 		case OPT_SEND:
 			o->send = parse_u64(name, optarg, 0, UINT64_MAX / 2);
+			o->send_set = true;
 			break;
 		case OPT_RECV:
 			o->recv = parse_u64(name, optarg, 0, UINT64_MAX / 2);
@@ -1227,6 +1229,16 @@ static int cmd_tcp_hold(const struct opts *o)
 		fprintf(stderr, "trafficgen: %" PRIu64 " of %" PRIu64 " connections failed\n",
 			failed, o->conns);
 		return EXIT_SETUP;
+	}
+	/* tcp-hold --send S: S payload bytes on each connection, which then
+	 * stays open (live byte counters of open connections). */
+	for (i = 0; o->send_set && i < o->conns; i++) {
+		int fd = -pfds[i].fd - 1;
+		uint64_t sent = 0;
+
+		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0 ||
+		    sock_write_n(fd, o->send, &sent) != 0)
+			die_setup("writing on held connection %" PRIu64 ": %s", i, strerror(errno));
 	}
 	printf("{\"held\":%" PRIu64 "}\n", o->conns);
 	fflush(stdout);
