@@ -167,10 +167,9 @@ struct gs_udp_flow {
  * single-entry array); the byte and retransmit growth it found went into
  * the counters. */
 struct gs_live {
-	__u64 pad[3];
 	__u64 conns;
 	__u64 idle;    /* open connections without payload for idle_timeout */
-	__u64 entries; /* every entry of `conns`, open or waiting for destroy */
+	__u64 entries; /* every entry of `conns` (open or opening) */
 	__u64 run_ns;  /* CLOCK_MONOTONIC when the pass ran */
 };
 
@@ -179,6 +178,6 @@ GS_LAYOUT_CHECK(struct gs_conn, 144);
 GS_LAYOUT_CHECK(struct gs_event, 160);
 GS_LAYOUT_CHECK(struct gs_udp_key, 48);
 GS_LAYOUT_CHECK(struct gs_udp_flow, 56);
-GS_LAYOUT_CHECK(struct gs_live, 56);
+GS_LAYOUT_CHECK(struct gs_live, 32);
 
 #endif
