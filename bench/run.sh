@@ -1,0 +1,934 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# run.sh: side-by-side benchmarks of Gespann (`make bench`). Each benchmark runs
+# the same workload with the agent off and on, alternating (off, on, off, on ...),
+# and reports the medians, their ratio against a target, the agent's own CPU
+# time and peak RSS, and the kernel-side cost per event of every program from
+# kernel.bpf_stats_enabled. All traffic stays on loopback or on the namespace
+# pair this script creates (tests/lib/netns.sh); the agent is scoped to the
+# client namespace and serves /metrics on 127.0.0.1 in the root namespace.
+#
+#   1 storm  short TCP connections (connect, 4 bytes each way, close), 2 and 4
+#            threads, client -> server namespace; tcplife as a peer arm
+#   2 bulk   iperf3 over loopback inside the client namespace
+#   3 http   wrk against nginx over loopback inside the client namespace
+#   4 scale  100k established connections held: RSS, map memory, scrape time
+#   5 udp    a datagram flood from 5000 source ports over loopback; a second
+#            arm with max_udp_flows: 1024 checks the flow table at its bound
+#   peers    which bcc libbpf-tools start on this kernel
+#
+# Settings (environment):
+#   BENCH_PAIRS=5       off/on rounds per benchmark (BENCH_QUICK: 2)
+#   BENCH_DURATION=5    seconds per storm, bulk and http run (BENCH_QUICK: 2)
+#   BENCH_QUICK=1       a ~3 minute smoke run: 2 rounds, 2 s runs, 20k connections
+#   BENCH_ONLY=a,b      run only these (storm,bulk,http,scale,udp,peers)
+#   BENCH_SCALE_CONNS   connections held by the scale benchmark (100000)
+#   BENCH_WAIT_S=600    how long to wait for foreign BPF programs to go away
+#   BENCH_MAX_BUSY=10   before each run, the machine must be quiet: at most this
+#                       percentage of all CPUs busy while the suite itself idles
+#                       (other people's builds, tests, VMs); the suite waits for
+#                       that, up to BENCH_WAIT_S in total, then goes on and says so
+#   BENCH_BUDGET_S=1500 benchmarks that would start after this are skipped
+#   BENCH_BPF_STATS=1   0 leaves kernel.bpf_stats_enabled alone (no per-program
+#                       costs, no clock reads added to the armed runs)
+#   BENCH_PERF=1        after each benchmark's rounds, one extra run per arm under
+#                       `perf record -a` (not counted): raw/perf-BENCH-ARM.txt
+#                       lists where the CPU time went
+#   BENCH_OUT=DIR       where results.md and raw/ go (build/bench)
+#   BENCH_ALLOW_PROGS   extended regex of program names that may stay attached
+#                       (default: systemd's sd_* programs); cgroup_device
+#                       programs are always allowed
+#
+# A program left attached by anything taxes every measurement, so the suite
+# lists `bpftool prog show` first and waits while programs it does not expect
+# are loaded (another agent, a tracer, an end-to-end test), before every run
+# too; a round that a foreign program overlapped is thrown away and redone.
+#
+# Output: tables on stdout, the same as markdown in build/bench/results.md,
+# raw data (results.jsonl, generator JSON, agent logs) in build/bench/raw/.
+# Exit 0 when every benchmark ran (targets missed or not), 1 when the suite
+# could not run (foreign programs stayed, setup failed).
+# shellcheck disable=SC2317  # cleanup and the wait_until predicates are called indirectly
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT" || exit 1
+# shellcheck source=tests/lib/netns.sh
+source "$ROOT/tests/lib/netns.sh"
+
+QUICK=${BENCH_QUICK:-0}
+if [[ "$QUICK" == 1 ]]; then
+	PAIRS=${BENCH_PAIRS:-2}
+	DUR=${BENCH_DURATION:-2}
+	SCALE_CONNS=${BENCH_SCALE_CONNS:-20000}
+	UDP_DGRAMS=${BENCH_UDP_DATAGRAMS:-200000}
+else
+	PAIRS=${BENCH_PAIRS:-5}
+	DUR=${BENCH_DURATION:-5}
+	SCALE_CONNS=${BENCH_SCALE_CONNS:-100000}
+	UDP_DGRAMS=${BENCH_UDP_DATAGRAMS:-600000}
+fi
+ONLY=${BENCH_ONLY:-storm,bulk,http,scale,udp,peers}
+WAIT_S=${BENCH_WAIT_S:-600}
+MAX_BUSY=${BENCH_MAX_BUSY:-10}
+BUDGET_S=${BENCH_BUDGET_S:-1500}
+ALLOW_PROGS=${BENCH_ALLOW_PROGS:-^sd_}
+BPF_STATS=${BENCH_BPF_STATS:-1}
+PERF=${BENCH_PERF:-0}
+UDP_SOCKETS=5000
+SCALE_SOURCES=10 # 198.18.0.10-19 on the client side
+
+GS_BIN=${GS_BIN:-$ROOT/build/gespann}
+TOOLS=$ROOT/build/tools
+TRAFFICGEN=$TOOLS/trafficgen
+BT="python3 $ROOT/bench/benchtool.py"
+OUT=${BENCH_OUT:-$ROOT/build/bench}
+RAW=$OUT/raw
+RESULTS=$RAW/results.jsonl
+NCPU=$(nproc)
+
+STORM_PORT=9100
+IPERF_PORT=9201
+HTTP_PORT=9280
+SCALE_PORT=9300
+UDP_PORT=9400
+
+T_START=$(date +%s)
+NOTES=()
+
+say() { printf '# %s\n' "$*"; }
+warn() { printf '# WARNING: %s\n' "$*"; }
+die() {
+	printf 'bench: %s\n' "$*" >&2
+	exit 1
+}
+has() { [[ ",$ONLY," == *",$1,"* ]]; }
+# jstr STRING: a JSON string literal.
+jstr() { python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$1"; }
+jget() { $BT jget "$1" "$2"; }
+median_file() { sort -g "$1" | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+load1() { cut -d' ' -f1 /proc/loadavg; }
+elapsed_s() { echo $(($(date +%s) - T_START)); }
+
+# ==== Preflight ====
+
+[[ $EUID -eq 0 ]] || die "needs root (BPF, namespaces)"
+for f in "$GS_BIN" "$TRAFFICGEN" "$TOOLS/connhold" "$TOOLS/udpflood"; do
+	[[ -x "$f" ]] || die "$f missing: run make all (make bench does)"
+done
+for c in bpftool curl python3 ip; do
+	command -v "$c" >/dev/null || die "$c not found (scripts/install-deps.sh)"
+done
+"$ROOT/bench/deps.sh" || die "benchmark dependencies missing (bench/deps.sh)"
+rm -rf "$RAW"
+mkdir -p "$RAW"
+: >"$RESULTS"
+# Every arm runs this copy: build/gespann may be rebuilt while the suite runs.
+cp "$GS_BIN" "$RAW/gespann" || die "cannot copy $GS_BIN"
+GS_BIN=$RAW/gespann
+COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+[[ -n "$(git -C "$ROOT" status --porcelain -- src 2>/dev/null)" ]] && COMMIT="$COMMIT+dirty src"
+
+# ==== BPF program guard ====
+
+# progs_now FILE: every loaded program as benchtool `progs` TSV.
+progs_now() {
+	bpftool prog show -j 2>/dev/null | $BT progs >"$1"
+}
+
+# Programs present before we start anything that are allowed to stay.
+OWN_IDS="" # programs of the arm (agent or peer) running now
+
+# foreign_progs: "id:type:name" of each loaded program that is not ours and
+# not allowed; empty when the machine is clean.
+foreign_progs() {
+	local f=$RAW/progs.guard id type name rest
+	progs_now "$f"
+	while IFS=$'\t' read -r id type name rest; do
+		[[ "$type" == cgroup_device ]] && continue
+		[[ -n "$ALLOW_PROGS" && "$name" =~ $ALLOW_PROGS ]] && continue
+		[[ ",$OWN_IDS," == *",$id,"* ]] && continue
+		printf '%s:%s:%s ' "$id" "$type" "$name"
+	done <"$f"
+}
+
+# wait_clean: wait until no foreign program is loaded, up to WAIT_S. 0 when
+# clean, 1 when it gave up. Prints what it waits for, once.
+GUARD_WAITED=0
+wait_clean() {
+	local deadline=$(($(date +%s) + WAIT_S)) f shown=""
+	while :; do
+		f=$(foreign_progs)
+		[[ -z "$f" ]] && return 0
+		if [[ "$f" != "$shown" ]]; then
+			say "waiting for foreign BPF programs to go away (up to ${WAIT_S}s): $f"
+			shown=$f
+		fi
+		GUARD_WAITED=1
+		(($(date +%s) < deadline)) || return 1
+		sleep 5
+	done
+}
+
+# ==== Quiet machine ====
+
+# cpu_busy_pct SECONDS: share of all CPUs busy (not idle, not iowait) over
+# SECONDS, in percent.
+cpu_busy_pct() {
+	local a b
+	a=$(head -1 /proc/stat)
+	sleep "$1"
+	b=$(head -1 /proc/stat)
+	awk -v a="$a" -v b="$b" 'BEGIN {
+		n = split(a, x); split(b, y); tot = 0
+		for (i = 2; i <= n; i++) tot += y[i] - x[i]
+		idle = (y[5] - x[5]) + (y[6] - x[6])
+		printf "%.0f\n", (tot > 0) ? 100 * (tot - idle) / tot : 0 }'
+}
+
+# wait_quiet: sample the machine while the suite idles; when it is busier than
+# MAX_BUSY, wait (1 s samples) while the suite's waiting budget (WAIT_S in
+# total) lasts. Sets BG_BUSY to the last sample. 0 when quiet, 1 when it goes
+# on busy.
+QUIET_WAITED=0
+BUSY_NOTED=0
+wait_quiet() {
+	local shown=0
+	BG_BUSY=$(cpu_busy_pct 0.5)
+	while ((BG_BUSY > MAX_BUSY && QUIET_WAITED < WAIT_S)); do
+		((shown)) || say "machine busy (${BG_BUSY}% of the CPUs while the suite idles): waiting ($((WAIT_S - QUIET_WAITED))s of waiting left)"
+		shown=1
+		BG_BUSY=$(cpu_busy_pct 1)
+		QUIET_WAITED=$((QUIET_WAITED + 1))
+	done
+	((BG_BUSY <= MAX_BUSY)) && return 0
+	if ((!BUSY_NOTED)); then
+		NOTES+=("the machine stayed busy with other work after ${WAIT_S}s of waiting in total; later runs went ahead regardless (column 'busy before')")
+		BUSY_NOTED=1
+	fi
+	return 1
+}
+
+# ==== Cleanup ====
+
+AGENT_PID=
+PEER_PID=
+STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
+TRACEFS_MOUNTED=0 # mounted by this script (unmounted at exit)
+TRACEFS_ORIG=0
+[[ -d /sys/kernel/tracing/events ]] && TRACEFS_ORIG=1
+HOLD_FIFO=$RAW/hold.fifo
+declare -a BG_PIDS=()
+
+cleanup() {
+	[[ -n "$AGENT_PID" ]] && kill -TERM "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
+	[[ -n "$PEER_PID" ]] && kill -INT "$PEER_PID" 2>/dev/null && wait "$PEER_PID" 2>/dev/null
+	for p in "${BG_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS" >/dev/null 2>&1
+	((TRACEFS_MOUNTED)) && umount /sys/kernel/tracing 2>/dev/null
+	rm -f "$HOLD_FIFO"
+	return 0
+}
+trap cleanup EXIT
+
+# ==== Agent and peer arms ====
+
+AGENT_PORT=
+AGENT_LOG=
+AGENT_SEQ=0
+
+# own_ids_since BEFORE_FILE: ids loaded now that were not in BEFORE_FILE.
+own_ids_since() {
+	local now=$RAW/progs.now
+	progs_now "$now"
+	awk -F'\t' 'FILENAME == ARGV[1] { seen[$1] = 1; next } !($1 in seen) { printf "%s,", $1 }' "$1" "$now"
+}
+
+# agent_start NAME EXTRA_YAML: the agent scoped to the client namespace,
+# /metrics on 127.0.0.1 (ephemeral port read back from its log).
+agent_start() {
+	local name=$1 extra=$2 cfg=$RAW/agent-$1.yaml before=$RAW/progs.before
+	AGENT_SEQ=$((AGENT_SEQ + 1))
+	AGENT_LOG=$RAW/agent-$name-$AGENT_SEQ.log # one per start: "running" must be this one's
+	{
+		echo "log_level: info"
+		echo "scope: /var/run/netns/$NS_CLI"
+		[[ -n "$extra" ]] && printf '%s\n' "$extra"
+		echo "adapters:"
+		echo "  - type: prometheus"
+		echo "    settings:"
+		echo "      address: 127.0.0.1"
+		echo "      port: 0"
+	} >"$cfg"
+	progs_now "$before"
+	"$GS_BIN" -config "$cfg" 2>"$AGENT_LOG" &
+	AGENT_PID=$!
+	if ! wait_until 15 grep -q 'level=info running' "$AGENT_LOG"; then
+		warn "agent did not start: $(tail -3 "$AGENT_LOG")"
+		kill -KILL "$AGENT_PID" 2>/dev/null
+		AGENT_PID=
+		return 1
+	fi
+	AGENT_PORT=$(sed -n 's/.*prometheus exporter listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$AGENT_LOG" | tail -1)
+	OWN_IDS=$(own_ids_since "$before")
+	sleep 0.3
+}
+
+# ids_gone IDS: none of the program ids in the comma list is loaded any more
+# (programs are freed shortly after their last holder exits).
+ids_gone() {
+	local f=$RAW/progs.gone
+	progs_now "$f"
+	! awk -F'\t' -v ids=",$1," 'index(ids, "," $1 ",") { found = 1 } END { exit !found }' "$f"
+}
+
+agent_stop() {
+	local pid=$AGENT_PID
+	[[ -n "$pid" ]] || return 0
+	kill -TERM "$pid" 2>/dev/null
+	wait_until 5 bash -c "! kill -0 $pid 2>/dev/null" || kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	[[ -n "$OWN_IDS" ]] && { wait_until 5 ids_gone "$OWN_IDS" || warn "agent programs still loaded 5 s after exit"; }
+	AGENT_PID=
+	OWN_IDS=
+}
+
+scrape() {
+	curl -sf --max-time 5 "http://127.0.0.1:$AGENT_PORT/metrics" >"$1"
+}
+
+# metric SERIES FILE: one series' value, 0 when absent.
+metric() {
+	awk -v s="$1" '$1 == s { v = $2 } END { printf "%.0f\n", (v == "" ? 0 : v) }' "$2"
+}
+
+# /proc/PID/stat utime+stime in ms.
+proc_cpu_ms() {
+	local tck
+	tck=$(getconf CLK_TCK)
+	awk -v t="$tck" '{ sub(/^.*\) /, ""); print ($12 + $13) * 1000 / t }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# /proc/PID/schedstat run time in ms (ns resolution; 0 when absent).
+proc_sched_ms() {
+	awk '{ printf "%.3f\n", $1 / 1e6 }' "/proc/$1/schedstat" 2>/dev/null || echo 0
+}
+
+proc_status_kb() {
+	awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
+}
+
+# prog_loaded NAME: a program of that name is loaded.
+prog_loaded() {
+	local f=$RAW/progs.named
+	progs_now "$f"
+	awk -F'\t' -v n="$1" '$3 == n { found = 1 } END { exit !found }' "$f"
+}
+
+# tcplife, bcc's libbpf tool, output discarded. Needs tracefs for the
+# tracepoint's id: mounted here if absent, unmounted at exit.
+peer_start() {
+	local before=$RAW/progs.before
+	if [[ ! -d /sys/kernel/tracing/events ]]; then
+		mkdir -p /sys/kernel/tracing
+		mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null && TRACEFS_MOUNTED=1
+	fi
+	progs_now "$before"
+	/usr/sbin/tcplife >/dev/null 2>>"$RAW/tcplife.err" &
+	PEER_PID=$!
+	wait_until 10 prog_loaded inet_sock_set_state ||
+		{
+			warn "tcplife did not start: $(tail -1 "$RAW/tcplife.err")"
+			kill -INT "$PEER_PID" 2>/dev/null
+			wait "$PEER_PID" 2>/dev/null
+			PEER_PID=
+			return 1
+		}
+	OWN_IDS=$(own_ids_since "$before")
+	sleep 0.3
+}
+
+peer_stop() {
+	[[ -n "$PEER_PID" ]] || return 0
+	kill -INT "$PEER_PID" 2>/dev/null
+	wait_until 5 bash -c "! kill -0 $PEER_PID 2>/dev/null" || kill -KILL "$PEER_PID" 2>/dev/null
+	wait "$PEER_PID" 2>/dev/null
+	[[ -n "$OWN_IDS" ]] && { wait_until 5 ids_gone "$OWN_IDS" || warn "tcplife programs still loaded 5 s after exit"; }
+	PEER_PID=
+	OWN_IDS=
+}
+
+# ==== Workloads ====
+# Each runs once, writes its raw output to $RUN_OUT and sets WL_VALUE (the
+# figure compared between arms), WL_WORK (units of work done, for per-event
+# costs), WL_ELAPSED (seconds) and WL_OK (0 when the run is invalid).
+
+wl_storm() {
+	local threads=$1
+	netns_cli "$TRAFFICGEN" storm --connect "$SRV4" --port "$STORM_PORT" --threads "$threads" \
+		--duration-ms $((DUR * 1000)) --deadline-ms $((DUR * 1000 + 30000)) >"$RUN_OUT" 2>&1
+	WL_VALUE=$(jget "$RUN_OUT" rate)
+	WL_WORK=$(jget "$RUN_OUT" conns)
+	WL_ELAPSED=$(awk -v n="$(jget "$RUN_OUT" elapsed_ns)" 'BEGIN { print n / 1e9 }')
+	WL_OK=1
+	[[ "$(jget "$RUN_OUT" failed)" == 0 && "$WL_WORK" != 0 ]] || WL_OK=0
+}
+
+wl_bulk() {
+	netns_cli iperf3 -c 127.0.0.1 -p "$IPERF_PORT" -t "$DUR" -A 0,1 -J >"$RUN_OUT" 2>&1
+	WL_VALUE=$(awk -v b="$(jget "$RUN_OUT" end.sum_received.bits_per_second)" 'BEGIN { print b / 1e9 }')
+	WL_WORK=$(awk -v b="$(jget "$RUN_OUT" end.sum_received.bytes)" 'BEGIN { print b / 1e6 }')
+	WL_ELAPSED=$DUR
+	WL_OK=1
+	[[ "$WL_WORK" != 0 ]] || WL_OK=0
+}
+
+wl_http() {
+	netns_cli wrk -t 2 -c 50 -d "${DUR}s" "http://127.0.0.1:$HTTP_PORT/index.html" >"$RUN_OUT" 2>&1
+	WL_VALUE=$(awk '/^Requests\/sec:/ { print $2 }' "$RUN_OUT")
+	WL_WORK=$(awk '/requests in/ { print $1 }' "$RUN_OUT")
+	WL_ELAPSED=$DUR
+	WL_OK=1
+	[[ -n "$WL_VALUE" && -n "$WL_WORK" ]] || { WL_OK=0; WL_VALUE=0; WL_WORK=0; }
+	grep -q 'Non-2xx\|Socket errors' "$RUN_OUT" && WL_OK=0
+}
+
+wl_udp() {
+	netns_cli "$TOOLS/udpflood" --connect 127.0.0.1 --port "$UDP_PORT" --sockets "$UDP_SOCKETS" \
+		--datagrams "$UDP_DGRAMS" --size 64 --deadline-ms 60000 >"$RUN_OUT" 2>&1
+	WL_VALUE=$(jget "$RUN_OUT" rate)
+	WL_WORK=$(jget "$RUN_OUT" sent)
+	WL_ELAPSED=$(awk -v n="$(jget "$RUN_OUT" elapsed_ns)" 'BEGIN { print n / 1e9 }')
+	WL_OK=1
+	[[ "$WL_WORK" == "$UDP_DGRAMS" ]] || WL_OK=0
+}
+
+# ==== Checks against the generators (armed gespann runs) ====
+# check_BENCH PRE POST: prints a JSON object of named results.
+
+check_storm() {
+	local lost opened conns
+	lost=$(metric 'gespann_events_lost_total' "$2")
+	opened=$(($(metric 'gespann_connection_events_total{type="open",protocol="tcp",reset_reason=""}' "$2") -
+		$(metric 'gespann_connection_events_total{type="open",protocol="tcp",reset_reason=""}' "$1")))
+	conns=$(jget "$RUN_OUT" conns)
+	printf '{"events_lost":%s,"no_events_lost":%s,"open_delta":%s,"gen_conns":%s,"counted":%s}' \
+		"$lost" "$([[ $lost == 0 ]] && echo true || echo false)" "$opened" "$conns" \
+		"$([[ $opened == "$conns" ]] && echo true || echo false)"
+}
+
+check_lost_only() {
+	local lost
+	lost=$(metric 'gespann_events_lost_total' "$2")
+	printf '{"events_lost":%s,"no_events_lost":%s}' "$lost" "$([[ $lost == 0 ]] && echo true || echo false)"
+}
+check_bulk() { check_lost_only "$@"; }
+check_http() { check_lost_only "$@"; }
+
+check_udp() {
+	local d_sent d_bytes d_rcvd d_full sent bytes rcvd exact
+	d_sent=$(($(metric 'gespann_udp_datagrams_total{direction="sent"}' "$2") -
+		$(metric 'gespann_udp_datagrams_total{direction="sent"}' "$1")))
+	d_bytes=$(($(metric 'gespann_connection_bandwidth_bytes_total{direction="sent",protocol="udp"}' "$2") -
+		$(metric 'gespann_connection_bandwidth_bytes_total{direction="sent",protocol="udp"}' "$1")))
+	d_rcvd=$(($(metric 'gespann_udp_datagrams_total{direction="received"}' "$2") -
+		$(metric 'gespann_udp_datagrams_total{direction="received"}' "$1")))
+	d_full=$(($(metric 'gespann_map_full_total{map="udp_flows"}' "$2") -
+		$(metric 'gespann_map_full_total{map="udp_flows"}' "$1")))
+	sent=$(jget "$RUN_OUT" sent)
+	bytes=$(jget "$RUN_OUT" bytes_sent)
+	rcvd=$(($(jget "$RUN_OUT" received) + $(jget "$RUN_OUT" rcvbuf_errors)))
+	exact=false
+	[[ $d_sent == "$sent" && $d_bytes == "$bytes" && $d_rcvd == "$rcvd" ]] && exact=true
+	printf '{"dgrams_sent_delta":%s,"gen_sent":%s,"bytes_sent_delta":%s,"gen_bytes":%s,' \
+		"$d_sent" "$sent" "$d_bytes" "$bytes"
+	printf '"dgrams_rcvd_delta":%s,"gen_rcvd":%s,"exact":%s,"map_full_delta":%s,"map_full_grows":%s}' \
+		"$d_rcvd" "$rcvd" "$exact" "$d_full" "$([[ $d_full -gt 0 ]] && echo true || echo false)"
+}
+
+# ==== Rounds ====
+
+declare -A ARM_YAML=()
+
+# run_arm BENCH ARM ROUND WORKLOAD ARGS...: one run of the workload under ARM
+# (off, tcplife, or an agent arm named in ARM_YAML); appends a run record.
+# Returns 1 when the run is void (a foreign program overlapped, an arm did
+# not start, the workload failed).
+run_arm() {
+	local bench=$1 arm=$2 round=$3 wl=$4
+	shift 4
+	local pre=$RAW/pre.prom post=$RAW/post.prom ppre=$RAW/progs.pre ppost=$RAW/progs.post
+	local cpu0=0 cpu1=0 run0=0 run1=0 hwm=0 rss=0 checks='{}' progs='{}' f pid
+	RUN_OUT=$RAW/$bench-$arm-$round.out
+	wait_quiet
+	case "$arm" in
+	off) ;;
+	tcplife) peer_start || return 1 ;;
+	*) agent_start "$bench-$arm" "${ARM_YAML[$arm]}" || return 1 ;;
+	esac
+	f=$(foreign_progs)
+	if [[ -n "$f" ]]; then
+		say "foreign programs before $bench/$arm round $round: $f"
+		agent_stop
+		peer_stop
+		return 1
+	fi
+	progs_now "$ppre"
+	pid=${AGENT_PID:-$PEER_PID}
+	[[ -n "$AGENT_PID" ]] && { scrape "$pre" || : >"$pre"; }
+	if [[ -n "$pid" ]]; then
+		cpu0=$(proc_cpu_ms "$pid")
+		run0=$(proc_sched_ms "$pid")
+	fi
+	"$wl" "$@"
+	if [[ -n "$pid" ]]; then
+		cpu1=$(proc_cpu_ms "$pid")
+		run1=$(proc_sched_ms "$pid")
+		hwm=$(proc_status_kb "$pid" VmHWM)
+		rss=$(proc_status_kb "$pid" VmRSS)
+	fi
+	if [[ -n "$AGENT_PID" ]]; then
+		scrape "$post" || : >"$post"
+		checks=$("check_${bench%%-*}" "$pre" "$post")
+	fi
+	progs_now "$ppost"
+	[[ -n "$OWN_IDS" ]] && progs=$($BT progdelta "$ppre" "$ppost" "$OWN_IDS")
+	f=$(foreign_progs)
+	agent_stop
+	peer_stop
+	if [[ -n "$f" ]]; then
+		say "foreign programs appeared during $bench/$arm round $round: $f"
+		return 1
+	fi
+	if [[ "$WL_OK" != 1 ]]; then
+		warn "$bench/$arm round $round: workload failed: $(tail -2 "$RUN_OUT" | tr '\n' ' ')"
+		return 1
+	fi
+	printf '{"type":"run","bench":"%s","arm":"%s","round":%s,"value":%s,"work":%s,"elapsed_s":%s,"bg_busy":%s' \
+		"$bench" "$arm" "$round" "$WL_VALUE" "$WL_WORK" "$WL_ELAPSED" "$BG_BUSY" >>"$RESULTS"
+	if [[ "$arm" != off ]]; then
+		printf ',"cpu_ms":%s,"sched_ms":%s,"hwm_kb":%s,"rss_kb":%s,"checks":%s,"progs":%s' \
+			"$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { print b - a }')" \
+			"$(awk -v a="$run0" -v b="$run1" 'BEGIN { print b - a }')" "${hwm:-0}" "${rss:-0}" \
+			"$checks" "$progs" >>"$RESULTS"
+	fi
+	echo "}" >>"$RESULTS"
+	printf '#   %-10s %-10s round %s: %-12s (machine %s%% busy before)\n' "$bench" "$arm" "$round" "$WL_VALUE" "$BG_BUSY"
+}
+
+# rounds BENCH "ARM ARM ..." WORKLOAD ARGS...: PAIRS rounds of every arm in
+# order. A void round is redone, at most PAIRS extra times; a round that has
+# to wait for foreign programs waits up to WAIT_S.
+rounds() {
+	local bench=$1 arms=$2 wl=$3
+	shift 3
+	local done_r=0 tries=0 arm ok
+	while ((done_r < PAIRS && tries < 2 * PAIRS)); do
+		tries=$((tries + 1))
+		wait_clean || {
+			NOTES+=("$bench: gave up after ${WAIT_S}s waiting for foreign BPF programs ($done_r of $PAIRS rounds done)")
+			return 1
+		}
+		ok=1
+		local mark
+		mark=$(wc -l <"$RESULTS")
+		for arm in $arms; do
+			if ! run_arm "$bench" "$arm" $((done_r + 1)) "$wl" "$@"; then
+				ok=0
+				break
+			fi
+		done
+		if ((ok)); then
+			done_r=$((done_r + 1))
+		else
+			# throw the partial round away
+			head -n "$mark" "$RESULTS" >"$RESULTS.tmp" && mv "$RESULTS.tmp" "$RESULTS"
+			say "$bench: round voided, redoing it"
+		fi
+	done
+	((done_r == PAIRS)) || NOTES+=("$bench: only $done_r of $PAIRS rounds completed")
+	return 0
+}
+
+# profile BENCH "ARM ..." WORKLOAD ARGS...: with BENCH_PERF=1, one more run of
+# each arm under perf record (cpu-clock samples, all CPUs), summarised by
+# symbol into raw/perf-BENCH-ARM.txt. Not part of the results.
+profile() {
+	local bench=$1 arms=$2 wl=$3 arm data
+	shift 3
+	[[ "$PERF" == 1 ]] && command -v perf >/dev/null || return 0
+	for arm in $arms; do
+		wait_clean || return 0
+		wait_quiet
+		case "$arm" in
+		off) ;;
+		tcplife) peer_start || continue ;;
+		*) agent_start "$bench-$arm-perf" "${ARM_YAML[$arm]}" || continue ;;
+		esac
+		data=$RAW/perf-$bench-$arm.data
+		RUN_OUT=$RAW/$bench-$arm-perf.out
+		perf record -q -a -F 1999 -e cpu-clock -o "$data" -- sleep $((DUR + 1)) >/dev/null 2>&1 &
+		local ppid=$!
+		sleep 0.5
+		"$wl" "$@"
+		wait "$ppid" 2>/dev/null
+		agent_stop
+		peer_stop
+		perf report -q -i "$data" --no-children --sort sym --stdio 2>/dev/null |
+			grep -v '^$' >"$RAW/perf-$bench-$arm.txt"
+		rm -f "$data"
+		say "profile $bench/$arm ($WL_VALUE): top symbols in raw/perf-$bench-$arm.txt"
+	done
+}
+
+# bench_record JSON-FIELDS: describe a benchmark for the report (with the
+# load average when it starts, which includes the previous benchmark's tail).
+bench_record() {
+	echo "{\"type\":\"bench\",\"load\":\"$(load1)\",$1}" >>"$RESULTS"
+}
+
+over_budget() {
+	if (($(elapsed_s) > BUDGET_S)); then
+		echo "{\"type\":\"skipped\",\"bench\":\"$1\",\"reason\":\"time budget of ${BUDGET_S}s used up\"}" >>"$RESULTS"
+		NOTES+=("$1 skipped: time budget of ${BUDGET_S}s used up")
+		return 0
+	fi
+	return 1
+}
+
+# ==== Setup ====
+
+say "gespann benchmarks: pairs=$PAIRS duration=${DUR}s only=$ONLY quick=$QUICK"
+say "bpftool prog show, before anything starts:"
+bpftool prog show 2>&1 | sed 's/^/#   /'
+if ! wait_clean; then
+	say "gave up: foreign BPF programs still loaded after ${WAIT_S}s: $(foreign_progs)"
+	echo "{\"type\":\"meta\",\"notes\":[\"suite not run: foreign BPF programs stayed loaded for ${WAIT_S}s: $(foreign_progs)\"]}" >>"$RESULTS"
+	$BT report "$RESULTS" "$OUT/results.md" >/dev/null
+	exit 1
+fi
+((GUARD_WAITED)) && NOTES+=("the suite waited for foreign BPF programs before it started")
+
+LOAD_START=$(load1)
+wait_quiet
+say "load average $LOAD_START; the machine is ${BG_BUSY}% busy while the suite idles"
+
+if [[ "$BPF_STATS" == 1 ]]; then
+	sysctl -qw kernel.bpf_stats_enabled=1 >/dev/null || die "cannot enable kernel.bpf_stats_enabled"
+fi
+
+netns_setup gsp-bench || die "namespace setup failed"
+# No TIME_WAIT in the benchmark namespaces: the storm opens ~15k connections a
+# second, and sockets lingering for 60 s would make the port search of later
+# runs slower than earlier ones (a drift that biases whichever arm runs
+# second). Closing sockets go straight to CLOSE; the agent sees the same states.
+netns_cli sysctl -qw net.ipv4.ip_local_port_range="1024 65535" net.ipv4.tcp_max_tw_buckets=0 >/dev/null
+netns_srv sysctl -qw net.ipv4.tcp_max_tw_buckets=0 >/dev/null
+netns_srv sysctl -qw net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535 >/dev/null
+netns_cli sysctl -qw net.core.somaxconn=65535 >/dev/null
+for i in $(seq 10 $((10 + SCALE_SOURCES - 1))); do
+	ip -n "$NS_CLI" addr add "198.18.0.$i/24" dev "$IF_CLI" || die "adding 198.18.0.$i failed"
+done
+
+# ==== 1. Connection storm ====
+
+if has storm && ! over_budget storm; then
+	say "== connection storm"
+	ip netns exec "$NS_SRV" "$TRAFFICGEN" tcp-server --bind "$SRV4" --port "$STORM_PORT" --echo4 \
+		--deadline-ms 3600000 >"$RAW/storm-server.out" 2>&1 &
+	BG_PIDS+=($!)
+	wait_for grep -q listening "$RAW/storm-server.out" || die "storm server did not start"
+	ARM_YAML[gespann]=""
+	for threads in 2 4; do
+		bench_record "\"bench\":\"storm-${threads}t\",\"title\":\"1. Connection storm, $threads threads\",\"short\":\"Storm ${threads}t\",\"unit\":\"conn/s\",\"work_unit\":\"conn\",\"arms\":[\"off\",\"gespann\",\"tcplife\"],\"targets\":{\"gespann\":0.95},\"workload\":\"trafficgen storm: $threads threads, each connection connect + 4 bytes + 4 bytes back + close, client namespace -> server namespace over the veth, ${DUR}s per run; agent scoped to the client namespace.\",\"checks\":[{\"key\":\"no_events_lost\",\"label\":\"gespann_events_lost_total == 0\",\"bool\":true},{\"key\":\"counted\",\"label\":\"open events == generator conns\",\"bool\":true}]"
+		rounds "storm-${threads}t" "off gespann tcplife" wl_storm "$threads"
+		profile "storm-${threads}t" "off gespann tcplife" wl_storm "$threads"
+	done
+	kill -TERM "${BG_PIDS[-1]}" 2>/dev/null
+fi
+
+# ==== 2. Bulk throughput ====
+
+if has bulk && ! over_budget bulk; then
+	say "== bulk throughput"
+	ip netns exec "$NS_CLI" iperf3 -s -B 127.0.0.1 -p "$IPERF_PORT" >"$RAW/iperf3-server.out" 2>&1 &
+	BG_PIDS+=($!)
+	wait_for netns_cli bash -c "ss -ltn | grep -q :$IPERF_PORT" || die "iperf3 server did not start"
+	ARM_YAML[gespann]=""
+	bench_record "\"bench\":\"bulk\",\"title\":\"2. Bulk throughput (iperf3, loopback)\",\"short\":\"Bulk iperf3\",\"unit\":\"Gbit/s\",\"work_unit\":\"MB\",\"arms\":[\"off\",\"gespann\"],\"targets\":{\"gespann\":0.99},\"workload\":\"iperf3 -t $DUR, one TCP stream over loopback inside the client namespace, client on CPU 0 and server on CPU 1 (-A 0,1); receiver throughput.\",\"checks\":[{\"key\":\"no_events_lost\",\"label\":\"gespann_events_lost_total == 0\",\"bool\":true}]"
+	rounds bulk "off gespann" wl_bulk
+	profile bulk "off gespann" wl_bulk
+	kill -TERM "${BG_PIDS[-1]}" 2>/dev/null
+fi
+
+# ==== 3. Request rate on kept-alive connections ====
+
+if has http && ! over_budget http; then
+	say "== http keep-alive"
+	www=$RAW/www
+	mkdir -p "$www"
+	head -c 612 /dev/zero | tr '\0' 'g' >"$www/index.html"
+	cat >"$RAW/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+user root;
+pid $RAW/nginx.pid;
+error_log $RAW/nginx-error.log warn;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	keepalive_requests 1000000;
+	client_body_temp_path $RAW/nginx-tmp;
+	proxy_temp_path $RAW/nginx-tmp;
+	fastcgi_temp_path $RAW/nginx-tmp;
+	uwsgi_temp_path $RAW/nginx-tmp;
+	scgi_temp_path $RAW/nginx-tmp;
+	server {
+		listen 127.0.0.1:$HTTP_PORT;
+		root $www;
+	}
+}
+EOF
+	mkdir -p "$RAW/nginx-tmp"
+	ip netns exec "$NS_CLI" nginx -c "$RAW/nginx.conf" -p "$RAW" -e "$RAW/nginx-error.log" >"$RAW/nginx.out" 2>&1 &
+	BG_PIDS+=($!)
+	wait_for netns_cli curl -sf -o /dev/null "http://127.0.0.1:$HTTP_PORT/index.html" || die "nginx did not start: $(cat "$RAW/nginx.out")"
+	ARM_YAML[gespann]=""
+	bench_record "\"bench\":\"http\",\"title\":\"3. Requests on kept-alive connections (wrk -> nginx, loopback)\",\"short\":\"HTTP wrk\",\"unit\":\"req/s\",\"work_unit\":\"req\",\"arms\":[\"off\",\"gespann\"],\"targets\":{\"gespann\":0.99},\"workload\":\"wrk -t 2 -c 50 -d ${DUR}s against nginx (1 worker, access log off) serving a 612-byte file, over loopback inside the client namespace.\",\"checks\":[{\"key\":\"no_events_lost\",\"label\":\"gespann_events_lost_total == 0\",\"bool\":true}]"
+	rounds http "off gespann" wl_http
+	profile http "off gespann" wl_http
+	kill -TERM "${BG_PIDS[-1]}" 2>/dev/null
+	[[ -f "$RAW/nginx.pid" ]] && kill -TERM "$(cat "$RAW/nginx.pid")" 2>/dev/null
+fi
+
+# ==== 4. Scale: many established connections ====
+
+# scrape_times N FILE: N timed scrapes; their times in ms, one per line.
+scrape_times() {
+	local i
+	for ((i = 0; i < $1; i++)); do
+		curl -s -o /dev/null --max-time 10 -w '%{time_total}\n' "http://127.0.0.1:$AGENT_PORT/metrics" |
+			awk '{ printf "%.3f\n", $1 * 1000 }'
+	done >"$2"
+}
+
+# refresh_live_ns PRE POST [runs]: mean run time of the agent's refresh
+# program between two snapshots (only the agent's own program ids count);
+# with "runs", "RUNS NS_PER_RUN".
+refresh_live_ns() {
+	awk -F'\t' -v ids=",$OWN_IDS," -v runs="${3:-}" '!index(ids, "," $1 ",") || $3 != "refresh_live" { next }
+		FILENAME == ARGV[1] { n0 = $4; c0 = $5; next }
+		{ n1 = $4; c1 = $5 }
+		END { ns = (c1 > c0) ? (n1 - n0) / (c1 - c0) : 0
+			if (runs != "") printf "%d %.0f\n", c1 - c0, ns; else printf "%.0f\n", ns }' "$1" "$2"
+}
+
+bench_scale() {
+	local n=$SCALE_CONNS per k inst sources hard t0 t1 f idle_rss idle_hwm idle_scrape
+	local rss hwm scrape_ms size tracked rl_ns rl_idle cpu0 cpu1 maps mapsum conns_map
+	local rows=() notes=() sc_rss sc_hwm sc_scrape
+	hard=$(ulimit -Hn)
+	[[ "$hard" =~ ^[0-9]+$ ]] || hard=1000000
+	per=$((hard - 200))
+	((per > 25000)) && per=25000
+	inst=$(((n + per - 1) / per))
+	per=$(((n + inst - 1) / inst)) # the last instance takes the remainder
+	sources=$(seq -s, -f '198.18.0.%g' 10 $((10 + SCALE_SOURCES - 1)))
+	wait_clean || {
+		NOTES+=("scale: gave up waiting for foreign BPF programs")
+		return 1
+	}
+	ARM_YAML[scale]="max_connections: 131072"
+	agent_start scale "${ARM_YAML[scale]}" || return 1
+	sleep 1
+	wait_quiet
+	scrape_times 20 "$RAW/scale-idle-scrapes.txt"
+	idle_scrape=$(median_file "$RAW/scale-idle-scrapes.txt")
+	idle_rss=$(proc_status_kb "$AGENT_PID" VmRSS)
+	idle_hwm=$(proc_status_kb "$AGENT_PID" VmHWM)
+	progs_now "$RAW/progs.idle1"
+	scrape "$RAW/scale-idle.prom"
+	progs_now "$RAW/progs.idle2"
+	rl_idle=$(refresh_live_ns "$RAW/progs.idle1" "$RAW/progs.idle2")
+
+	inst_conns() { if (($1 < inst - 1)); then echo "$per"; else echo $((n - per * (inst - 1))); fi; }
+	rm -f "$HOLD_FIFO"
+	mkfifo "$HOLD_FIFO"
+	local hold_pids=()
+	for ((k = 0; k < inst; k++)); do
+		ip netns exec "$NS_SRV" "$TOOLS/connhold" server --bind "$SRV4" --port $((SCALE_PORT + k)) --conns "$(inst_conns "$k")" \
+			--deadline-ms $(((WAIT_S + 300) * 1000)) <"$HOLD_FIFO" >"$RAW/scale-srv-$k.out" 2>&1 &
+		hold_pids+=($!)
+	done
+	exec {hold_w}>"$HOLD_FIFO"
+	wait_until 10 bash -c "[[ \$(cat $RAW/scale-srv-*.out | grep -c listening) == $inst ]]" ||
+		warn "connhold servers not all listening"
+	t0=$(date +%s.%N)
+	for ((k = 0; k < inst; k++)); do
+		ip netns exec "$NS_CLI" "$TOOLS/connhold" client --connect "$SRV4" --port $((SCALE_PORT + k)) --conns "$(inst_conns "$k")" \
+			--sources "$sources" --first-port $((10000 + k * ((per + SCALE_SOURCES - 1) / SCALE_SOURCES))) \
+			--deadline-ms $(((WAIT_S + 300) * 1000)) <"$HOLD_FIFO" >"$RAW/scale-cli-$k.out" 2>&1 &
+		hold_pids+=($!)
+	done
+	BG_PIDS+=("${hold_pids[@]}")
+	wait_until 120 bash -c "[[ \$(cat $RAW/scale-cli-*.out | grep -c established) == $inst ]]" ||
+		warn "connhold clients not all established: $(cat "$RAW"/scale-cli-*.out | tail -3)"
+	t1=$(date +%s.%N)
+	local est=0 failed=0
+	for ((k = 0; k < inst; k++)); do
+		est=$((est + $(jget "$RAW/scale-cli-$k.out" established)))
+		failed=$((failed + $(jget "$RAW/scale-cli-$k.out" failed)))
+	done
+	say "scale: $est connections established ($failed failed) in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s by $inst client instances"
+	sleep 1
+	scrape "$RAW/scale-held.prom"
+	tracked=$(metric gespann_tracked_connections "$RAW/scale-held.prom")
+	wait_clean || notes+=("foreign BPF programs were loaded while the scrapes were timed: $(foreign_progs)")
+	wait_quiet
+	# The agent holding them, nobody scraping: its own periodic work.
+	local hold_s=$((DUR * 2)) h0 h1 hr
+	h0=$(proc_sched_ms "$AGENT_PID")
+	progs_now "$RAW/progs.hold1"
+	sleep "$hold_s"
+	progs_now "$RAW/progs.hold2"
+	h1=$(proc_sched_ms "$AGENT_PID")
+	hr=$(refresh_live_ns "$RAW/progs.hold1" "$RAW/progs.hold2" runs)
+	cpu0=$(proc_cpu_ms "$AGENT_PID")
+	progs_now "$RAW/progs.held1"
+	scrape_times 20 "$RAW/scale-held-scrapes.txt"
+	progs_now "$RAW/progs.held2"
+	cpu1=$(proc_cpu_ms "$AGENT_PID")
+	scrape_ms=$(median_file "$RAW/scale-held-scrapes.txt")
+	# Scrapes every 100 ms for as long as the hold window: a scrape that
+	# arrives while the loop is busy (a refresh pass) waits for it.
+	local paced=$RAW/scale-paced-scrapes.txt paced_med paced_max i
+	for ((i = 0; i < hold_s * 10; i++)); do
+		curl -s -o /dev/null --max-time 10 -w '%{time_total}\n' "http://127.0.0.1:$AGENT_PORT/metrics" |
+			awk '{ printf "%.3f\n", $1 * 1000 }'
+		sleep 0.1
+	done >"$paced"
+	paced_med=$(median_file "$paced")
+	paced_max=$(sort -g "$paced" | tail -1)
+	rl_ns=$(refresh_live_ns "$RAW/progs.held1" "$RAW/progs.held2")
+	scrape "$RAW/scale-held.prom"
+	size=$(wc -c <"$RAW/scale-held.prom")
+	rss=$(proc_status_kb "$AGENT_PID" VmRSS)
+	hwm=$(proc_status_kb "$AGENT_PID" VmHWM)
+	maps=$(bpftool map show -j 2>/dev/null | $BT maps "$(awk -F'\t' -v ids=",$OWN_IDS," 'index(ids, "," $1 ",") && $6 != "-" { printf "%s,", $6 }' "$RAW/progs.held2")")
+	mapsum=$(python3 -c 'import json,sys; print(sum(m["memlock"] for m in json.loads(sys.argv[1])))' "$maps")
+	conns_map=$(python3 -c 'import json,sys; print(sum(m["memlock"] for m in json.loads(sys.argv[1]) if m["name"] == "conns"))' "$maps")
+	agent_stop
+	exec {hold_w}>&-
+	for p in "${hold_pids[@]}"; do
+		wait_until 20 bash -c "! kill -0 $p 2>/dev/null" || kill -KILL "$p" 2>/dev/null
+	done
+
+	sc_rss=$(awk -v k="$rss" 'BEGIN { print (k < 64 * 1024) ? "PASS" : "MISS" }')
+	sc_hwm=$(awk -v k="$idle_rss" 'BEGIN { print (k < 20 * 1024) ? "PASS" : "MISS" }')
+	sc_scrape=$(awk -v m="$scrape_ms" 'BEGIN { print (m < 10) ? "PASS" : "MISS" }')
+	rows+=("{\"what\":\"connections held (established / failed)\",\"value\":\"$est / $failed\"}")
+	rows+=("{\"what\":\"gespann_tracked_connections while held\",\"value\":\"$tracked\"}")
+	rows+=("{\"what\":\"agent RSS idle (before connecting)\",\"value\":\"$(awk -v k="$idle_rss" 'BEGIN { printf "%.1f MiB", k / 1024 }')\",\"target\":\"< 20 MiB\",\"result\":\"$sc_hwm\"}")
+	rows+=("{\"what\":\"agent VmHWM idle (peak during start-up)\",\"value\":\"$(awk -v k="$idle_hwm" 'BEGIN { printf "%.1f MiB", k / 1024 }')\"}")
+	rows+=("{\"what\":\"agent RSS with $est connections\",\"value\":\"$(awk -v k="$rss" 'BEGIN { printf "%.1f MiB", k / 1024 }')\",\"target\":\"< 64 MiB\",\"result\":\"$sc_rss\"}")
+	rows+=("{\"what\":\"agent VmHWM with $est connections\",\"value\":\"$(awk -v k="$hwm" 'BEGIN { printf "%.1f MiB", k / 1024 }')\"}")
+	rows+=("{\"what\":\"kernel map memory (all agent maps; conns alone)\",\"value\":\"$(awk -v a="$mapsum" -v c="$conns_map" 'BEGIN { printf "%.1f MiB; %.1f MiB", a / 1048576, c / 1048576 }')\"}")
+	rows+=("{\"what\":\"scrape time idle, median of 20\",\"value\":\"$idle_scrape ms\"}")
+	rows+=("{\"what\":\"scrape time with $est connections, median of 20\",\"value\":\"$scrape_ms ms\",\"target\":\"< 10 ms\",\"result\":\"$sc_scrape\"}")
+	rows+=("{\"what\":\"scrapes every 100 ms for ${hold_s}s with $est connections: median / max\",\"value\":\"$paced_med ms / $paced_max ms\"}")
+	rows+=("{\"what\":\"refresh_live during scrapes (bpf_stats, mean per run) idle / held\",\"value\":\"$(awk -v a="$rl_idle" -v b="$rl_ns" 'BEGIN { printf "%.2f ms / %.2f ms", a / 1e6, b / 1e6 }')\"}")
+	rows+=("{\"what\":\"holding $est connections, no scrapes, ${hold_s}s: refresh_live runs, ms per run\",\"value\":\"$(awk -v r="$hr" 'BEGIN { split(r, x, " "); printf "%d runs, %.2f ms", x[1], x[2] / 1e6 }')\"}")
+	rows+=("{\"what\":\"agent CPU while holding them (schedstat)\",\"value\":\"$(awk -v a="$h0" -v b="$h1" -v s="$hold_s" 'BEGIN { printf "%.1f ms/s (%.2f%% of one core)", (b - a) / s, (b - a) / s / 10 }')\"}")
+	rows+=("{\"what\":\"agent CPU per scrape with $est connections\",\"value\":\"$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.1f ms", (b - a) / 20 }')\"}")
+	rows+=("{\"what\":\"/metrics size\",\"value\":\"$size bytes\"}")
+	local rj
+	rj=$(
+		IFS=,
+		echo "${rows[*]}"
+	)
+	local nj="[]"
+	if ((${#notes[@]})); then
+		nj=$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "${notes[@]}")
+	fi
+	echo "{\"type\":\"scale\",\"title\":\"4. Scale: $est established connections held\",\"workload\":\"connhold: $inst client instances in the client namespace (sources 198.18.0.10-$((10 + SCALE_SOURCES - 1)), explicit ports) to $inst server instances in the server namespace, $per connections each; agent scoped to the client namespace with max_connections: 131072, so the $est client-side sockets are tracked.\",\"rows\":[$rj],\"maps\":$maps,\"notes\":$nj}" >>"$RESULTS"
+	say "scale: rss $rss kB, hwm $hwm kB, scrape $scrape_ms ms, refresh_live $rl_ns ns, /metrics $size bytes"
+}
+
+if has scale && ! over_budget scale; then
+	say "== scale"
+	bench_scale || NOTES+=("scale benchmark did not complete")
+fi
+
+# ==== 5. UDP flood ====
+
+if has udp && ! over_budget udp; then
+	say "== udp flood"
+	ARM_YAML[gespann]=""
+	ARM_YAML[flows1024]="max_udp_flows: 1024"
+	bench_record "\"bench\":\"udp\",\"title\":\"5. UDP datagram flood (loopback, $UDP_SOCKETS source ports)\",\"short\":\"UDP flood\",\"unit\":\"dgram/s\",\"work_unit\":\"dgram\",\"arms\":[\"off\",\"gespann\",\"flows1024\"],\"targets\":{},\"workload\":\"udpflood: $UDP_SOCKETS sockets round robin, $UDP_DGRAMS datagrams of 64 bytes, sendto() over loopback inside the client namespace to a receiver thread (every datagram passes egress and ingress: $((2 * UDP_SOCKETS)) flows). Arm flows1024 runs the agent with max_udp_flows: 1024. No target was set for the rate; the checks are the target.\",\"checks\":[{\"key\":\"exact\",\"label\":\"datagrams and bytes counted exactly (sent; received incl. rcvbuf drops)\",\"bool\":true},{\"key\":\"map_full_delta\",\"label\":\"gespann_map_full_total{map=udp_flows} per run\"}]"
+	rounds udp "off gespann flows1024" wl_udp
+	profile udp "off gespann flows1024" wl_udp
+fi
+
+# ==== Peers: which libbpf-tools start here ====
+
+if has peers && ! over_budget peers; then
+	say "== peer tools"
+	for tool in tcplife tcpconnect tcptop tcprtt; do
+		bin=/usr/sbin/$tool
+		if [[ ! -x "$bin" ]]; then
+			echo "{\"type\":\"peer\",\"tool\":\"$tool\",\"status\":\"not installed\"}" >>"$RESULTS"
+			continue
+		fi
+		for tfs in without with; do
+			[[ "$tool" != tcplife && "$tfs" == with ]] && continue
+			((TRACEFS_ORIG)) && [[ "$tool" == tcplife && "$tfs" == without ]] && continue
+			if [[ "$tfs" == without && -d /sys/kernel/tracing/events ]] && ((TRACEFS_MOUNTED)); then
+				umount /sys/kernel/tracing 2>/dev/null && TRACEFS_MOUNTED=0
+			fi
+			if [[ "$tfs" == with && ! -d /sys/kernel/tracing/events ]]; then
+				mkdir -p /sys/kernel/tracing
+				mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null && TRACEFS_MOUNTED=1
+			fi
+			label=$tool
+			[[ "$tool" == tcplife ]] && label="$tool ($tfs tracefs)"
+			"$bin" >/dev/null 2>"$RAW/peer-$tool.err" &
+			pid=$!
+			sleep 2
+			if kill -0 "$pid" 2>/dev/null; then
+				kill -INT "$pid" 2>/dev/null
+				wait "$pid" 2>/dev/null
+				status=yes
+				err=""
+			else
+				wait "$pid" 2>/dev/null
+				status="no (exit $?)"
+				err=$(grep -m1 -E 'failed to (create|determine|add)' "$RAW/peer-$tool.err" || tail -1 "$RAW/peer-$tool.err")
+			fi
+			echo "{\"type\":\"peer\",\"tool\":$(jstr "$label"),\"status\":\"$status\",\"error\":$(jstr "$err")}" >>"$RESULTS"
+			say "$label: starts: $status ${err}"
+		done
+	done
+fi
+
+# ==== Report ====
+
+netns_teardown
+LOAD_END=$(load1)
+notes_json="[]"
+if ((${#NOTES[@]})); then
+	notes_json=$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "${NOTES[@]}")
+fi
+cmd="make bench"
+[[ "$QUICK" == 1 ]] && cmd="BENCH_QUICK=1 make bench"
+printf '{"type":"meta","command":%s,"cpu":%s,"nproc":%s,"mem_gib":%s,"kernel":%s,"version":%s,"commit":%s,"pairs":%s,"duration":%s,"quick":%s,"bpf_stats":%s,"started":%s,"load_start":%s,"load_end":%s,"total_s":%s,"notes":%s}\n' \
+	"$(jstr "$cmd")" "$(jstr "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)")" "$NCPU" \
+	"$(awk '/^MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)" "$(jstr "$(uname -r)")" \
+	"$(jstr "$("$GS_BIN" -version 2>&1 | head -1)")" "$(jstr "$COMMIT")" "$PAIRS" "$DUR" \
+	"$([[ "$QUICK" == 1 ]] && echo true || echo false)" "$([[ "$BPF_STATS" == 1 ]] && echo true || echo false)" "$(jstr "$(date -u -d "@$T_START" '+%Y-%m-%d %H:%M UTC')")" \
+	"$(jstr "$LOAD_START")" "$(jstr "$LOAD_END")" "$(elapsed_s)" "$notes_json" >>"$RESULTS"
+$BT report "$RESULTS" "$OUT/results.md"
+say "markdown: $OUT/results.md; raw data: $RAW"
+exit 0
