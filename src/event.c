@@ -47,7 +47,9 @@ int event_validate(const void *data, size_t size)
 
 	if (!data || size < sizeof(*ev))
 		return -EINVAL;
-	if (ev->type != GS_EV_CLOSE && ev->type != GS_EV_FAILED)
+	if (ev->hdr.type != GS_EV_CLOSE && ev->hdr.type != GS_EV_FAILED)
+		return -EINVAL;
+	if (ev->hdr.size != sizeof(*ev))
 		return -EINVAL;
 	if (ev->conn.family != AF_INET && ev->conn.family != AF_INET6 && ev->conn.family != 0)
 		return -EINVAL;
@@ -89,7 +91,7 @@ int event_format(const struct gs_event *ev, const char (*reason_names)[32], unsi
 	if (c->end_ns > c->established_ns && c->established_ns)
 		duration_ms = (c->end_ns - c->established_ns) / 1000000;
 
-	if (ev->type == GS_EV_FAILED) {
+	if (ev->hdr.type == GS_EV_FAILED) {
 		n = snprintf(
 			buf, len,
 			"tcp failed %s pid=%u comm=%s %s:%u -> %s:%u netns=%u errno=%s retrans=%u",

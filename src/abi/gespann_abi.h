@@ -14,6 +14,10 @@
 
 #define GS_COMM_LEN 16
 #define GS_ADDR_LEN 16
+#define GS_PATH_LEN 256	 /* executable path in exec records (truncated) */
+#define GS_NAME_LEN 256	 /* host name in getaddrinfo records (truncated) */
+#define GS_DNS_MAX  512	 /* DNS bytes copied per packet (message, or TCP length prefix + message) */
+#define GS_RESOLVE_MAX 8 /* addresses per getaddrinfo record */
 
 /* Histogram upper bounds in nanoseconds (the +Inf bucket follows them). One
  * table for connect latency, RTT and duration: 1-2.5-5 steps from 10 us to
@@ -97,6 +101,7 @@ struct gs_stats {
 #define GS_CF_IPV6	    (1U << 9)
 #define GS_CF_SEEDED	    (1U << 10) /* open when the agent started: no open time, no owner */
 #define GS_CF_ABORTED	    (1U << 11) /* closed by an abort; the RST follows the record */
+#define GS_CF_ACCEPTED	    (1U << 12) /* owner (pid, comm, cgroup) taken when accept() returned it */
 
 /* One TCP connection: value of the `conns` map (keyed by socket address) and
  * payload of its ring-buffer record. While open, the byte and retransmit
@@ -110,10 +115,11 @@ struct gs_conn {
 	__u64 bytes_sent;     /* payload, without retransmitted duplicates */
 	__u64 bytes_received; /* payload, without the FIN's sequence number */
 	__u64 last_active_ns; /* last refresh that saw payload move (idle detection) */
+	__u64 cgroup_id;      /* cgroup v2 id of the owner (connecting, accepting or listening task) */
 	__u32 srtt_us;
 	__u32 min_rtt_us;
 	__u32 total_retrans;
-	__u32 pid; /* tgid of the connecting or listening process */
+	__u32 pid; /* tgid of the connecting or accepting process (listener's until accept) */
 	__u32 netns_ino;
 	__u32 flags;  /* GS_CF_* */
 	__u16 family; /* AF_INET / AF_INET6 */
@@ -121,7 +127,7 @@ struct gs_conn {
 	__u16 dport;
 	__u16 reset_reason; /* enum sk_rst_reason of the RST we sent */
 	__u16 err;	    /* sk_err at close: errno of a failed connect */
-	__u16 pad0;
+	__u16 close_oldstate; /* TCP state the socket left for CLOSE (in records) */
 	__u32 pad1;
 	__u8 saddr[GS_ADDR_LEN]; /* IPv4 in the first 4 bytes */
 	__u8 daddr[GS_ADDR_LEN];
@@ -129,16 +135,83 @@ struct gs_conn {
 };
 
 enum gs_event_type {
-	GS_EV_CLOSE = 1,  /* an established connection ended */
-	GS_EV_FAILED = 2, /* a connect (or a passive handshake) never established */
+	GS_EV_CLOSE = 1,   /* an established connection ended (struct gs_event) */
+	GS_EV_FAILED = 2,  /* a connect (or a passive handshake) never established (gs_event) */
+	GS_EV_EXEC = 3,	   /* a process called execve (struct gs_proc_event) */
+	GS_EV_FORK = 4,	   /* a new process (not a thread) was created (gs_proc_event) */
+	GS_EV_EXIT = 5,	   /* a process (its last thread) exited (gs_proc_event) */
+	GS_EV_DNS = 6,	   /* a DNS packet on port 53 (struct gs_dns_event) */
+	GS_EV_RESOLVE = 7, /* getaddrinfo() returned (struct gs_resolve_event) */
 };
 
-/* Ring buffer record: at most one per connection. */
+/* Every ring-buffer record starts with this. size is the record's size in
+ * bytes as written by the kernel (sizeof the struct for its type). */
+struct gs_event_hdr {
+	__u32 type; /* enum gs_event_type */
+	__u32 size;
+};
+
+/* Connection record: at most one per connection. */
 struct gs_event {
+	struct gs_event_hdr hdr;
 	__u64 sock_id; /* the map key: stable for the connection's life */
-	__u32 type;    /* enum gs_event_type */
-	__u32 pad;
 	struct gs_conn conn;
+};
+
+/* Process lifecycle, for the user-space process cache. EXEC carries the new
+ * executable's path (bprm->filename, as passed to execve, possibly
+ * relative: resolved in user space when it is not absolute); FORK and EXIT
+ * leave path empty. pid and ppid are tgids. */
+struct gs_proc_event {
+	struct gs_event_hdr hdr;
+	__u64 ts_ns;
+	__u64 cgroup_id;
+	__u32 pid;
+	__u32 ppid;
+	char comm[GS_COMM_LEN];
+	char path[GS_PATH_LEN];
+};
+
+/* A DNS packet seen on UDP or TCP port 53 (either side), both directions.
+ * data holds the first len bytes of the transport payload (for TCP that is
+ * the 2-byte length prefix, then the message); payload_len is the whole
+ * payload length in the packet. Oriented as on the wire: saddr:sport sent it. */
+struct gs_dns_event {
+	struct gs_event_hdr hdr;
+	__u64 ts_ns;
+	__u64 netns_cookie;
+	__u64 cgroup_id; /* of the socket's owner, 0 if unknown */
+	__u32 pid;	 /* tgid of the socket's owner, 0 if unknown */
+	__u16 family;	 /* AF_INET / AF_INET6 */
+	__u8 protocol;	 /* IPPROTO_UDP / IPPROTO_TCP */
+	__u8 egress;	 /* 1: sent by this host, 0: received */
+	__u16 sport;	 /* host byte order */
+	__u16 dport;
+	__u16 len;	   /* bytes valid in data, <= GS_DNS_MAX */
+	__u16 payload_len; /* transport payload bytes in the packet */
+	__u8 saddr[GS_ADDR_LEN];
+	__u8 daddr[GS_ADDR_LEN];
+	char comm[GS_COMM_LEN];
+	__u8 data[GS_DNS_MAX];
+};
+
+struct gs_resolve_addr {
+	__u16 family; /* AF_INET / AF_INET6 */
+	__u16 pad[3];
+	__u8 addr[GS_ADDR_LEN];
+};
+
+/* getaddrinfo(name, ...) returned 0 with these addresses (uprobe on libc).
+ * n_addrs counts the entries filled (duplicates by socktype skipped). */
+struct gs_resolve_event {
+	struct gs_event_hdr hdr;
+	__u64 ts_ns;
+	__u64 latency_ns; /* entry to return */
+	__u32 pid;
+	__u32 n_addrs;
+	char comm[GS_COMM_LEN];
+	char name[GS_NAME_LEN];
+	struct gs_resolve_addr addrs[GS_RESOLVE_MAX];
 };
 
 /* UDP flow, keyed by 5-tuple (+ netns), oriented local -> remote. */
@@ -152,6 +225,10 @@ struct gs_udp_key {
 	__u16 pad;
 };
 
+/* gs_udp_flow.flags */
+#define GS_UF_EGRESS_FIRST (1U << 0) /* first datagram was sent: the local side is the client */
+#define GS_UF_OWNER	   (1U << 1) /* pid, comm and cgroup_id name the socket's owner */
+
 struct gs_udp_flow {
 	__u64 first_ns;
 	__u64 last_ns;
@@ -159,8 +236,10 @@ struct gs_udp_flow {
 	__u64 bytes_received;
 	__u64 dgrams_sent;
 	__u64 dgrams_received;
-	__u32 pid; /* tgid of the first sender seen, 0 when first seen on ingress */
-	__u32 pad;
+	__u64 cgroup_id;
+	__u32 pid; /* tgid of the socket's owner (see GS_UF_OWNER) */
+	__u32 flags;
+	char comm[GS_COMM_LEN];
 };
 
 /* What the refresh program saw in its last pass over `conns` (value of a
@@ -174,10 +253,13 @@ struct gs_live {
 };
 
 #define GS_LAYOUT_CHECK(type, size) _Static_assert(sizeof(type) == (size), #type " layout changed")
-GS_LAYOUT_CHECK(struct gs_conn, 144);
-GS_LAYOUT_CHECK(struct gs_event, 160);
+GS_LAYOUT_CHECK(struct gs_conn, 152);
+GS_LAYOUT_CHECK(struct gs_event, 168);
+GS_LAYOUT_CHECK(struct gs_proc_event, 304);
+GS_LAYOUT_CHECK(struct gs_dns_event, 608);
+GS_LAYOUT_CHECK(struct gs_resolve_event, 496);
 GS_LAYOUT_CHECK(struct gs_udp_key, 48);
-GS_LAYOUT_CHECK(struct gs_udp_flow, 56);
+GS_LAYOUT_CHECK(struct gs_udp_flow, 80);
 GS_LAYOUT_CHECK(struct gs_live, 32);
 
 #endif

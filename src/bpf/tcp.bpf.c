@@ -193,9 +193,9 @@ static __always_inline void emit(struct gs_stats *st, __u64 id, __u32 type, cons
 		STAT_INC(st, GS_C_EVENTS_LOST);
 		return;
 	}
+	ev->hdr.type = type;
+	ev->hdr.size = sizeof(*ev);
 	ev->sock_id = id;
-	ev->type = type;
-	ev->pad = 0;
 	__builtin_memcpy(&ev->conn, c, sizeof(*c));
 	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= ringbuf_wakeup_bytes)
 		flags = BPF_RB_FORCE_WAKEUP;

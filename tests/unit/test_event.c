@@ -55,15 +55,15 @@ static void test_errno_labels(void **state)
 
 static void test_validate(void **state)
 {
-	struct gs_event ev = { .type = GS_EV_CLOSE, .conn.family = AF_INET };
+	struct gs_event ev = { .hdr = { .type = GS_EV_CLOSE, .size = sizeof(struct gs_event) }, .conn.family = AF_INET };
 
 	(void)state;
 	assert_int_equal(event_validate(&ev, sizeof(ev)), 0);
 	assert_int_equal(event_validate(&ev, sizeof(ev) - 1), -EINVAL);
 	assert_int_equal(event_validate(NULL, sizeof(ev)), -EINVAL);
-	ev.type = 7;
+	ev.hdr.type = 7;
 	assert_int_equal(event_validate(&ev, sizeof(ev)), -EINVAL);
-	ev.type = GS_EV_FAILED;
+	ev.hdr.type = GS_EV_FAILED;
 	ev.conn.family = 99;
 	assert_int_equal(event_validate(&ev, sizeof(ev)), -EINVAL);
 }
@@ -75,7 +75,7 @@ static void test_format_close_and_failed(void **state)
 	char line[512];
 
 	(void)state;
-	ev.type = GS_EV_CLOSE;
+	ev.hdr.type = GS_EV_CLOSE;
 	ev.conn.family = AF_INET;
 	inet_pton(AF_INET, "198.18.0.1", ev.conn.saddr);
 	inet_pton(AF_INET, "198.18.0.2", ev.conn.daddr);
@@ -99,7 +99,7 @@ static void test_format_close_and_failed(void **state)
 				  "min_rtt_us=40 retrans=0 connect_us=120 duration_ms=3 "
 				  "reset=sent(no_socket)");
 
-	ev.type = GS_EV_FAILED;
+	ev.hdr.type = GS_EV_FAILED;
 	ev.conn.flags = GS_CF_ACTIVE | GS_CF_FAILED;
 	ev.conn.err = ECONNREFUSED;
 	ev.conn.comm[0] = 0;
