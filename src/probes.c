@@ -44,6 +44,11 @@ static const char *const feature_names[FEAT_MAX] = {
 	[FEAT_CGROUP_SKB_UDP] = "cgroup_skb_udp",
 	[FEAT_KPROBE] = "kprobe",
 	[FEAT_FENTRY] = "fentry",
+	[FEAT_ACCEPT_OWNER] = "accept_owner",
+	[FEAT_PROC_EVENTS] = "proc_events",
+	[FEAT_UPROBE_GETADDRINFO] = "uprobe_getaddrinfo",
+	[FEAT_UDP_OWNER] = "udp_owner",
+	[FEAT_DNS_CAPTURE] = "dns_capture",
 };
 
 const char *feature_name(enum feature f)

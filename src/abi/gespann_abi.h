@@ -73,6 +73,14 @@ enum gs_counter {
 	GS_C_TCP_SEEDED,		/* open at start: found by the socket iterator */
 	GS_C_TCP_BYTES_SENT_CORR,	/* folded too much: a reading went back (subtract) */
 	GS_C_TCP_BYTES_RECEIVED_CORR,
+	GS_C_ACCEPT_OWNED,    /* accepted connections whose owner was taken at accept() */
+	GS_C_PROC_EVENTS,     /* exec/fork/exit records submitted */
+	GS_C_PROC_LOST,	      /* ... dropped: ring buffer full */
+	GS_C_DNS_PACKETS,     /* DNS packet records submitted */
+	GS_C_DNS_LOST,	      /* ... dropped: ring buffer full */
+	GS_C_RESOLVE_EVENTS,  /* getaddrinfo records submitted */
+	GS_C_RESOLVE_LOST,    /* ... dropped: ring buffer full */
+	GS_C_UDP_OWNER_UNKNOWN, /* UDP flows created without a known owner process */
 	GS_C_MAX,
 };
 
