@@ -77,7 +77,35 @@ const char config_default_yaml[] =
 	"  - type: prometheus\n"
 	"    settings:\n"
 	"      address: 0.0.0.0\n"
-	"      port: 8080\n";
+	"      port: 8080\n"
+	"\n"
+	"# which attributes (labels) each metric family exports, by a glob over\n"
+	"# family names; and a hard cap on series per family (past it, new label\n"
+	"# sets are folded into one series labelled \"other\"), e.g.\n"
+	"#  select:\n"
+	"#    \"gespann_flow_*\": {include: [\"*\"], exclude: [dst_name]}\n"
+	"attributes:\n"
+	"  max_series: 10000\n"
+	"\n"
+	"# peer classes and zones (dst_class, dst_zone) by CIDR: the longest\n"
+	"# matching prefix here wins; then the built-in localhost, internal\n"
+	"# (private ranges) and external. No class: the built-in one. E.g.\n"
+	"#  - {cidr: 10.0.0.0/8, zone: corp, class: internal}\n"
+	"networks: []\n"
+	"\n"
+	"# DNS capture: metrics, host names for dst_name, events (none | log);\n"
+	"# getaddrinfo: auto | off | /path/to/libc.so.6 (a uprobe on libc)\n"
+	"dns:\n"
+	"  enabled: true\n"
+	"  events: none\n"
+	"  max_names: 65536\n"
+	"  max_pending: 4096\n"
+	"  timeout: 5s\n"
+	"  getaddrinfo: auto\n"
+	"\n"
+	"# process cache entries\n"
+	"processes:\n"
+	"  max: 32768\n";
 
 /* Only the fields of the adapter's own type are set; the others stay zero. */
 static void adapter_set_defaults(struct adapter_config *ad, enum adapter_type type)
@@ -118,6 +146,14 @@ void config_set_defaults(struct config *cfg)
 	cfg->poll_interval_ns = 100 * NS_PER_MS;
 	cfg->n_adapters = 1;
 	adapter_set_defaults(&cfg->adapters[0], ADAPTER_PROMETHEUS);
+	cfg->max_series = 10000;
+	cfg->dns_enabled = 1;
+	cfg->dns_events = DNS_EVENTS_NONE;
+	cfg->dns_max_names = 65536;
+	cfg->dns_max_pending = 4096;
+	cfg->dns_timeout_ns = 5 * NS_PER_SEC;
+	snprintf(cfg->getaddrinfo, sizeof(cfg->getaddrinfo), "auto");
+	cfg->max_processes = 32768;
 }
 
 /* ==== Scalars: durations and integers ==== */
@@ -1181,6 +1217,475 @@ static int parse_adapter(struct parse_ctx *ctx, const yaml_node_t *item, size_t 
 	return kind->parse(ctx, found[1].key, found[1].value, sub, ad);
 }
 
+/* ==== Attributes, networks, dns, processes ==== */
+
+/* A YAML 1.1 boolean (true/false, yes/no, on/off in three spellings). */
+static int get_bool(struct parse_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
+		    const char *path, int *out)
+{
+	static const char *const trues[] = { "true", "True", "TRUE", "yes", "Yes",
+					     "YES",  "on",   "On",   "ON" };
+	char buf[SHOW_MAX];
+	int ret;
+
+	ret = check_tag(ctx, key, value, path);
+	if (ret)
+		return ret;
+	if (value->type != YAML_SCALAR_NODE)
+		return cfg_error(ctx, value_line(key, value), path,
+				 "expected true or false, got %s", describe(value));
+	if (scalar_kind(value) != SCALAR_BOOL)
+		return cfg_error(ctx, value_line(key, value), path,
+				 "expected true or false, got %s (%s)", describe(value),
+				 show(value, true, buf, sizeof(buf)));
+	*out = str_in(scalar_str(value), trues, COUNT_OF(trues));
+	return 0;
+}
+
+/* "*" or a label name: [a-zA-Z_][a-zA-Z0-9_]*. */
+static bool attr_name_ok(const char *s)
+{
+	size_t i;
+
+	if (!strcmp(s, "*"))
+		return true;
+	if (!s[0] || isdigit((unsigned char)s[0]))
+		return false;
+	for (i = 0; s[i]; i++) {
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return false;
+	}
+	return true;
+}
+
+/* attributes.select.PATTERN.include or .exclude: a non-empty list of names. */
+static int parse_attr_list(struct parse_ctx *ctx, const struct map_entry *e, const char *path,
+			   char (*names)[40], size_t *n_out)
+{
+	char sub[320], buf[SHOW_MAX];
+	yaml_node_item_t *item;
+	size_t n, i = 0, j;
+	int ret;
+
+	ret = expect_type(ctx, e->key, e->value, path, YAML_SEQUENCE_NODE);
+	if (ret)
+		return ret;
+	n = (size_t)(e->value->data.sequence.items.top - e->value->data.sequence.items.start);
+	if (!n)
+		return cfg_error(ctx, node_line(e->key), path,
+				 "empty list (name at least one attribute, or \"*\" for all)");
+	if (n > CONFIG_MAX_ATTRS)
+		return cfg_error(ctx, node_line(e->key), path,
+				 "%zu attributes, at most %d are supported", n, CONFIG_MAX_ATTRS);
+	for (item = e->value->data.sequence.items.start; item < e->value->data.sequence.items.top;
+	     item++, i++) {
+		yaml_node_t *node = get_node(ctx, *item);
+		const char *s = NULL;
+
+		if (!node)
+			return cfg_error(ctx, node_line(e->value), path, "malformed list");
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		ret = get_string(ctx, NULL, node, sub, &s);
+		if (ret)
+			return ret;
+		if (strlen(s) >= sizeof(names[i]))
+			return cfg_error(ctx, node_line(node), sub,
+					 "%s is longer than %zu characters",
+					 show(node, true, buf, sizeof(buf)), sizeof(names[i]) - 1);
+		if (!attr_name_ok(s))
+			return cfg_error(ctx, node_line(node), sub,
+					 "%s is not an attribute name (letters, digits and '_', "
+					 "not starting with a digit; or \"*\")",
+					 show(node, true, buf, sizeof(buf)));
+		for (j = 0; j < i; j++) {
+			if (!strcmp(names[j], s))
+				return cfg_error(ctx, node_line(node), sub,
+						 "duplicate attribute %s",
+						 show(node, true, buf, sizeof(buf)));
+		}
+		snprintf(names[i], sizeof(names[i]), "%s", s);
+	}
+	*n_out = n;
+	return 0;
+}
+
+static int parse_select(struct parse_ctx *ctx, const yaml_node_t *key, const yaml_node_t *map,
+			struct config *cfg)
+{
+	static const char *const keys[] = { "include", "exclude" };
+	const yaml_node_t *patterns[CONFIG_MAX_SELECT];
+	char path[192], sub[224], buf[SHOW_MAX];
+	yaml_node_pair_t *pair;
+	size_t n, i = 0, j;
+	int ret;
+
+	ret = expect_type(ctx, key, map, "attributes.select", YAML_MAPPING_NODE);
+	if (ret)
+		return ret;
+	n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+	if (n > CONFIG_MAX_SELECT)
+		return cfg_error(ctx, node_line(key), "attributes.select",
+				 "%zu patterns, at most %d are supported", n, CONFIG_MAX_SELECT);
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top;
+	     pair++, i++) {
+		yaml_node_t *k = get_node(ctx, pair->key);
+		yaml_node_t *v = get_node(ctx, pair->value);
+		struct config_select *sel = &cfg->select[i];
+		struct map_entry found[COUNT_OF(keys)];
+		const char *pattern = NULL;
+
+		if (!k || !v)
+			return cfg_error(ctx, node_line(map), "attributes.select",
+					 "malformed mapping");
+		ret = get_string(ctx, NULL, k, "attributes.select", &pattern);
+		if (ret)
+			return ret;
+		if (!pattern[0])
+			return cfg_error(ctx, node_line(k), "attributes.select",
+					 "empty pattern (write e.g. \"gespann_flow_*\")");
+		if (strlen(pattern) >= sizeof(sel->pattern))
+			return cfg_error(ctx, node_line(k), "attributes.select",
+					 "pattern %s is longer than %zu characters",
+					 show(k, true, buf, sizeof(buf)), sizeof(sel->pattern) - 1);
+		for (j = 0; j < i; j++) {
+			if (!strcmp(scalar_str(patterns[j]), pattern))
+				return cfg_error(ctx, node_line(k), "attributes.select",
+						 "duplicate pattern %s (first on line %zu)",
+						 show(k, true, buf, sizeof(buf)),
+						 node_line(patterns[j]));
+		}
+		patterns[i] = k;
+		memset(sel, 0, sizeof(*sel));
+		snprintf(sel->pattern, sizeof(sel->pattern), "%s", pattern);
+		snprintf(path, sizeof(path), "attributes.select.%s", pattern);
+		ret = expect_type(ctx, k, v, path, YAML_MAPPING_NODE);
+		if (ret)
+			return ret;
+		ret = map_collect(ctx, v, path, keys, COUNT_OF(keys), found);
+		if (ret)
+			return ret;
+		if (!found[0].key && !found[1].key)
+			return cfg_error(ctx, node_line(k), path,
+					 "expected \"include\", \"exclude\" or both");
+		if (found[0].key) {
+			snprintf(sub, sizeof(sub), "%s.include", path);
+			ret = parse_attr_list(ctx, &found[0], sub, sel->include, &sel->n_include);
+			if (ret)
+				return ret;
+			sel->has_include = 1;
+		}
+		if (found[1].key) {
+			snprintf(sub, sizeof(sub), "%s.exclude", path);
+			ret = parse_attr_list(ctx, &found[1], sub, sel->exclude, &sel->n_exclude);
+			if (ret)
+				return ret;
+		}
+	}
+	cfg->n_select = n;
+	return 0;
+}
+
+static int parse_attributes(struct parse_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
+			    struct config *cfg)
+{
+	static const char *const keys[] = { "select", "max_series" };
+	struct map_entry found[COUNT_OF(keys)];
+	unsigned long long v;
+	int ret;
+
+	ret = expect_type(ctx, key, value, "attributes", YAML_MAPPING_NODE);
+	if (ret)
+		return ret;
+	ret = map_collect(ctx, value, "attributes", keys, COUNT_OF(keys), found);
+	if (ret)
+		return ret;
+	if (found[0].key) {
+		ret = parse_select(ctx, found[0].key, found[0].value, cfg);
+		if (ret)
+			return ret;
+	}
+	if (found[1].key) {
+		ret = get_uint(ctx, found[1].key, found[1].value, "attributes.max_series", 1,
+			       10000000, "is out of range (1-10000000)", &v);
+		if (ret)
+			return ret;
+		cfg->max_series = v;
+	}
+	return 0;
+}
+
+/*
+ * "ADDRESS/PREFIX" or a bare address (a host network), IPv4 or IPv6, into
+ * *net: host bits cleared, v4-mapped IPv6 networks turned into IPv4 ones.
+ * Returns NULL, or what is wrong as the end of "VALUE ...".
+ */
+static const char *cidr_parse(const char *s, struct config_network *net)
+{
+	static const char form[] = "is not a network (write e.g. 10.0.0.0/8 or fd00::/8)";
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	const char *slash = strchr(s, '/');
+	char ip[INET6_ADDRSTRLEN];
+	size_t len = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned long long prefix;
+	unsigned int max, i;
+
+	if (len >= sizeof(ip))
+		return form;
+	memcpy(ip, s, len);
+	ip[len] = '\0';
+	memset(net->addr, 0, sizeof(net->addr));
+	if (inet_pton(AF_INET, ip, net->addr) == 1) {
+		net->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, ip, net->addr) == 1) {
+		net->family = AF_INET6;
+		max = 128;
+	} else {
+		return form;
+	}
+	prefix = max;
+	if (slash) {
+		/* a leading zero or a sign would be read differently elsewhere */
+		if (!slash[1] || (slash[1] == '0' && slash[2]) ||
+		    uint_parse(slash + 1, &prefix) != UINT_OK)
+			return form;
+		if (prefix > max)
+			return max == 32 ? "is not a network (IPv4 prefix length 0-32)" :
+					   "is not a network (IPv6 prefix length 0-128)";
+	}
+	for (i = 0; i < max / 8; i++) {
+		if (i * 8 >= prefix)
+			net->addr[i] = 0;
+		else if (i * 8 + 8 > prefix)
+			net->addr[i] &= (uint8_t)(0xff00 >> (prefix - i * 8));
+	}
+	if (net->family == AF_INET6 && prefix >= 96 && !memcmp(net->addr, mapped, 12)) {
+		memmove(net->addr, net->addr + 12, 4);
+		memset(net->addr + 4, 0, 12);
+		net->family = AF_INET;
+		prefix -= 96;
+	}
+	net->prefix = (uint8_t)prefix;
+	return NULL;
+}
+
+/* A zone or class name: letters, digits, '_', '-', '.'. */
+static bool net_label_ok(const char *s)
+{
+	for (; *s; s++) {
+		if (!isalnum((unsigned char)*s) && !strchr("_-.", *s))
+			return false;
+	}
+	return true;
+}
+
+static int parse_net_label(struct parse_ctx *ctx, const struct map_entry *e, const char *path,
+			   const char *name, char *out, size_t outlen)
+{
+	char sub[64], buf[SHOW_MAX];
+	const char *s = NULL;
+	int ret;
+
+	ret = setting_string(ctx, e, path, name, sub, sizeof(sub), outlen - 1, &s);
+	if (ret)
+		return ret;
+	if (!s[0] || !net_label_ok(s))
+		return cfg_error(ctx, value_line(e->key, e->value), sub,
+				 "%s is not a %s name (letters, digits, '_', '-' and '.')",
+				 show(e->value, true, buf, sizeof(buf)), name);
+	snprintf(out, outlen, "%s", s);
+	return 0;
+}
+
+static int parse_networks(struct parse_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
+			  struct config *cfg)
+{
+	static const char *const keys[] = { "cidr", "zone", "class" };
+	size_t lines[CONFIG_MAX_NETWORKS];
+	yaml_node_item_t *item;
+	size_t n, i = 0, j;
+	int ret;
+
+	ret = expect_type(ctx, key, value, "networks", YAML_SEQUENCE_NODE);
+	if (ret)
+		return ret;
+	n = (size_t)(value->data.sequence.items.top - value->data.sequence.items.start);
+	if (n > CONFIG_MAX_NETWORKS)
+		return cfg_error(ctx, node_line(key), "networks",
+				 "%zu entries, at most %d are supported", n, CONFIG_MAX_NETWORKS);
+	for (item = value->data.sequence.items.start; item < value->data.sequence.items.top;
+	     item++, i++) {
+		yaml_node_t *node = get_node(ctx, *item);
+		struct config_network *net = &cfg->networks[i];
+		struct map_entry found[COUNT_OF(keys)];
+		char path[32], sub[64], buf[SHOW_MAX], text[INET6_ADDRSTRLEN];
+		const char *s = NULL, *why;
+
+		if (!node)
+			return cfg_error(ctx, node_line(value), "networks", "malformed list");
+		snprintf(path, sizeof(path), "networks[%zu]", i);
+		ret = expect_type(ctx, NULL, node, path, YAML_MAPPING_NODE);
+		if (ret)
+			return ret;
+		ret = map_collect(ctx, node, path, keys, COUNT_OF(keys), found);
+		if (ret)
+			return ret;
+		if (!found[0].key)
+			return cfg_error(ctx, node_line(node), path,
+					 "missing key \"cidr\" (e.g. cidr: 10.0.0.0/8)");
+		memset(net, 0, sizeof(*net));
+		ret = setting_string(ctx, &found[0], path, "cidr", sub, sizeof(sub), SIZE_MAX, &s);
+		if (ret)
+			return ret;
+		why = cidr_parse(s, net);
+		if (why)
+			return cfg_error(ctx, value_line(found[0].key, found[0].value), sub,
+					 "%s %s", show(found[0].value, true, buf, sizeof(buf)),
+					 why);
+		lines[i] = value_line(found[0].key, found[0].value);
+		for (j = 0; j < i; j++) {
+			const struct config_network *o = &cfg->networks[j];
+
+			if (o->family != net->family || o->prefix != net->prefix ||
+			    memcmp(o->addr, net->addr, sizeof(o->addr)))
+				continue;
+			inet_ntop(net->family, net->addr, text, sizeof(text));
+			return cfg_error(ctx, lines[i], sub,
+					 "duplicate network %s/%u (first on line %zu)", text,
+					 net->prefix, lines[j]);
+		}
+		if (found[1].key) {
+			ret = parse_net_label(ctx, &found[1], path, "zone", net->zone,
+					      sizeof(net->zone));
+			if (ret)
+				return ret;
+		}
+		if (found[2].key) {
+			ret = parse_net_label(ctx, &found[2], path, "class", net->class_name,
+					      sizeof(net->class_name));
+			if (ret)
+				return ret;
+		}
+	}
+	cfg->n_networks = n;
+	return 0;
+}
+
+static int parse_getaddrinfo(struct parse_ctx *ctx, const struct map_entry *e, struct config *cfg)
+{
+	static const char path[] = "dns.getaddrinfo";
+	size_t line = value_line(e->key, e->value);
+	char buf[SHOW_MAX];
+	const char *s = NULL;
+	int on, ret;
+
+	/* a bare off (or false) is a YAML boolean: take it to mean "off" */
+	if (e->value->type == YAML_SCALAR_NODE && scalar_kind(e->value) == SCALAR_BOOL) {
+		ret = get_bool(ctx, e->key, e->value, path, &on);
+		if (ret)
+			return ret;
+		snprintf(cfg->getaddrinfo, sizeof(cfg->getaddrinfo), "%s", on ? "auto" : "off");
+		return 0;
+	}
+	ret = get_string(ctx, e->key, e->value, path, &s);
+	if (ret)
+		return ret;
+	if (strcmp(s, "auto") && strcmp(s, "off") && s[0] != '/')
+		return cfg_error(ctx, line, path,
+				 "%s is not auto, off or an absolute path to libc "
+				 "(e.g. /lib/x86_64-linux-gnu/libc.so.6)",
+				 show(e->value, true, buf, sizeof(buf)));
+	if (strlen(s) >= sizeof(cfg->getaddrinfo))
+		return cfg_error(ctx, line, path, "%s is longer than %zu characters",
+				 show(e->value, true, buf, sizeof(buf)),
+				 sizeof(cfg->getaddrinfo) - 1);
+	snprintf(cfg->getaddrinfo, sizeof(cfg->getaddrinfo), "%s", s);
+	return 0;
+}
+
+static int parse_dns(struct parse_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
+		     struct config *cfg)
+{
+	static const char *const keys[] = { "enabled",	   "events",  "max_names",
+					    "max_pending", "timeout", "getaddrinfo" };
+	static const char *const events[] = {
+		[DNS_EVENTS_NONE] = "none", [DNS_EVENTS_LOG] = "log"
+	};
+	struct map_entry found[COUNT_OF(keys)];
+	unsigned long long v;
+	int ret, choice;
+
+	ret = expect_type(ctx, key, value, "dns", YAML_MAPPING_NODE);
+	if (ret)
+		return ret;
+	ret = map_collect(ctx, value, "dns", keys, COUNT_OF(keys), found);
+	if (ret)
+		return ret;
+	if (found[0].key) {
+		ret = get_bool(ctx, found[0].key, found[0].value, "dns.enabled", &cfg->dns_enabled);
+		if (ret)
+			return ret;
+	}
+	if (found[1].key) {
+		ret = setting_choice(ctx, &found[1], "dns", "events", "a DNS event output", events,
+				     COUNT_OF(events), &choice);
+		if (ret)
+			return ret;
+		cfg->dns_events = (enum dns_events)choice;
+	}
+	if (found[2].key) {
+		ret = get_uint(ctx, found[2].key, found[2].value, "dns.max_names", 16, 16777216,
+			       "is out of range (16-16777216)", &v);
+		if (ret)
+			return ret;
+		cfg->dns_max_names = (uint32_t)v;
+	}
+	if (found[3].key) {
+		ret = get_uint(ctx, found[3].key, found[3].value, "dns.max_pending", 16, 1048576,
+			       "is out of range (16-1048576)", &v);
+		if (ret)
+			return ret;
+		cfg->dns_max_pending = (uint32_t)v;
+	}
+	if (found[4].key) {
+		ret = get_duration(ctx, found[4].key, found[4].value, "dns.timeout", NS_PER_MS,
+				   600 * NS_PER_SEC, "is out of range (1ms-10m)",
+				   &cfg->dns_timeout_ns);
+		if (ret)
+			return ret;
+	}
+	if (found[5].key) {
+		ret = parse_getaddrinfo(ctx, &found[5], cfg);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int parse_processes(struct parse_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
+			   struct config *cfg)
+{
+	static const char *const keys[] = { "max" };
+	struct map_entry found[COUNT_OF(keys)];
+	unsigned long long v;
+	int ret;
+
+	ret = expect_type(ctx, key, value, "processes", YAML_MAPPING_NODE);
+	if (ret)
+		return ret;
+	ret = map_collect(ctx, value, "processes", keys, COUNT_OF(keys), found);
+	if (ret)
+		return ret;
+	if (found[0].key) {
+		ret = get_uint(ctx, found[0].key, found[0].value, "processes.max", 16, 16777216,
+			       "is out of range (16-16777216)", &v);
+		if (ret)
+			return ret;
+		cfg->max_processes = (uint32_t)v;
+	}
+	return 0;
+}
+
 /* ==== Top level ==== */
 
 static int parse_log_level(struct parse_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
@@ -1331,6 +1836,10 @@ enum top_key {
 	TOP_RING_BUFFER_SIZE,
 	TOP_POLL_INTERVAL,
 	TOP_ADAPTERS,
+	TOP_ATTRIBUTES,
+	TOP_NETWORKS,
+	TOP_DNS,
+	TOP_PROCESSES,
 	TOP_COUNT,
 };
 
@@ -1345,6 +1854,10 @@ static const char *const top_keys[TOP_COUNT] = {
 	[TOP_RING_BUFFER_SIZE] = "ring_buffer_size",
 	[TOP_POLL_INTERVAL] = "poll_interval",
 	[TOP_ADAPTERS] = "adapters",
+	[TOP_ATTRIBUTES] = "attributes",
+	[TOP_NETWORKS] = "networks",
+	[TOP_DNS] = "dns",
+	[TOP_PROCESSES] = "processes",
 };
 
 static const top_parse_fn top_parsers[TOP_COUNT] = {
@@ -1356,6 +1869,10 @@ static const top_parse_fn top_parsers[TOP_COUNT] = {
 	[TOP_RING_BUFFER_SIZE] = parse_ring_buffer_size,
 	[TOP_POLL_INTERVAL] = parse_poll_interval,
 	[TOP_ADAPTERS] = parse_adapters,
+	[TOP_ATTRIBUTES] = parse_attributes,
+	[TOP_NETWORKS] = parse_networks,
+	[TOP_DNS] = parse_dns,
+	[TOP_PROCESSES] = parse_processes,
 };
 /* clang-format on */
 
@@ -1459,7 +1976,7 @@ int config_parse(const char *text, size_t len, const char *name, struct config *
 	struct parse_ctx ctx = { .err = err, .errlen = errlen };
 	yaml_parser_t parser;
 	yaml_document_t doc;
-	struct config tmp;
+	struct config *tmp; /* ~190 KB with the select and network tables: not on the stack */
 	yaml_node_t *extra;
 	int ret;
 
@@ -1472,9 +1989,15 @@ int config_parse(const char *text, size_t len, const char *name, struct config *
 	}
 	if (!text)
 		text = "";
-	config_set_defaults(&tmp);
+	tmp = malloc(sizeof(*tmp));
+	if (!tmp) {
+		set_error(err, errlen, "%s: out of memory while parsing", ctx.name);
+		return -ENOMEM;
+	}
+	config_set_defaults(tmp);
 
 	if (!yaml_parser_initialize(&parser)) {
+		free(tmp);
 		set_error(err, errlen, "%s: out of memory while parsing", ctx.name);
 		return -ENOMEM;
 	}
@@ -1485,7 +2008,7 @@ int config_parse(const char *text, size_t len, const char *name, struct config *
 		goto out_parser;
 	}
 	ctx.doc = &doc;
-	ret = parse_root(&ctx, &tmp);
+	ret = parse_root(&ctx, tmp);
 	yaml_document_delete(&doc);
 	if (ret)
 		goto out_parser;
@@ -1505,7 +2028,8 @@ out_parser:
 	yaml_parser_delete(&parser);
 	error_one_line(err, errlen);
 	if (!ret)
-		*cfg = tmp;
+		*cfg = *tmp;
+	free(tmp);
 	return ret;
 }
 

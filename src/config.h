@@ -55,6 +55,42 @@ struct adapter_config {
 	int gzip;	      /* YAML: compression: gzip | none (default none) */
 };
 
+/*
+ * attributes.select: one entry per glob pattern over family names, in file
+ * order. has_include is 1 when the entry has an include list (never empty);
+ * "*" in include means every attribute of the family.
+ */
+#define CONFIG_MAX_SELECT 32
+#define CONFIG_MAX_ATTRS  24
+struct config_select {
+	char pattern[128];
+	char include[CONFIG_MAX_ATTRS][40];
+	size_t n_include;
+	int has_include;
+	char exclude[CONFIG_MAX_ATTRS][40];
+	size_t n_exclude;
+};
+
+/*
+ * networks: a CIDR with its zone and class. family is AF_INET (addr[0..3]) or
+ * AF_INET6; host bits are cleared; v4-mapped IPv6 networks (::ffff:a.b.c.d/96+)
+ * are stored as IPv4. An empty class_name means "the built-in class of the
+ * address" (localhost, internal or external); zone "" means none.
+ */
+#define CONFIG_MAX_NETWORKS 256
+struct config_network {
+	uint16_t family;
+	uint8_t prefix;
+	uint8_t addr[16];
+	char zone[64];
+	char class_name[32];
+};
+
+enum dns_events {
+	DNS_EVENTS_NONE = 0, /* default */
+	DNS_EVENTS_LOG = 1,  /* one JSON line per answered or timed-out query */
+};
+
 enum scope_kind {
 	SCOPE_HOST = 0,	 /* every network namespace */
 	SCOPE_NETNS = 1, /* the namespace the agent runs in */
@@ -72,6 +108,22 @@ struct config {
 	uint64_t poll_interval_ns; /* ring buffer drain / map refresh period, default 100ms */
 	size_t n_adapters;
 	struct adapter_config adapters[CONFIG_MAX_ADAPTERS];
+	/* attributes: */
+	struct config_select select[CONFIG_MAX_SELECT];
+	size_t n_select;
+	uint64_t max_series; /* per metric family, default 10000 (1..10000000) */
+	/* networks: */
+	struct config_network networks[CONFIG_MAX_NETWORKS];
+	size_t n_networks;
+	/* dns: */
+	int dns_enabled;	    /* default 1 */
+	enum dns_events dns_events; /* default none */
+	uint32_t dns_max_names;	    /* host name cache entries, default 65536 */
+	uint32_t dns_max_pending;   /* queries waiting for an answer, default 4096 */
+	uint64_t dns_timeout_ns;    /* unanswered -> rcode "timeout", default 5s */
+	char getaddrinfo[256];	    /* "auto" (default), "off" or an absolute libc path */
+	/* processes: */
+	uint32_t max_processes; /* process cache entries, default 32768 */
 };
 
 /* The embedded default: Prometheus on 0.0.0.0:8080, scope host. */

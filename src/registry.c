@@ -704,6 +704,47 @@ static int series_get(struct metric_family *f, const char *const *values, struct
 	return 0;
 }
 
+/*
+ * Take s out of the open-addressing table. Linear probing cannot just empty
+ * the slot (a later entry of the same probe run would become unreachable), so
+ * the entries after it move back (backward-shift deletion): no tombstones, and
+ * probe runs stay as short as if s had never been inserted.
+ */
+static void table_remove(struct registry *r, const struct series *s)
+{
+	size_t mask = r->n_slots - 1, i, j, home;
+
+	for (i = s->hash & mask; r->slots[i] != s; i = (i + 1) & mask) {
+		if (!r->slots[i]) /* not in the table: cannot happen */
+			return;
+	}
+	r->slots[i] = NULL;
+	r->n_used--;
+	for (j = (i + 1) & mask; r->slots[j]; j = (j + 1) & mask) {
+		home = r->slots[j]->hash & mask;
+		/* the entry at j stays when its home lies cyclically in (i, j] */
+		if (i <= j ? (home > i && home <= j) : (home > i || home <= j))
+			continue;
+		r->slots[i] = r->slots[j];
+		r->slots[j] = NULL;
+		i = j;
+	}
+}
+
+void registry_family_clear(struct metric_family *f)
+{
+	size_t i;
+
+	if (!f)
+		return;
+	for (i = 0; i < f->n_series; i++) {
+		table_remove(f->reg, f->series[i]);
+		free(f->series[i]);
+		f->series[i] = NULL;
+	}
+	f->n_series = 0;
+}
+
 /* ==== Setting values ==== */
 
 int registry_set(struct metric_family *f, const char *const *label_values, double value)

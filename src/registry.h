@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define REGISTRY_MAX_LABELS 4
+#define REGISTRY_MAX_LABELS 16
 
 enum metric_type {
 	METRIC_COUNTER = 1,
@@ -49,6 +49,15 @@ void registry_free(struct registry *r); /* accepts NULL */
 struct metric_family *registry_add(struct registry *r, const char *name, const char *help,
 				   enum metric_type type, const char *const *label_names,
 				   const double *bounds, size_t n_bounds);
+
+/*
+ * Remove every series of a family (the family itself stays, with its labels
+ * and bounds). For gauge families rebuilt on every update: series that are not
+ * set again disappear from the exposition, and Prometheus marks them stale.
+ * Accepts NULL. Pointers from earlier registry_visit() callbacks into the
+ * removed series are invalid afterwards.
+ */
+void registry_family_clear(struct metric_family *f);
 
 /* Set a counter or gauge series. label_values has one entry per label name
  * (NULL when the family has none). Counters must not go down: a lower value is

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -30,7 +31,7 @@
 
 #define KNOWN_TOP                                                                  \
 	"(known: log_level, scope, idle_timeout, max_connections, max_udp_flows, " \
-	"ring_buffer_size, poll_interval, adapters)"
+	"ring_buffer_size, poll_interval, adapters, attributes, networks, dns, processes)"
 
 /* ==== Assertions that print both sides ==== */
 
@@ -87,6 +88,60 @@ static void check_push_settings_eq(const char *ctx, size_t i, const struct adapt
 #undef CHECK_FIELD_STR
 }
 
+/* attributes, networks, dns, processes */
+static void check_new_keys_eq(const char *ctx, const struct config *exp, const struct config *act)
+{
+	char field[96];
+	size_t i, j;
+
+	CHECK_U64(ctx, "n_select", exp->n_select, act->n_select);
+	for (i = 0; i < exp->n_select && i < CONFIG_MAX_SELECT; i++) {
+		const struct config_select *e = &exp->select[i], *a = &act->select[i];
+
+		snprintf(field, sizeof(field), "select[%zu].pattern", i);
+		CHECK_STR(ctx, field, e->pattern, a->pattern);
+		snprintf(field, sizeof(field), "select[%zu].has_include", i);
+		CHECK_U64(ctx, field, e->has_include, a->has_include);
+		snprintf(field, sizeof(field), "select[%zu].n_include", i);
+		CHECK_U64(ctx, field, e->n_include, a->n_include);
+		for (j = 0; j < e->n_include && j < CONFIG_MAX_ATTRS; j++) {
+			snprintf(field, sizeof(field), "select[%zu].include[%zu]", i, j);
+			CHECK_STR(ctx, field, e->include[j], a->include[j]);
+		}
+		snprintf(field, sizeof(field), "select[%zu].n_exclude", i);
+		CHECK_U64(ctx, field, e->n_exclude, a->n_exclude);
+		for (j = 0; j < e->n_exclude && j < CONFIG_MAX_ATTRS; j++) {
+			snprintf(field, sizeof(field), "select[%zu].exclude[%zu]", i, j);
+			CHECK_STR(ctx, field, e->exclude[j], a->exclude[j]);
+		}
+	}
+	CHECK_U64(ctx, "max_series", exp->max_series, act->max_series);
+	CHECK_U64(ctx, "n_networks", exp->n_networks, act->n_networks);
+	for (i = 0; i < exp->n_networks && i < CONFIG_MAX_NETWORKS; i++) {
+		const struct config_network *e = &exp->networks[i], *a = &act->networks[i];
+
+		snprintf(field, sizeof(field), "networks[%zu].family", i);
+		CHECK_U64(ctx, field, e->family, a->family);
+		snprintf(field, sizeof(field), "networks[%zu].prefix", i);
+		CHECK_U64(ctx, field, e->prefix, a->prefix);
+		for (j = 0; j < 16; j++) {
+			snprintf(field, sizeof(field), "networks[%zu].addr[%zu]", i, j);
+			CHECK_U64(ctx, field, e->addr[j], a->addr[j]);
+		}
+		snprintf(field, sizeof(field), "networks[%zu].zone", i);
+		CHECK_STR(ctx, field, e->zone, a->zone);
+		snprintf(field, sizeof(field), "networks[%zu].class_name", i);
+		CHECK_STR(ctx, field, e->class_name, a->class_name);
+	}
+	CHECK_U64(ctx, "dns_enabled", exp->dns_enabled, act->dns_enabled);
+	CHECK_U64(ctx, "dns_events", exp->dns_events, act->dns_events);
+	CHECK_U64(ctx, "dns_max_names", exp->dns_max_names, act->dns_max_names);
+	CHECK_U64(ctx, "dns_max_pending", exp->dns_max_pending, act->dns_max_pending);
+	CHECK_U64(ctx, "dns_timeout_ns", exp->dns_timeout_ns, act->dns_timeout_ns);
+	CHECK_STR(ctx, "getaddrinfo", exp->getaddrinfo, act->getaddrinfo);
+	CHECK_U64(ctx, "max_processes", exp->max_processes, act->max_processes);
+}
+
 static void check_config_eq(const char *ctx, const struct config *exp, const struct config *act)
 {
 	char field[64];
@@ -110,6 +165,7 @@ static void check_config_eq(const char *ctx, const struct config *exp, const str
 		CHECK_U64(ctx, field, exp->adapters[i].port, act->adapters[i].port);
 		check_push_settings_eq(ctx, i, &exp->adapters[i], &act->adapters[i]);
 	}
+	check_new_keys_eq(ctx, exp, act);
 }
 
 static void set_adapter(struct config *cfg, size_t i, const char *address, uint16_t port)
@@ -138,6 +194,16 @@ static void test_defaults(void **state)
 	CHECK_U64("defaults", "adapters[0].type", ADAPTER_PROMETHEUS, cfg.adapters[0].type);
 	CHECK_STR("defaults", "adapters[0].address", "0.0.0.0", cfg.adapters[0].address);
 	CHECK_U64("defaults", "adapters[0].port", 8080, cfg.adapters[0].port);
+	CHECK_U64("defaults", "n_select", 0, cfg.n_select);
+	CHECK_U64("defaults", "max_series", 10000, cfg.max_series);
+	CHECK_U64("defaults", "n_networks", 0, cfg.n_networks);
+	CHECK_U64("defaults", "dns_enabled", 1, cfg.dns_enabled);
+	CHECK_U64("defaults", "dns_events", DNS_EVENTS_NONE, cfg.dns_events);
+	CHECK_U64("defaults", "dns_max_names", 65536, cfg.dns_max_names);
+	CHECK_U64("defaults", "dns_max_pending", 4096, cfg.dns_max_pending);
+	CHECK_U64("defaults", "dns_timeout_ns", 5 * NS_PER_SEC, cfg.dns_timeout_ns);
+	CHECK_STR("defaults", "getaddrinfo", "auto", cfg.getaddrinfo);
+	CHECK_U64("defaults", "max_processes", 32768, cfg.max_processes);
 }
 
 static void test_default_yaml(void **state)
@@ -159,6 +225,9 @@ static void test_default_yaml(void **state)
 	assert_non_null(strstr(config_default_yaml, "idle_timeout: 30s\n"));
 	assert_non_null(strstr(config_default_yaml, "type: prometheus\n"));
 	assert_non_null(strstr(config_default_yaml, "port: 8080\n"));
+	assert_non_null(strstr(config_default_yaml, "  max_series: 10000\n"));
+	assert_non_null(strstr(config_default_yaml, "  timeout: 5s\n"));
+	assert_non_null(strstr(config_default_yaml, "  max: 32768\n"));
 }
 
 /* ==== Good files ==== */
@@ -349,6 +418,87 @@ static void expect_alias(struct config *cfg)
 	cfg->n_adapters = 2;
 	set_adapter(cfg, 0, "0.0.0.0", 9100);
 	set_adapter(cfg, 1, "0.0.0.0", 9100);
+}
+
+static struct config_network *add_net(struct config *cfg, uint16_t family, uint8_t prefix,
+				      const uint8_t *addr, size_t n, const char *zone,
+				      const char *cls)
+{
+	struct config_network *net = &cfg->networks[cfg->n_networks++];
+
+	memset(net, 0, sizeof(*net));
+	net->family = family;
+	net->prefix = prefix;
+	memcpy(net->addr, addr, n);
+	snprintf(net->zone, sizeof(net->zone), "%s", zone);
+	snprintf(net->class_name, sizeof(net->class_name), "%s", cls);
+	return net;
+}
+
+static void expect_select(struct config *cfg)
+{
+	struct config_select *s = &cfg->select[0];
+
+	cfg->n_select = 3;
+	snprintf(s->pattern, sizeof(s->pattern), "gespann_flow_*");
+	s->has_include = 1;
+	s->n_include = 2;
+	snprintf(s->include[0], sizeof(s->include[0]), "src_process");
+	snprintf(s->include[1], sizeof(s->include[1]), "dst_address");
+	s->n_exclude = 1;
+	snprintf(s->exclude[0], sizeof(s->exclude[0]), "dst_name");
+	s = &cfg->select[1];
+	snprintf(s->pattern, sizeof(s->pattern), "gespann_dns_queries_total");
+	s->has_include = 1;
+	s->n_include = 1;
+	snprintf(s->include[0], sizeof(s->include[0]), "*");
+	s = &cfg->select[2];
+	snprintf(s->pattern, sizeof(s->pattern), "gespann_process_[bc]*");
+	s->n_exclude = 2;
+	snprintf(s->exclude[0], sizeof(s->exclude[0]), "direction");
+	snprintf(s->exclude[1], sizeof(s->exclude[1]), "_x9");
+	cfg->max_series = 10000000;
+}
+
+static void expect_max_series_1(struct config *cfg)
+{
+	cfg->max_series = 1;
+}
+
+static void expect_networks(struct config *cfg)
+{
+	static const uint8_t ten[] = { 10 }, host[] = { 192, 0, 2, 7 },
+			     lan[] = { 192, 168, 1, 128 }, fd[] = { 0xfd, 0x00, 0x67, 0x65 },
+			     one[16] = { [15] = 1 }, mapped[] = { 198, 18, 0, 0 }, any[1] = { 0 };
+
+	add_net(cfg, AF_INET, 8, ten, sizeof(ten), "corp", "internal");
+	add_net(cfg, AF_INET, 32, host, sizeof(host), "", "db");
+	/* host bits set: masked */
+	add_net(cfg, AF_INET, 25, lan, sizeof(lan), "office-1.b", "");
+	add_net(cfg, AF_INET6, 32, fd, sizeof(fd), "lab", "internal");
+	add_net(cfg, AF_INET6, 128, one, sizeof(one), "", "localhost");
+	/* v4-mapped: stored as IPv4 */
+	add_net(cfg, AF_INET, 15, mapped, sizeof(mapped), "bench", "");
+	add_net(cfg, AF_INET, 0, any, sizeof(any), "world", "external");
+	add_net(cfg, AF_INET6, 0, any, sizeof(any), "world6", "external");
+}
+
+static void expect_dns(struct config *cfg)
+{
+	cfg->dns_enabled = 0;
+	cfg->dns_events = DNS_EVENTS_LOG;
+	cfg->dns_max_names = 16;
+	cfg->dns_max_pending = 1048576;
+	cfg->dns_timeout_ns = 250 * NS_PER_MS;
+	snprintf(cfg->getaddrinfo, sizeof(cfg->getaddrinfo), "/lib/x86_64-linux-gnu/libc.so.6");
+	cfg->max_processes = 16777216;
+}
+
+static void expect_gai_off(struct config *cfg)
+{
+	snprintf(cfg->getaddrinfo, sizeof(cfg->getaddrinfo), "off");
+	cfg->dns_enabled = 1;
+	cfg->max_processes = 16;
 }
 
 /* The datadog adapter's defaults, as the README documents them. */
@@ -717,6 +867,43 @@ static const struct good_case good_cases[] = {
 	  "h5: v5, h6: v6, h7: v7, h8: v8, h9: v9, h10: v10, h11: v11, h12: v12, h13: v13, "
 	  "h14: v14, h15: v15}\n",
 	  0, expect_otlp_16_headers },
+	{ "attributes.select, three patterns in file order",
+	  "attributes:\n"
+	  "  select:\n"
+	  "    \"gespann_flow_*\": { include: [src_process, dst_address], exclude: [dst_name] }\n"
+	  "    gespann_dns_queries_total:\n"
+	  "      include: [\"*\"]\n"
+	  "    \"gespann_process_[bc]*\": {exclude: [direction, _x9]}\n"
+	  "  max_series: 10000000\n",
+	  0, expect_select },
+	{ "attributes, empty select", "attributes: {select: {}, max_series: 1}\n", 0,
+	  expect_max_series_1 },
+	{ "networks",
+	  "networks:\n"
+	  "  - { cidr: 10.0.0.0/8, zone: corp, class: internal }\n"
+	  "  - cidr: 192.0.2.7\n"
+	  "    class: db\n"
+	  "  - {cidr: 192.168.1.200/25, zone: office-1.b}\n"
+	  "  - {cidr: \"fd00:6765::/32\", zone: lab, class: internal}\n"
+	  "  - {cidr: \"::1\", class: localhost}\n"
+	  "  - {cidr: \"::ffff:198.19.1.1/111\", zone: bench}\n"
+	  "  - {cidr: 0.0.0.0/0, zone: world, class: external}\n"
+	  "  - {cidr: \"::/0\", zone: world6, class: external}\n",
+	  0, expect_networks },
+	{ "networks, empty list", "networks: []\n", 0, NULL },
+	{ "dns and processes",
+	  "dns:\n"
+	  "  enabled: false\n"
+	  "  events: log\n"
+	  "  max_names: 16\n"
+	  "  max_pending: 1048576\n"
+	  "  timeout: 250ms\n"
+	  "  getaddrinfo: /lib/x86_64-linux-gnu/libc.so.6\n"
+	  "processes: {max: 16777216}\n",
+	  0, expect_dns },
+	{ "dns.getaddrinfo: off (a YAML boolean)",
+	  "dns: {enabled: yes, getaddrinfo: off}\nprocesses: {max: 16}\n", 0, expect_gai_off },
+	{ "dns.getaddrinfo: \"off\" and auto", "dns: {getaddrinfo: auto}\n", 0, NULL },
 	{ "prometheus, datadog and otlp together",
 	  "adapters:\n"
 	  "  - type: prometheus\n"
@@ -1096,6 +1283,98 @@ static const struct bad_case bad_cases[] = {
 	  "config.yaml:1: log_level: \"info\\x0a\" is not a log level (error, warn, info, debug)" },
 };
 
+/* attributes, networks, dns, processes */
+static const struct bad_case bad_cases_issue5[] = {
+	/* attributes */
+	{ "attributes: 5\n", "config.yaml:1: attributes: expected a mapping, got an integer" },
+	{ "attributes:\n  selekt: {}\n",
+	  "config.yaml:2: attributes: unknown key \"selekt\" (known: select, max_series)" },
+	{ "attributes:\n  max_series: 0\n",
+	  "config.yaml:2: attributes.max_series: 0 is out of range (1-10000000)" },
+	{ "attributes:\n  max_series: 10000001\n",
+	  "config.yaml:2: attributes.max_series: 10000001 is out of range (1-10000000)" },
+	{ "attributes:\n  select: [a]\n",
+	  "config.yaml:2: attributes.select: expected a mapping, got a list" },
+	{ "attributes:\n  select:\n    \"gespann_flow_*\":\n      include: []\n",
+	  "config.yaml:4: attributes.select.gespann_flow_*.include: empty list (name at least one attribute, or \"*\" for all)" },
+	{ "attributes:\n  select:\n    \"gespann_flow_*\": {}\n",
+	  "config.yaml:3: attributes.select.gespann_flow_*: expected \"include\", \"exclude\" or both" },
+	{ "attributes:\n  select:\n    x: {include: [a], exlude: [b]}\n",
+	  "config.yaml:3: attributes.select.x: unknown key \"exlude\" (known: include, exclude)" },
+	{ "attributes:\n  select:\n    x: {include: a}\n",
+	  "config.yaml:3: attributes.select.x.include: expected a list, got a string" },
+	{ "attributes:\n  select:\n    x: {exclude: [a, 9b]}\n",
+	  "config.yaml:3: attributes.select.x.exclude[1]: \"9b\" is not an attribute name (letters, digits and '_', not starting with a digit; or \"*\")" },
+	{ "attributes:\n  select:\n    x: {exclude: [a, a]}\n",
+	  "config.yaml:3: attributes.select.x.exclude[1]: duplicate attribute \"a\"" },
+	{ "attributes:\n  select:\n    x: {include: [abcdefghijabcdefghijabcdefghijabcdefghij]}\n",
+	  "config.yaml:3: attributes.select.x.include[0]: \"abcdefghijabcdefghijabcdefghijabcdefghij\" is longer than 39 characters" },
+	{ "attributes:\n  select:\n    x: {include: [a]}\n    y: {}\n    x: {include: [b]}\n",
+	  "config.yaml:4: attributes.select.y: expected \"include\", \"exclude\" or both" },
+	{ "attributes:\n  select:\n    x: {include: [a]}\n    x: {include: [b]}\n",
+	  "config.yaml:4: attributes.select: duplicate pattern \"x\" (first on line 3)" },
+	{ "attributes:\n  select:\n    \"\": {include: [a]}\n",
+	  "config.yaml:3: attributes.select: empty pattern (write e.g. \"gespann_flow_*\")" },
+	{ "attributes:\n  select:\n    x: [a]\n",
+	  "config.yaml:3: attributes.select.x: expected a mapping, got a list" },
+	{ "attributes:\n  select:\n    x: {include: [null]}\n",
+	  "config.yaml:3: attributes.select.x.include[0]: expected a string, got null" },
+	/* networks */
+	{ "networks: {cidr: 10.0.0.0/8}\n",
+	  "config.yaml:1: networks: expected a list, got a mapping" },
+	{ "networks:\n  - 10.0.0.0/8\n",
+	  "config.yaml:2: networks[0]: expected a mapping, got a string" },
+	{ "networks:\n  - {cidr: 10.0.0.0/33}\n",
+	  "config.yaml:2: networks[0].cidr: \"10.0.0.0/33\" is not a network (IPv4 prefix length 0-32)" },
+	{ "networks:\n  - {cidr: \"fd00::/129\"}\n",
+	  "config.yaml:2: networks[0].cidr: \"fd00::/129\" is not a network (IPv6 prefix length 0-128)" },
+	{ "networks:\n  - {cidr: 10.0.0.0/08}\n",
+	  "config.yaml:2: networks[0].cidr: \"10.0.0.0/08\" is not a network (write e.g. 10.0.0.0/8 or fd00::/8)" },
+	{ "networks:\n  - {cidr: 10.0.0.0/}\n",
+	  "config.yaml:2: networks[0].cidr: \"10.0.0.0/\" is not a network (write e.g. 10.0.0.0/8 or fd00::/8)" },
+	{ "networks:\n  - {cidr: 10.0.0/8}\n",
+	  "config.yaml:2: networks[0].cidr: \"10.0.0/8\" is not a network (write e.g. 10.0.0.0/8 or fd00::/8)" },
+	{ "networks:\n  - {cidr: 10.0.0.0/-1}\n",
+	  "config.yaml:2: networks[0].cidr: \"10.0.0.0/-1\" is not a network (write e.g. 10.0.0.0/8 or fd00::/8)" },
+	{ "networks:\n  - {cidr: corp}\n",
+	  "config.yaml:2: networks[0].cidr: \"corp\" is not a network (write e.g. 10.0.0.0/8 or fd00::/8)" },
+	{ "networks:\n  - {zone: corp}\n",
+	  "config.yaml:2: networks[0]: missing key \"cidr\" (e.g. cidr: 10.0.0.0/8)" },
+	{ "networks:\n  - {cidr: 10.0.0.0/8, klass: internal}\n",
+	  "config.yaml:2: networks[0]: unknown key \"klass\" (known: cidr, zone, class)" },
+	{ "networks:\n  - {cidr: 10.0.0.0/8}\n  - {cidr: 10.1.0.0/8}\n",
+	  "config.yaml:3: networks[1].cidr: duplicate network 10.0.0.0/8 (first on line 2)" },
+	{ "networks:\n  - {cidr: 10.0.0.0/8, class: \"\"}\n",
+	  "config.yaml:2: networks[0].class: \"\" is not a class name (letters, digits, '_', '-' and '.')" },
+	{ "networks:\n  - {cidr: 10.0.0.0/8, zone: \"a b\"}\n",
+	  "config.yaml:2: networks[0].zone: \"a b\" is not a zone name (letters, digits, '_', '-' and '.')" },
+	{ "networks:\n  - {cidr: 10.0.0.0/8, class: abcdefghijabcdefghijabcdefghijabc}\n",
+	  "config.yaml:2: networks[0].class: \"abcdefghijabcdefghijabcdefghijabc\" is longer than 31 characters" },
+	/* dns, processes */
+	{ "dns: true\n", "config.yaml:1: dns: expected a mapping, got a boolean" },
+	{ "dns:\n  enabled: 1\n",
+	  "config.yaml:2: dns.enabled: expected true or false, got an integer (\"1\")" },
+	{ "dns:\n  enabled: [true]\n",
+	  "config.yaml:2: dns.enabled: expected true or false, got a list" },
+	{ "dns:\n  events: json\n",
+	  "config.yaml:2: dns.events: \"json\" is not a DNS event output (none, log)" },
+	{ "dns:\n  max_names: 15\n",
+	  "config.yaml:2: dns.max_names: 15 is out of range (16-16777216)" },
+	{ "dns:\n  max_pending: 1048577\n",
+	  "config.yaml:2: dns.max_pending: 1048577 is out of range (16-1048576)" },
+	{ "dns:\n  timeout: 11m\n", "config.yaml:2: dns.timeout: 11m is out of range (1ms-10m)" },
+	{ "dns:\n  timeout: 5\n",
+	  "config.yaml:2: dns.timeout: \"5\" is not a duration (write e.g. 30s, 5m, 500ms)" },
+	{ "dns:\n  getaddrinfo: libc.so.6\n",
+	  "config.yaml:2: dns.getaddrinfo: \"libc.so.6\" is not auto, off or an absolute path to libc (e.g. /lib/x86_64-linux-gnu/libc.so.6)" },
+	{ "dns:\n  cache: 5\n",
+	  "config.yaml:2: dns: unknown key \"cache\" (known: enabled, events, max_names, max_pending, timeout, getaddrinfo)" },
+	{ "processes:\n  max: 15\n",
+	  "config.yaml:2: processes.max: 15 is out of range (16-16777216)" },
+	{ "processes:\n  maximum: 15\n",
+	  "config.yaml:2: processes: unknown key \"maximum\" (known: max)" },
+};
+
 /* The YAML of a case on one line, for failure messages. */
 static const char *escaped(const char *text, size_t len, char *buf, size_t size)
 {
@@ -1147,6 +1426,9 @@ static void test_bad_files(void **state)
 
 	for (i = 0; i < COUNT_OF(bad_cases); i++)
 		run_bad_case(i, &bad_cases[i], strlen(bad_cases[i].yaml));
+	/* numbered from 500 in messages */
+	for (i = 0; i < COUNT_OF(bad_cases_issue5); i++)
+		run_bad_case(500 + i, &bad_cases_issue5[i], strlen(bad_cases_issue5[i].yaml));
 }
 
 /* Cases that need a length or a size the table cannot spell out. */
@@ -1630,9 +1912,22 @@ static void test_mutations(void **state)
 				   "      interval: 10s\n"
 				   "      timeout: 5s\n"
 				   "      compression: gzip\n";
+	static const char issue5[] =
+		"attributes:\n"
+		"  select:\n"
+		"    \"gespann_flow_*\": {include: [src_process, \"*\"]}\n"
+		"    gespann_dns_*:\n"
+		"      exclude: [server]\n"
+		"  max_series: 100\n"
+		"networks:\n"
+		"  - {cidr: 10.0.0.0/8, zone: corp, class: internal}\n"
+		"  - cidr: \"fd00::/8\"\n"
+		"dns: {enabled: true, events: log, timeout: 5s, getaddrinfo: off}\n"
+		"processes: {max: 1024}\n";
 
 	mutate_and_parse(base, sizeof(base) - 1, 20261123);
 	mutate_and_parse(push, sizeof(push) - 1, 20261124);
+	mutate_and_parse(issue5, sizeof(issue5) - 1, 20261125);
 }
 
 int main(void)

@@ -344,8 +344,16 @@ static void test_label_name_validation(void **state)
 		{ METRIC_GAUGE, { "proto", NULL }, 1 },
 		{ METRIC_GAUGE, { "_x9", NULL }, 1 },
 		{ METRIC_GAUGE, { "le", NULL }, 1 },
-		{ METRIC_GAUGE, { "a", "b", "c", "d", NULL }, 1 },
-		{ METRIC_GAUGE, { "a", "b", "c", "d", "e", NULL }, 0 },
+		{ METRIC_GAUGE, { "a", "b", "c", "d", "e", NULL }, 1 },
+		/* REGISTRY_MAX_LABELS (16) is fine, one more is not */
+		{ METRIC_GAUGE,
+		  { "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p",
+		    NULL },
+		  1 },
+		{ METRIC_GAUGE,
+		  { "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p",
+		    "q", NULL },
+		  0 },
 		{ METRIC_GAUGE, { "__name__", NULL }, 0 },
 		{ METRIC_GAUGE, { "__x", NULL }, 0 },
 		{ METRIC_GAUGE, { "", NULL }, 0 },
@@ -447,6 +455,94 @@ static void test_counter_monotonic(void **state)
 	assert_int_equal(registry_set(c, NULL, NAN), -EINVAL);
 	assert_int_equal(registry_set(c, NULL, -1), -EINVAL);
 	assert_render(r, "# HELP c_total C.\n# TYPE c_total counter\nc_total 20.5\n");
+	registry_free(r);
+}
+
+/* ==== Clearing a family ==== */
+
+static void count_visit(const struct registry_sample *s, void *ctx)
+{
+	(void)s;
+	(*(size_t *)ctx)++;
+}
+
+static size_t count_series(const struct registry *r)
+{
+	size_t n = 0;
+
+	registry_visit(r, count_visit, &n);
+	return n;
+}
+
+static void test_family_clear(void **state)
+{
+	static const char *const labels[] = { "k", NULL };
+	struct registry *r = registry_new();
+	struct metric_family *g, *c;
+	char k[16];
+	int i, round;
+
+	c = add(r, "c_total", "C.", METRIC_COUNTER, labels);
+	g = add(r, "g", "G.", METRIC_GAUGE, labels);
+	registry_family_clear(NULL);
+	registry_family_clear(g); /* no series yet */
+	assert_render(r,
+		      "# HELP c_total C.\n# TYPE c_total counter\n# HELP g G.\n# TYPE g gauge\n");
+
+	/* interleaved, so the two families share probe runs in the one hash table */
+	for (i = 0; i < 3000; i++) {
+		snprintf(k, sizeof(k), "%d", i);
+		assert_int_equal(registry_set(c, (const char *[]){ k }, i), 0);
+		assert_int_equal(registry_set(g, (const char *[]){ k }, i), 0);
+	}
+	assert_int_equal(count_series(r), 6000);
+	for (round = 0; round < 20; round++) {
+		registry_family_clear(g);
+		assert_int_equal(count_series(r), 3000);
+		/* every counter series is still found: setting it creates nothing */
+		for (i = 0; i < 3000; i++) {
+			snprintf(k, sizeof(k), "%d", i);
+			assert_int_equal(registry_set(c, (const char *[]){ k }, i + round), 0);
+		}
+		assert_int_equal(count_series(r), 3000);
+		/* a different subset each round */
+		for (i = round; i < 3000; i += 7) {
+			snprintf(k, sizeof(k), "%d", i);
+			assert_int_equal(registry_set(g, (const char *[]){ k }, round), 0);
+		}
+		assert_int_equal(count_series(r), 3000 + (3000 - round + 6) / 7);
+	}
+	registry_family_clear(g);
+	registry_family_clear(c);
+	assert_int_equal(count_series(r), 0);
+	assert_int_equal(registry_set(g, (const char *[]){ "x" }, 2), 0);
+	assert_int_equal(registry_set(c, (const char *[]){ "y" }, 1), 0);
+	assert_render(r, "# HELP c_total C.\n# TYPE c_total counter\nc_total{k=\"y\"} 1\n"
+			 "# HELP g G.\n# TYPE g gauge\ng{k=\"x\"} 2\n");
+	registry_free(r);
+}
+
+static void test_sixteen_labels(void **state)
+{
+	static const char *const labels[] = { "a", "b", "c", "d", "e", "f", "g", "h", "i",
+					      "j", "k", "l", "m", "n", "o", "p", NULL };
+	static const char *const v1[] = { "1", "2",  "3",  "4",	 "5",  "6",  "7",  "8",
+					  "9", "10", "11", "12", "13", "14", "15", "16" };
+	static const char *const v2[] = { "1", "2",  "3",  "4",	 "5",  "6",  "7",  "8",
+					  "9", "10", "11", "12", "13", "14", "15", "x" };
+	struct registry *r = registry_new();
+	struct metric_family *f;
+
+	f = add(r, "wide", "W.", METRIC_GAUGE, labels);
+	assert_int_equal(registry_set(f, v1, 1), 0);
+	assert_int_equal(registry_set(f, v2, 2), 0);
+	assert_int_equal(registry_set(f, v1, 3), 0);
+	assert_render(r,
+		      "# HELP wide W.\n# TYPE wide gauge\n"
+		      "wide{a=\"1\",b=\"2\",c=\"3\",d=\"4\",e=\"5\",f=\"6\",g=\"7\",h=\"8\","
+		      "i=\"9\",j=\"10\",k=\"11\",l=\"12\",m=\"13\",n=\"14\",o=\"15\",p=\"16\"} 3\n"
+		      "wide{a=\"1\",b=\"2\",c=\"3\",d=\"4\",e=\"5\",f=\"6\",g=\"7\",h=\"8\","
+		      "i=\"9\",j=\"10\",k=\"11\",l=\"12\",m=\"13\",n=\"14\",o=\"15\",p=\"x\"} 2\n");
 	registry_free(r);
 }
 
@@ -610,6 +706,8 @@ int main(void)
 		cmocka_unit_test(test_set_errors),
 		cmocka_unit_test(test_counter_monotonic),
 		cmocka_unit_test(test_many_series),
+		cmocka_unit_test(test_family_clear),
+		cmocka_unit_test(test_sixteen_labels),
 		cmocka_unit_test(test_strbuf),
 		cmocka_unit_test(test_promtool),
 	};
