@@ -10,6 +10,8 @@
  * collector_update().
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,10 +219,49 @@ static const struct family_def defs[F_MAX] = {
 				 METRIC_COUNTER, lbl_adapter },
 };
 
+/* Debug line for a DNS packet record. Checks the record itself (the parser
+ * that consumes these validates again): exact size, len within data. comm is
+ * copied without trusting NUL termination. */
+static void log_dns_record(const void *data, size_t size)
+{
+	const struct gs_dns_event *ev = data;
+	char sa[EVENT_ADDR_STRLEN], da[EVENT_ADDR_STRLEN], comm[GS_COMM_LEN];
+	char src[EVENT_ADDR_STRLEN + 2], dst[EVENT_ADDR_STRLEN + 2];
+	const char *fmt;
+	unsigned int id = 0, idoff;
+	size_t i;
+
+	if (size != sizeof(*ev) || ev->hdr.size != sizeof(*ev) || ev->len > GS_DNS_MAX ||
+	    (ev->family != AF_INET && ev->family != AF_INET6)) {
+		pr_debug("dns record invalid (size %zu)", size);
+		return;
+	}
+	if (log_get_level() < LOG_LEVEL_DEBUG)
+		return;
+	for (i = 0; i < GS_COMM_LEN - 1 && ev->comm[i]; i++)
+		comm[i] = (ev->comm[i] > 0x20 && ev->comm[i] < 0x7f) ? ev->comm[i] : '?';
+	comm[i] = '\0';
+	/* The message id: after the 2-byte length prefix for TCP. */
+	idoff = ev->protocol == IPPROTO_TCP ? 2 : 0;
+	if (ev->len >= idoff + 2)
+		id = (unsigned int)ev->data[idoff] << 8 | ev->data[idoff + 1];
+	fmt = ev->family == AF_INET6 ? "[%s]" : "%s"; /* [v6]:port */
+	snprintf(src, sizeof(src), fmt, event_addr(ev->family, ev->saddr, sa, sizeof(sa)));
+	snprintf(dst, sizeof(dst), fmt, event_addr(ev->family, ev->daddr, da, sizeof(da)));
+	pr_debug("dns %s %s %s:%u -> %s:%u pid=%u comm=%s len=%u payload=%u id=0x%04x",
+		 ev->egress ? "egress" : "ingress", ev->protocol == IPPROTO_TCP ? "tcp" : "udp",
+		 src, ev->sport, dst, ev->dport, ev->pid, comm[0] ? comm : "-", ev->len,
+		 ev->payload_len, id);
+}
+
 static int handle_record(void *ctx, void *data, size_t size)
 {
 	struct collector *c = ctx;
 	char line[512];
+
+	if (size >= sizeof(struct gs_event_hdr) &&
+	    ((const struct gs_event_hdr *)data)->type == GS_EV_DNS)
+		log_dns_record(data, size);
 
 	if (event_validate(data, size)) {
 		c->invalid++;

@@ -409,9 +409,82 @@ static int start_tcp(struct probes *p, const struct config *cfg, uint64_t cookie
 	return 0;
 }
 
-static int start_udp(struct probes *p, const struct config *cfg, uint64_t cookie)
+/* Open and configure the udp skeleton; owner_hooks selects the programs
+ * that record owners in process context (sock_create and the start-up
+ * iterator). NULL on failure (logged). */
+static struct udp_bpf *udp_open(struct probes *p, const struct config *cfg, uint64_t cookie,
+				bool *dns_capture, bool owner_hooks)
+{
+	struct udp_bpf *skel = udp_bpf__open();
+	int err;
+
+	if (!skel) {
+		pr_warn("UDP tracking disabled: failed to open the udp programs: %s",
+			strerror(errno));
+		return NULL;
+	}
+	skel->rodata->target_netns = cookie;
+	skel->rodata->ringbuf_wakeup_bytes = cfg->ringbuf_bytes / 4;
+	bpf_map__set_max_entries(skel->maps.udp_flows, cfg->max_udp_flows);
+	/* One ring buffer for every record: the tcp family's. */
+	err = p->tcp ? bpf_map__reuse_fd(skel->maps.events, bpf_map__fd(p->tcp->maps.events)) :
+		       -ENOENT;
+	if (err) {
+		if (*dns_capture)
+			pr_warn("DNS capture disabled: cannot share the ring buffer: %s",
+				strerror(-err));
+		*dns_capture = false;
+		bpf_map__set_max_entries(skel->maps.events, 4096);
+	}
+	skel->rodata->dns_capture = *dns_capture;
+	bpf_program__set_autoload(skel->progs.seed_udp_owners, owner_hooks);
+	bpf_program__set_autoload(skel->progs.handle_udp_sock_create, owner_hooks);
+	bpf_program__set_autoattach(skel->progs.seed_udp_owners, false);
+	return skel;
+}
+
+/* Give UDP sockets open before start their owner: run the task_file
+ * iterator once. Best effort: their flows otherwise stay without an owner
+ * until the socket sends. */
+static void seed_udp_owners(struct udp_bpf *skel)
+{
+	struct bpf_link *link;
+	char buf[256];
+	size_t named = 0;
+	ssize_t n;
+	int fd, err = 0;
+
+	link = bpf_program__attach_iter(skel->progs.seed_udp_owners, NULL);
+	fd = link ? bpf_iter_create(bpf_link__fd(link)) : -1;
+	if (fd < 0) {
+		err = -errno;
+	} else {
+		/* The program writes one byte per socket it named. */
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			named += (size_t)n;
+		if (n < 0)
+			err = -errno;
+		close(fd);
+	}
+	bpf_link__destroy(link);
+	if (!err)
+		pr_info("named the owners of %zu UDP socket(s) open before start", named);
+	else
+		pr_warn("cannot name the owners of UDP sockets open before start (%s): their "
+			"flows get an owner once the socket sends",
+			strerror(-err));
+}
+
+/*
+ * UDP flows (and their owners) and DNS capture. Optional as a whole: any
+ * failure is logged and leaves the agent running without it. dns_capture
+ * turns the DNS copy on; its records go into the tcp family's ring buffer,
+ * so start_tcp() must have succeeded.
+ */
+static int start_udp(struct probes *p, const struct config *cfg, uint64_t cookie, bool dns_capture)
 {
 	struct udp_bpf *skel;
+	bool owner_hooks = true;
 	int err;
 
 	p->cgroup_fd = open_cgroup2_root();
@@ -419,16 +492,24 @@ static int start_udp(struct probes *p, const struct config *cfg, uint64_t cookie
 		pr_warn("UDP tracking disabled: no cgroup v2 hierarchy to attach to");
 		return 0;
 	}
-	skel = udp_bpf__open();
-	if (!skel) {
-		pr_warn("UDP tracking disabled: failed to open the udp programs: %s",
-			strerror(errno));
+	skel = udp_open(p, cfg, cookie, &dns_capture, owner_hooks);
+	if (!skel)
 		return 0;
+	err = udp_bpf__load(skel);
+	if (err) {
+		/* The seeder needs bpf_sock_from_file (5.11+), sock_create socket
+		 * storage (5.10+): retry with flows and DNS only. */
+		pr_info("udp programs failed to load with the owner hooks (%s), retrying "
+			"without them",
+			strerror(-err));
+		udp_bpf__destroy(skel);
+		owner_hooks = false;
+		skel = udp_open(p, cfg, cookie, &dns_capture, owner_hooks);
+		if (!skel)
+			return 0;
+		err = udp_bpf__load(skel);
 	}
 	p->udp = skel;
-	skel->rodata->target_netns = cookie;
-	bpf_map__set_max_entries(skel->maps.udp_flows, cfg->max_udp_flows);
-	err = udp_bpf__load(skel);
 	if (err) {
 		pr_warn("UDP tracking disabled: failed to load the udp programs: %s",
 			strerror(-err));
@@ -445,6 +526,24 @@ static int start_udp(struct probes *p, const struct config *cfg, uint64_t cookie
 		return 0;
 	}
 	p->features[FEAT_CGROUP_SKB_UDP] = true;
+	p->features[FEAT_DNS_CAPTURE] = dns_capture;
+	if (!owner_hooks) {
+		pr_warn("UDP flows name their owner only once the socket sends (the kernel "
+			"refused the owner hooks)");
+		return 0;
+	}
+	/* The link lives in the skeleton: udp_bpf__destroy() detaches it. */
+	skel->links.handle_udp_sock_create =
+		bpf_program__attach_cgroup(skel->progs.handle_udp_sock_create, p->cgroup_fd);
+	p->features[FEAT_UDP_OWNER] = skel->links.handle_udp_sock_create != NULL;
+	if (!p->features[FEAT_UDP_OWNER]) {
+		pr_warn("cgroup/sock_create attach failed (%s): UDP flows name their owner only "
+			"once the socket sends",
+			strerror(errno));
+		return 0;
+	}
+	/* After sock_create is attached: no socket falls between the two. */
+	seed_udp_owners(skel);
 	return 0;
 }
 
@@ -473,7 +572,8 @@ int probes_start(struct probes *p, const struct config *cfg, uint64_t netns_cook
 	btf__free(btf);
 	if (err)
 		goto cleanup;
-	err = start_udp(p, cfg, netns_cookie);
+	/* DNS capture is on until the config has a key for it (dns.enabled). */
+	err = start_udp(p, cfg, netns_cookie, true);
 	if (err)
 		goto cleanup;
 	for (int i = 0; i < FEAT_MAX; i++)

@@ -4,23 +4,38 @@
  * sockets alike, from cgroup_skb programs on the cgroup v2 root. They see
  * every datagram a socket sends (before fragmentation) or receives (after
  * reassembly) with its real addresses, which socket-level tracepoints do not
- * give for sendto()/recvfrom(). TCP segments leave at the first byte compare.
- * Flows are oriented local -> remote; user space expires them after the idle
- * timeout.
+ * give for sendto()/recvfrom(). Flows are oriented local -> remote; user
+ * space expires them after the idle timeout.
+ *
+ * Each flow names the process owning its socket (udp_owner.bpf.h): recorded
+ * at socket creation by a cgroup/sock_create program (for sockets open before
+ * the agent, by a task_file iterator run once at start) and refreshed at
+ * egress, all in process context, and read from socket storage at ingress,
+ * so a receive-only server is attributed too.
+ *
+ * The same two programs copy DNS packets (UDP or TCP, port 53 on either
+ * side) into the connection ring buffer (dns_capture.bpf.h). TCP segments
+ * leave after the socket's protocol and port compares, before any packet
+ * byte is read.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
 #include "maps.bpf.h"
+#include "udp_owner.bpf.h"
+#include "udp_pkt.bpf.h"
+#include "dns_capture.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-#define ETH_P_IP    0x0800
-#define ETH_P_IPV6  0x86DD
+#define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
-#define AF_INET	    2
-#define AF_INET6    10
+
+/* Copy DNS packets to user space (set before load). */
+const volatile bool dns_capture = true;
+/* Wake the reader early once this much is waiting (set before load). */
+const volatile __u64 ringbuf_wakeup_bytes = 256 * 1024;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -36,70 +51,102 @@ struct {
 	__type(value, struct gs_stats);
 } udp_stats SEC(".maps");
 
-static __always_inline void account(struct __sk_buff *skb, bool egress)
+/* The tcp family's `events`: user space points this at the same map
+ * (bpf_map__reuse_fd) before load, so one reader drains every record. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} events SEC(".maps");
+
+static __always_inline struct gs_stats *udp_stats_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&udp_stats, &zero);
+}
+
+static __always_inline void flow_set_owner(struct gs_udp_flow *f, const struct udp_owner_rec *o)
+{
+	f->pid = o->pid;
+	f->cgroup_id = o->cgroup_id;
+	__builtin_memcpy(f->comm, o->comm, sizeof(f->comm));
+}
+
+/* A TCP segment of a socket on port 53: copy its payload, if any. The owner
+ * is left unknown (no cheap source for TCP sockets here). */
+static __noinline void dns_tcp(struct __sk_buff *skb, bool egress)
+{
+	struct udp_pkt p = {};
+	struct gs_stats *st;
+	__u8 th[16]; /* ports, seq, ack, data offset */
+	__u32 doff, off;
+	__u64 cookie;
+
+	if (udp_pkt_parse_ip(skb, &p, IPPROTO_TCP))
+		return;
+	if (bpf_skb_load_bytes(skb, p.hlen, th, sizeof(th)))
+		return;
+	doff = (th[12] >> 4) * 4;
+	if (doff < 20)
+		return;
+	off = p.hlen + doff;
+	if (skb->len <= off)
+		return;
+	cookie = bpf_get_netns_cookie(skb);
+	if (!gs_in_scope(cookie))
+		return;
+	st = udp_stats_get();
+	if (!st)
+		return;
+	dns_emit(&events, ringbuf_wakeup_bytes, skb, st, &p, ((__u16)th[0] << 8) | th[1],
+		 ((__u16)th[2] << 8) | th[3], off, skb->len - off, egress, cookie, NULL);
+}
+
+/* A UDP datagram: its flow, its owner, DNS capture. sk is the full socket
+ * (or NULL). */
+static __always_inline void account_udp(struct __sk_buff *skb, struct bpf_sock *sk, bool egress)
 {
 	struct gs_udp_key key = {};
 	struct gs_udp_flow *f, nf = {};
+	struct udp_owner_rec *o = NULL;
+	struct udp_pkt p = {};
 	struct gs_stats *st;
-	__u32 zero = 0, hlen;
-	__u16 ports[2];
+	__u16 ports[2], sport, dport;
 	__u64 payload, dgrams, now;
-	struct bpf_sock *sk = skb->sk;
-	__u8 proto;
 
-	/* Most packets are TCP: leave on the owning socket's protocol, a
-	 * context load, before touching packet bytes. */
-	if (sk) {
-		sk = bpf_sk_fullsock(sk);
-		if (sk && sk->protocol != IPPROTO_UDP)
-			return;
-	}
-	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		struct iphdr ip;
-
-		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
-			return;
-		if (ip.protocol != IPPROTO_UDP)
-			return;
-		hlen = ip.ihl * 4;
-		if (hlen < sizeof(ip))
-			return;
-		key.family = AF_INET;
-		__builtin_memcpy(egress ? key.laddr : key.raddr, &ip.saddr, 4);
-		__builtin_memcpy(egress ? key.raddr : key.laddr, &ip.daddr, 4);
-	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr ip6;
-
-		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
-			return;
-		proto = ip6.nexthdr;
-		if (proto != IPPROTO_UDP)
-			return;
-		hlen = sizeof(ip6);
-		key.family = AF_INET6;
-		__builtin_memcpy(egress ? key.laddr : key.raddr, &ip6.saddr, 16);
-		__builtin_memcpy(egress ? key.raddr : key.laddr, &ip6.daddr, 16);
-	} else {
+	if (udp_pkt_parse_ip(skb, &p, IPPROTO_UDP))
 		return;
-	}
-	if (bpf_skb_load_bytes(skb, hlen, ports, sizeof(ports)))
+	if (bpf_skb_load_bytes(skb, p.hlen, ports, sizeof(ports)))
 		return;
 	key.netns_cookie = bpf_get_netns_cookie(skb);
 	if (!gs_in_scope(key.netns_cookie))
 		return;
-	key.lport = bpf_ntohs(egress ? ports[0] : ports[1]);
-	key.rport = bpf_ntohs(egress ? ports[1] : ports[0]);
+	key.family = p.family;
+	__builtin_memcpy(key.laddr, egress ? p.saddr : p.daddr, GS_ADDR_LEN);
+	__builtin_memcpy(key.raddr, egress ? p.daddr : p.saddr, GS_ADDR_LEN);
+	sport = bpf_ntohs(ports[0]);
+	dport = bpf_ntohs(ports[1]);
+	key.lport = egress ? sport : dport;
+	key.rport = egress ? dport : sport;
+
+	/* Egress runs in the sender's udp_sendmsg: the current task owns the
+	 * socket. Ingress runs in softirq: only the socket's record is. */
+	if (sk)
+		o = egress ? udp_owner_refresh(sk) : udp_owner_get(sk);
 
 	/* A UDP GSO skb carries gso_segs datagrams behind one header. */
 	dgrams = skb->gso_segs > 1 ? skb->gso_segs : 1;
-	payload = skb->len > hlen + 8 ? skb->len - hlen - 8 : 0;
+	payload = skb->len > p.hlen + 8 ? skb->len - p.hlen - 8 : 0;
 	now = bpf_ktime_get_ns();
 
-	st = bpf_map_lookup_elem(&udp_stats, &zero);
+	st = udp_stats_get();
 	if (!st)
 		return;
 	STAT_ADD(st, egress ? GS_C_UDP_BYTES_SENT : GS_C_UDP_BYTES_RECEIVED, payload);
 	STAT_ADD(st, egress ? GS_C_UDP_DGRAMS_SENT : GS_C_UDP_DGRAMS_RECEIVED, dgrams);
+	if (dns_capture && payload > 0 && (sport == DNS_PORT || dport == DNS_PORT))
+		dns_emit(&events, ringbuf_wakeup_bytes, skb, st, &p, sport, dport, p.hlen + 8,
+			 payload, egress, key.netns_cookie, o);
 
 	f = bpf_map_lookup_elem(&udp_flows, &key);
 	if (!f) {
@@ -108,13 +155,19 @@ static __always_inline void account(struct __sk_buff *skb, bool egress)
 		if (egress) {
 			nf.bytes_sent = payload;
 			nf.dgrams_sent = dgrams;
-			nf.pid = bpf_get_current_pid_tgid() >> 32;
+			nf.flags = GS_UF_EGRESS_FIRST;
 		} else {
 			nf.bytes_received = payload;
 			nf.dgrams_received = dgrams;
 		}
+		if (o) {
+			flow_set_owner(&nf, o);
+			nf.flags |= GS_UF_OWNER;
+		}
 		if (!bpf_map_update_elem(&udp_flows, &key, &nf, BPF_NOEXIST)) {
 			STAT_INC(st, GS_C_UDP_FLOWS);
+			if (!o)
+				STAT_INC(st, GS_C_UDP_OWNER_UNKNOWN);
 			return;
 		}
 		/* Lost a race with another CPU creating it, or the map is full. */
@@ -125,6 +178,12 @@ static __always_inline void account(struct __sk_buff *skb, bool egress)
 		}
 	}
 	f->last_ns = now;
+	/* Created without an owner (socket opened before the agent, first
+	 * datagram received): take it as soon as one is known. */
+	if (o && !(f->flags & GS_UF_OWNER)) {
+		flow_set_owner(f, o);
+		f->flags |= GS_UF_OWNER;
+	}
 	if (egress) {
 		__sync_fetch_and_add(&f->bytes_sent, payload);
 		__sync_fetch_and_add(&f->dgrams_sent, dgrams);
@@ -132,6 +191,25 @@ static __always_inline void account(struct __sk_buff *skb, bool egress)
 		__sync_fetch_and_add(&f->bytes_received, payload);
 		__sync_fetch_and_add(&f->dgrams_received, dgrams);
 	}
+}
+
+/* Most packets are TCP: leave on the owning socket's protocol, a context
+ * load, before touching packet bytes or the stack (the UDP path's zeroed
+ * keys); port 53 sockets (DNS over TCP) take one more pair of compares. */
+static __always_inline void account(struct __sk_buff *skb, bool egress)
+{
+	struct bpf_sock *sk = skb->sk;
+
+	if (sk) {
+		sk = bpf_sk_fullsock(sk);
+		if (sk && sk->protocol != IPPROTO_UDP) {
+			if (dns_capture &&
+			    (sk->src_port == DNS_PORT || sk->dst_port == bpf_htons(DNS_PORT)))
+				dns_tcp(skb, egress);
+			return;
+		}
+	}
+	account_udp(skb, sk, egress);
 }
 
 SEC("cgroup_skb/egress")
@@ -146,4 +224,60 @@ int handle_udp_ingress(struct __sk_buff *skb)
 {
 	account(skb, false);
 	return 1;
+}
+
+/* Process context, once per UDP socket in scope: the creator owns it until
+ * another process sends on it. Every other socket leaves at one compare. */
+SEC("cgroup/sock_create")
+int handle_udp_sock_create(struct bpf_sock *sk)
+{
+	struct udp_owner_rec *o;
+
+	if (sk->protocol != IPPROTO_UDP)
+		return 1;
+	if (!gs_in_scope(bpf_get_netns_cookie(sk)))
+		return 1;
+	o = bpf_sk_storage_get(&udp_owner, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (o)
+		udp_owner_set_current(o, bpf_get_current_pid_tgid() >> 32);
+	return 1;
+}
+
+/*
+ * Run once at start (user space reads the iterator to EOF, after attaching
+ * handle_udp_sock_create): every UDP socket already open in scope gets the
+ * first process found holding it as its owner, so a receive-only server
+ * started before the agent is attributed too. Owners already recorded are
+ * kept. Writes one byte per socket it names.
+ */
+SEC("iter/task_file")
+int seed_udp_owners(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct udp_owner_rec *o;
+	struct socket *sock;
+	struct sock *sk;
+
+	/* One load of each: the verifier tracks the NULL check per register. */
+	gs_barrier_var(file);
+	if (!task || !file)
+		return 0;
+	sock = bpf_sock_from_file(file);
+	if (!sock)
+		return 0;
+	sk = sock->sk;
+	if (!sk || sk->sk_protocol != IPPROTO_UDP)
+		return 0;
+	if (!gs_in_scope(sk->__sk_common.skc_net.net->net_cookie))
+		return 0;
+	o = bpf_sk_storage_get(&udp_owner, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!o || o->pid)
+		return 0;
+	o->cgroup_id = task->cgroups->dfl_cgrp->kn->id;
+	bpf_probe_read_kernel(o->comm, sizeof(o->comm), task->comm);
+	o->pid = task->tgid;
+	/* One byte per socket named: user space counts what it reads. */
+	bpf_seq_write(ctx->meta->seq, "s", 1);
+	return 0;
 }
