@@ -7,8 +7,8 @@
  *
  *   tcp-server  --bind ADDR --port P [--reply N] [--rst] [--echo4] [--max-conns N]
  *   tcp-client  --connect ADDR --port P --conns N [--send S] [--recv R]
- *               [--parallel K] [--abort]
- *   tcp-hold    --connect ADDR --port P --conns N [--send S]
+ *               [--parallel K] [--abort] [--port-span M]
+ *   tcp-hold    --connect ADDR --port P --conns N [--send S] [--port-span M]
  *   udp-server  --bind ADDR --port P
  *   udp-client  --connect ADDR --port P --flows F --datagrams D --size B [--connected]
  *   storm       --connect ADDR --port P --threads T (--duration-ms MS | --conns N)
@@ -23,6 +23,10 @@
  * closes; --rst resets instead of replying; --echo4 (for storm) answers the
  * first 4 bytes with 4 bytes and closes first. It prints {"listening":PORT}
  * once listening and its totals on SIGTERM/SIGINT or after --max-conns.
+ *
+ * --port-span M (tcp-client, tcp-hold) spreads the connections over the M
+ * ports P .. P+M-1: connection i goes to port P + i mod M (many distinct
+ * destinations, e.g. refused connects for the label-cardinality test).
  *
  * All sockets are non-blocking; every wait is a poll()/epoll_wait() whose
  * timeout is what is left until the deadline.
@@ -95,6 +99,7 @@ struct opts {
 	uint64_t datagrams;
 	uint64_t size;
 	bool connected;
+	uint64_t port_span; /* 1: every connection to --port */
 	uint64_t threads;
 	uint64_t duration_ms;
 	bool duration_set;
@@ -121,6 +126,7 @@ enum opt_id {
 	OPT_THREADS,
 	OPT_DURATION_MS,
 	OPT_DEADLINE_MS,
+	OPT_PORT_SPAN,
 	OPT_HELP,
 };
 
@@ -145,6 +151,7 @@ static const unsigned int opt_cmds[] = {
 	[OPT_THREADS] = CMD_STORM,
 	[OPT_DURATION_MS] = CMD_STORM,
 	[OPT_DEADLINE_MS] = CMD_ALL,
+	[OPT_PORT_SPAN] = CMD_TCP_CLIENT | CMD_TCP_HOLD,
 	[OPT_HELP] = CMD_ALL,
 };
 
@@ -168,6 +175,7 @@ static const struct option long_opts[] = {
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "duration-ms", required_argument, NULL, OPT_DURATION_MS },
 	{ "deadline-ms", required_argument, NULL, OPT_DEADLINE_MS },
+	{ "port-span", required_argument, NULL, OPT_PORT_SPAN },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -177,8 +185,8 @@ static void usage(FILE *f)
 	fputs("usage: trafficgen COMMAND [OPTIONS]   (all: [--deadline-ms MS], default 20000)\n"
 	      "  tcp-server --bind ADDR --port P [--reply N] [--rst] [--echo4] [--max-conns N]\n"
 	      "  tcp-client --connect ADDR --port P --conns N [--send S] [--recv R]\n"
-	      "             [--parallel K] [--abort]\n"
-	      "  tcp-hold   --connect ADDR --port P --conns N [--send S]\n"
+	      "             [--parallel K] [--abort] [--port-span M]\n"
+	      "  tcp-hold   --connect ADDR --port P --conns N [--send S] [--port-span M]\n"
 	      "  udp-server --bind ADDR --port P\n"
 	      "  udp-client --connect ADDR --port P --flows F --datagrams D --size B [--connected]\n"
 	      "  storm      --connect ADDR --port P --threads T (--duration-ms MS | --conns N)\n",
@@ -244,6 +252,7 @@ static void parse_opts(enum cmd cmd, int argc, char **argv, struct opts *o)
 	o->parallel = 1;
 	o->deadline_ms = 20000;
 	o->threads = 1;
+	o->port_span = 1;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
@@ -318,6 +327,9 @@ static void parse_opts(enum cmd cmd, int argc, char **argv, struct opts *o)
 		case OPT_DEADLINE_MS:
 			o->deadline_ms = parse_u64(name, optarg, 1, UINT32_MAX);
 			break;
+		case OPT_PORT_SPAN:
+			o->port_span = parse_u64(name, optarg, 1, 65535);
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			exit(0);
@@ -338,6 +350,9 @@ static void parse_opts(enum cmd cmd, int argc, char **argv, struct opts *o)
 		die_usage("%s are required", "--flows and --datagrams");
 	if (cmd == CMD_STORM && o->duration_set == o->conns_set)
 		die_usage("%s", "storm needs exactly one of --duration-ms and --conns");
+	if (o->port + o->port_span - 1 > 65535)
+		die_usage("--port %u with --port-span %" PRIu64 " goes past port 65535", o->port,
+			  o->port_span);
 	if (cmd == CMD_TCP_SERVER && (o->rst + o->echo4 + (o->reply > 0)) > 1)
 		die_usage("%s", "--reply, --rst and --echo4 exclude each other");
 }
@@ -487,6 +502,19 @@ static void target_parse(const char *addr, uint16_t port, struct target *t)
 	} else {
 		die_usage("'%s' is not an IPv4 or IPv6 address", addr);
 	}
+}
+
+/* The target of connection i: --port-span spreads connections over ports. */
+static void target_nth(const struct target *base, uint16_t port, uint64_t span, uint64_t i,
+		       struct target *t)
+{
+	uint16_t p = (uint16_t)(port + i % span);
+
+	*t = *base;
+	if (t->ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&t->ss)->sin_port = htons(p);
+	else
+		((struct sockaddr_in6 *)&t->ss)->sin6_port = htons(p);
 }
 
 static uint16_t sock_local_port(int fd)
@@ -943,13 +971,15 @@ static void stats_tcp_info(int fd, struct tcp_stats *st)
 
 /* One tcp-client connection: connect, send, shutdown, read to EOF, close;
  * or with --abort: connect, send, read --recv bytes, reset. */
-static void tcp_client_one(const struct client_ctx *ctx, struct tcp_stats *st)
+static void tcp_client_one(const struct client_ctx *ctx, uint64_t idx, struct tcp_stats *st)
 {
 	const struct opts *o = ctx->o;
 	uint64_t cns = 0, sent = 0, got = 0;
+	struct target t;
 	int fd = -1, err;
 
-	err = tcp_connect(&ctx->t, &fd, &cns);
+	target_nth(&ctx->t, o->port, o->port_span, idx, &t);
+	err = tcp_connect(&t, &fd, &cns);
 	if (err) {
 		st->failed++;
 		err_count(st->err, -err);
@@ -988,8 +1018,10 @@ static void *tcp_client_thread(void *arg)
 	struct client_thread *th = arg;
 	struct client_ctx *ctx = th->ctx;
 
-	while (atomic_fetch_add(&ctx->next, 1) < ctx->o->conns)
-		tcp_client_one(ctx, &th->st);
+	uint64_t idx;
+
+	while ((idx = atomic_fetch_add(&ctx->next, 1)) < ctx->o->conns)
+		tcp_client_one(ctx, idx, &th->st);
 	return NULL;
 }
 
@@ -1177,12 +1209,14 @@ static int cmd_tcp_hold(const struct opts *o)
 		die_setup("out of memory");
 	for (i = 0; i < o->conns; i++) {
 		int fd = socket(t.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		struct target ti;
 
 		if (fd < 0)
 			die_setup("socket %" PRIu64 ": %s", i, strerror(errno));
 		pfds[i].fd = fd;
 		pfds[i].events = POLLOUT;
-		if (connect(fd, (struct sockaddr *)&t.ss, t.len) == 0) {
+		target_nth(&t, o->port, o->port_span, i, &ti);
+		if (connect(fd, (struct sockaddr *)&ti.ss, ti.len) == 0) {
 			pfds[i].fd = -fd - 1; /* done: poll ignores negative fds */
 		} else if (errno == EINPROGRESS) {
 			pending++;
