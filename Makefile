@@ -6,6 +6,8 @@
 #   make test-kernels  the e2e checks on Debian's 5.10, 6.1 and 6.12 kernels under qemu
 #   make unit         unit tests only (no root, no BPF)
 #   make bench        side-by-side benchmarks
+#   make fuzz         DNS parser/tracker fuzzing, FUZZ_TIME seconds per target (libFuzzer)
+#   make fuzz-smoke   the same, FUZZ_SMOKE_TIME (10 s) per target
 #   make check        clang-format, banned functions
 #   make deps         install missing Debian packages
 #   make check-prereqs  kernel feature table
@@ -127,6 +129,41 @@ test: deps
 test-kernels: deps
 	$(MAKE) all $(SKELS)
 	BUILD=$(BUILD) tests/kernels/run.sh
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c) over the DNS parser and tracker,
+# built with clang's fuzzer, ASan and UBSan runtimes (libclang-rt-14-dev).
+# Each run starts from the seeds in tests/fuzz/corpus/<name>/ and keeps what
+# it finds under $(BUILD)/fuzz/corpus/<name>/; a crash leaves its input in
+# $(BUILD)/fuzz/artifacts/ and fails the target.
+FUZZ_CC         ?= clang
+FUZZ_TIME       ?= 300
+FUZZ_SMOKE_TIME ?= 10
+FUZZ_CFLAGS     := -g -O1 -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc -fno-omit-frame-pointer \
+                   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_LIB_SRCS   := src/dns.c src/dnstrack.c src/hostcache.c src/event.c
+FUZZ_SRCS       := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS       := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_RUN         = set -e; for t in $(FUZZ_BINS); do \
+	name=$${t\#\#*/fuzz_}; mkdir -p $(BUILD)/fuzz/corpus/$$name $(BUILD)/fuzz/artifacts; \
+	echo "== $$t ($(1) s)"; \
+	$$t -max_total_time=$(1) -timeout=10 -rss_limit_mb=1024 -print_final_stats=1 \
+		-artifact_prefix=$(BUILD)/fuzz/artifacts/$$name- \
+		$(BUILD)/fuzz/corpus/$$name tests/fuzz/corpus/$$name 2>$(BUILD)/fuzz/$$name.log || \
+		{ tail -n 60 $(BUILD)/fuzz/$$name.log; exit 1; }; \
+	grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|\#[0-9]+.*DONE)' \
+		$(BUILD)/fuzz/$$name.log; \
+	done
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRCS) $(wildcard src/*.h src/abi/*.h tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRCS)
+
+.PHONY: fuzz fuzz-smoke
+fuzz: $(FUZZ_BINS)
+	@$(call FUZZ_RUN,$(FUZZ_TIME))
+
+fuzz-smoke: $(FUZZ_BINS)
+	@$(call FUZZ_RUN,$(FUZZ_SMOKE_TIME))
 
 run: deps
 	$(MAKE) all

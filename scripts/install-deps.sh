@@ -8,7 +8,9 @@
 #   scripts/install-deps.sh           install what is missing (root)
 #   scripts/install-deps.sh --check   only report what is missing; exit 1 if any
 #
-# iputils-ping is for the namespace helpers (tests/lib/netns.sh) to check links.
+# iputils-ping is for the namespace helpers (tests/lib/netns.sh) to check links;
+# libclang-rt-14-dev holds libFuzzer and the sanitizer runtimes (make fuzz), only
+# a Recommends of clang-14, which this script does not install.
 # The prometheus package (promtool and the server, used by the tests) starts a
 # daemon from its maintainer scripts on some systems; a temporary policy-rc.d
 # forbids that during the install, and a daemon that appears anyway is stopped.
@@ -16,7 +18,7 @@ set -euo pipefail
 
 # One line per group: "name: packages...".
 GROUPS_SPEC=(
-	"toolchain: clang llvm make gcc pkg-config protobuf-c-compiler"
+	"toolchain: clang llvm make gcc pkg-config protobuf-c-compiler libclang-rt-14-dev"
 	"bpf: libbpf-dev bpftool libelf-dev zlib1g-dev"
 	"libraries: libyaml-dev libmicrohttpd-dev libcmocka-dev libprotobuf-c-dev libcurl4-openssl-dev"
 	"network: iproute2 iptables iputils-ping"
