@@ -25,11 +25,13 @@
 #include "collector.h"
 #include "conntab.h"
 #include "event.h"
+#include "flows.h"
 #include "log.h"
 #include "tcp.skel.h"
 #include "udp.skel.h"
 
-#define UDP_BATCH 1024
+#define UDP_BATCH  1024
+#define CONN_BATCH 1024
 
 enum family_id {
 	F_OPEN = 0,
@@ -66,6 +68,7 @@ enum family_id {
 	F_UDP_DGRAMS,
 	F_EXPORTER_ERRORS,
 	F_EXPORTER_DROPPED,
+	F_RECORDS_LOST,
 	F_MAX,
 };
 
@@ -89,6 +92,10 @@ struct collector {
 	double hist_bounds_s[GS_HIST_NBOUNDS];
 	const struct exporter *exporters;
 	size_t n_exporters;
+	struct flows *flows;
+	__u64 *conn_keys; /* CONN_BATCH, for batch reads of `conns` */
+	struct gs_conn *conn_vals;
+	uint64_t drain_now_ns;
 	struct gs_live live;	  /* the last refresh pass */
 	uint64_t next_refresh_ns; /* CLOCK_MONOTONIC */
 };
@@ -106,6 +113,7 @@ static const char *const lbl_map[] = { "map", NULL };
 static const char *const lbl_feature[] = { "feature", NULL };
 static const char *const lbl_program[] = { "program", NULL };
 static const char *const lbl_adapter[] = { "adapter", NULL };
+static const char *const lbl_record[] = { "record", NULL };
 
 struct family_def {
 	const char *name;
@@ -217,6 +225,10 @@ static const struct family_def defs[F_MAX] = {
 	[F_EXPORTER_DROPPED] = { "gespann_exporter_dropped_total",
 				 "Snapshots or datagrams an adapter dropped (backend slow or down).",
 				 METRIC_COUNTER, lbl_adapter },
+	[F_RECORDS_LOST] = { "gespann_records_lost_total",
+			     "Ring-buffer records of other kinds than connections dropped because "
+			     "the buffer was full, by record: process, dns, resolve.",
+			     METRIC_COUNTER, lbl_record },
 };
 
 /* Debug line for a DNS packet record. Checks the record itself (the parser
@@ -257,6 +269,7 @@ static void log_dns_record(const void *data, size_t size)
 static int handle_record(void *ctx, void *data, size_t size)
 {
 	struct collector *c = ctx;
+	const struct gs_event_hdr *hdr = data;
 	char line[512];
 
 	if (size >= sizeof(struct gs_event_hdr) &&
@@ -267,18 +280,22 @@ static int handle_record(void *ctx, void *data, size_t size)
 		c->invalid++;
 		return 0;
 	}
-	c->delivered++;
-	if (log_get_level() >= LOG_LEVEL_DEBUG) {
-		event_format(data, (const char(*)[32])c->probes->reset_reason_names,
-			     c->probes->n_reset_reasons, line, sizeof(line));
-		pr_debug("%s", line);
+	if (hdr->type == GS_EV_CLOSE || hdr->type == GS_EV_FAILED) {
+		c->delivered++;
+		if (log_get_level() >= LOG_LEVEL_DEBUG) {
+			event_format(data, (const char(*)[32])c->probes->reset_reason_names,
+				     c->probes->n_reset_reasons, line, sizeof(line));
+			pr_debug("%s", line);
+		}
 	}
+	flows_record(c->flows, data, size, c->drain_now_ns);
 	return 0;
 }
 
 struct collector *collector_new(struct registry *reg, struct probes *p, const struct config *cfg)
 {
 	struct collector *c = calloc(1, sizeof(*c));
+	char errbuf[512];
 	int err;
 
 	if (!c)
@@ -293,7 +310,10 @@ struct collector *collector_new(struct registry *reg, struct probes *p, const st
 	c->udp_keys = calloc(UDP_BATCH, sizeof(*c->udp_keys));
 	c->udp_vals = calloc(UDP_BATCH, sizeof(*c->udp_vals));
 	c->udp_expired_keys = calloc(UDP_BATCH, sizeof(*c->udp_expired_keys));
-	if (!c->percpu || !c->udp_keys || !c->udp_vals || !c->udp_expired_keys)
+	c->conn_keys = calloc(CONN_BATCH, sizeof(*c->conn_keys));
+	c->conn_vals = calloc(CONN_BATCH, sizeof(*c->conn_vals));
+	if (!c->percpu || !c->udp_keys || !c->udp_vals || !c->udp_expired_keys || !c->conn_keys ||
+	    !c->conn_vals)
 		goto fail;
 	for (int i = 0; i < GS_HIST_NBOUNDS; i++)
 		c->hist_bounds_s[i] = (double)hist_bounds_ns[i] / 1e9;
@@ -308,6 +328,13 @@ struct collector *collector_new(struct registry *reg, struct probes *p, const st
 			goto fail;
 		}
 	}
+	c->flows = flows_new(reg, cfg, errbuf, sizeof(errbuf));
+	if (!c->flows) {
+		pr_err("%s", errbuf);
+		goto fail;
+	}
+	if (p->tcp)
+		flows_set_listener_fd(c->flows, bpf_map__fd(p->tcp->maps.listeners));
 	if (p->tcp) {
 		c->rb = ring_buffer__new(bpf_map__fd(p->tcp->maps.events), handle_record, c, NULL);
 		if (!c->rb) {
@@ -327,6 +354,9 @@ void collector_free(struct collector *c)
 	if (!c)
 		return;
 	ring_buffer__free(c->rb);
+	flows_free(c->flows);
+	free(c->conn_keys);
+	free(c->conn_vals);
 	free(c->percpu);
 	free(c->udp_keys);
 	free(c->udp_vals);
@@ -345,12 +375,15 @@ int collector_events_fd(const struct collector *c)
 	return c->rb ? ring_buffer__epoll_fd(c->rb) : -1;
 }
 
+static uint64_t monotonic_ns(void);
+
 int collector_drain(struct collector *c)
 {
 	int n;
 
 	if (!c->rb)
 		return 0;
+	c->drain_now_ns = monotonic_ns();
 	n = ring_buffer__consume(c->rb);
 	if (n < 0 && n != -EINTR)
 		pr_warn("ring buffer consume failed: %s", strerror(-n));
@@ -373,18 +406,54 @@ static uint64_t monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* Every connection entry into the flow table: growth of open connections
+ * and the open-connection gauge. Records drained first, so a connection
+ * whose record was consumed is not read back from a map entry. */
+static void conn_pass(struct collector *c, uint64_t now_ns)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u64 in_batch = 0, out_batch = 0;
+	bool first = true;
+	int fd, err;
+
+	collector_drain(c);
+	fd = bpf_map__fd(c->probes->tcp->maps.conns);
+	flows_tcp_begin(c->flows);
+	for (;;) {
+		__u32 count = CONN_BATCH;
+
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, c->conn_keys,
+					   c->conn_vals, &count, &opts);
+		err = err ? -errno : 0;
+		if (err && err != -ENOENT) {
+			pr_warn("reading the connection map failed: %s", strerror(-err));
+			break;
+		}
+		for (__u32 i = 0; i < count; i++)
+			flows_tcp_entry(c->flows, c->conn_keys[i], &c->conn_vals[i], now_ns);
+		if (err == -ENOENT)
+			break;
+		in_batch = out_batch;
+		first = false;
+	}
+	flows_tcp_end(c->flows, now_ns);
+}
+
 static void refresh_live(struct collector *c, uint64_t now_ns)
 {
 	uint64_t took, wait;
 	__u32 zero = 0;
 
-	if (!c->probes->features[FEAT_LIVE_REFRESH] || now_ns < c->next_refresh_ns)
+	if (!c->probes->tcp || now_ns < c->next_refresh_ns)
 		return;
-	if (probes_refresh_live(c->probes)) {
-		c->next_refresh_ns = now_ns + REFRESH_MIN_INTERVAL_NS;
-		return;
+	if (c->probes->features[FEAT_LIVE_REFRESH]) {
+		if (probes_refresh_live(c->probes)) {
+			c->next_refresh_ns = now_ns + REFRESH_MIN_INTERVAL_NS;
+			return;
+		}
+		bpf_map_lookup_elem(bpf_map__fd(c->probes->tcp->maps.live), &zero, &c->live);
 	}
-	bpf_map_lookup_elem(bpf_map__fd(c->probes->tcp->maps.live), &zero, &c->live);
+	conn_pass(c, now_ns);
 	took = monotonic_ns() - now_ns;
 	wait = took * REFRESH_MAX_DUTY;
 	c->next_refresh_ns =
@@ -399,6 +468,7 @@ void collector_tick(struct collector *c, uint64_t now_ns)
 {
 	refresh_live(c, now_ns);
 	sweep_udp(c, now_ns);
+	flows_tick(c->flows, now_ns);
 }
 
 static void sweep_udp(struct collector *c, uint64_t now_ns)
@@ -406,7 +476,7 @@ static void sweep_udp(struct collector *c, uint64_t now_ns)
 	struct conntab_udp_sweep sw = { 0 };
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	__u64 in_batch = 0, out_batch = 0;
-	bool first = true;
+	bool first = true, complete = false;
 	int fd, err;
 
 	if (!c->probes->udp)
@@ -422,19 +492,35 @@ static void sweep_udp(struct collector *c, uint64_t now_ns)
 			pr_warn("reading the UDP flow map failed: %s", strerror(-err));
 			break;
 		}
+		for (__u32 i = 0; i < count; i++)
+			flows_udp(c->flows, &c->udp_keys[i], &c->udp_vals[i], 0, now_ns);
 		conntab_sweep_udp(c->udp_keys, c->udp_vals, count, now_ns, c->cfg->idle_timeout_ns,
 				  c->udp_expired_keys, UDP_BATCH, &sw);
-		if (err == -ENOENT)
+		if (err == -ENOENT) {
+			complete = true;
 			break;
+		}
 		in_batch = out_batch;
 		first = false;
 	}
 	for (uint64_t i = 0; i < sw.expired; i++) {
-		if (!bpf_map_delete_elem(fd, &c->udp_expired_keys[i]))
+		struct gs_udp_flow last;
+
+		/* Atomically: datagrams counted after the read above are in
+		 * the last values, none is lost between reading and deleting. */
+		if (!bpf_map_lookup_and_delete_elem(fd, &c->udp_expired_keys[i], &last)) {
+			flows_udp(c->flows, &c->udp_expired_keys[i], &last, 1, now_ns);
 			c->udp_expired++;
-		else
-			sw.active++; /* it came back to life, or is gone already */
+		} else if (errno != ENOENT && !bpf_map_delete_elem(fd, &c->udp_expired_keys[i])) {
+			/* Hash lookup-and-delete is 5.14+: the flow table drops
+			 * the entry at the end of the next sweep. */
+			c->udp_expired++;
+		} else {
+			sw.active++; /* gone already */
+		}
 	}
+	if (complete)
+		flows_udp_end(c->flows);
 	c->udp_active = sw.active;
 }
 
@@ -647,6 +733,13 @@ void collector_update(struct collector *c)
 		registry_set(c->f[F_FEATURE], lv, c->probes->features[i] ? 1 : 0);
 	}
 	update_recursion_misses(c);
+	lv[0] = "process";
+	registry_set(c->f[F_RECORDS_LOST], lv, (double)k[GS_C_PROC_LOST]);
+	lv[0] = "dns";
+	registry_set(c->f[F_RECORDS_LOST], lv, (double)u[GS_C_DNS_LOST]);
+	lv[0] = "resolve";
+	registry_set(c->f[F_RECORDS_LOST], lv, (double)k[GS_C_RESOLVE_LOST]);
+	flows_publish(c->flows);
 	for (size_t i = 0; i < c->n_exporters; i++) {
 		const struct exporter *ex = &c->exporters[i];
 

@@ -56,6 +56,7 @@ struct dnstrack {
 	uint32_t *buckets;
 	size_t max, count, mask;
 	uint32_t free_head, oldest, newest;
+	uint32_t unused; /* entries [unused, max) never used: not touched yet */
 	uint64_t timeout_ns, seed;
 	dnstrack_fn fn;
 	void *ctx;
@@ -195,9 +196,9 @@ struct dnstrack *dnstrack_new(size_t max_pending, uint64_t timeout_ns, dnstrack_
 	memset(t->buckets, 0xff, nb * sizeof(*t->buckets));
 	t->mask = nb - 1;
 	t->max = max_pending;
-	for (size_t i = 0; i < max_pending; i++)
-		t->entries[i].hnext = i + 1 < max_pending ? (uint32_t)(i + 1) : DT_NONE;
-	t->free_head = 0;
+	/* Handed out from `unused` first: untouched pages stay unresident. */
+	t->free_head = DT_NONE;
+	t->unused = 0;
 	t->oldest = t->newest = DT_NONE;
 	t->timeout_ns = timeout_ns;
 	t->fn = fn;
@@ -250,9 +251,13 @@ static void track_query(struct dnstrack *t, const struct gs_dns_event *ev, const
 		t->stats.pending_full++;
 		return;
 	}
-	i = t->free_head;
+	if (t->free_head != DT_NONE) {
+		i = t->free_head;
+		t->free_head = t->entries[i].hnext;
+	} else {
+		i = t->unused++;
+	}
 	e = &t->entries[i];
-	t->free_head = e->hnext;
 	memset(e, 0, sizeof(*e));
 	e->key = k;
 	e->ts_ns = ev->ts_ns;

@@ -40,6 +40,7 @@ struct hostcache {
 	uint32_t *heap; /* entry indices, min-heap on expires_ns */
 	size_t max, count, mask;
 	uint32_t free_head;
+	uint32_t unused; /* entries [unused, max) never used: not touched yet */
 	uint64_t seed;
 	struct hostcache_stats stats;
 };
@@ -190,9 +191,9 @@ struct hostcache *hostcache_new(size_t max_entries)
 	memset(h->buckets, 0xff, nb * sizeof(*h->buckets));
 	h->mask = nb - 1;
 	h->max = max_entries;
-	for (size_t i = 0; i < max_entries; i++)
-		h->entries[i].hnext = i + 1 < max_entries ? (uint32_t)(i + 1) : HC_NONE;
-	h->free_head = 0;
+	/* Handed out from `unused` first: untouched pages stay unresident. */
+	h->free_head = HC_NONE;
+	h->unused = 0;
 	if (getrandom(&h->seed, sizeof(h->seed), GRND_NONBLOCK) != sizeof(h->seed)) {
 		struct timespec ts;
 
@@ -270,12 +271,15 @@ void hostcache_put(struct hostcache *h, uint16_t family, const uint8_t addr[16],
 			h->stats.evictions++;
 		hc_remove(h, victim);
 	}
-	i = h->free_head;
+	i = h->free_head != HC_NONE ? h->free_head : h->unused;
 	e = &h->entries[i];
 	e->name = strndup(name, HC_NAME_MAX);
 	if (!e->name)
 		return;
-	h->free_head = e->hnext;
+	if (i == h->free_head)
+		h->free_head = e->hnext;
+	else
+		h->unused++;
 	e->family = family;
 	memcpy(e->addr, key, 16);
 	e->expires_ns = expires;

@@ -572,8 +572,8 @@ int probes_start(struct probes *p, const struct config *cfg, uint64_t netns_cook
 	btf__free(btf);
 	if (err)
 		goto cleanup;
-	/* DNS capture is on until the config has a key for it (dns.enabled). */
-	err = start_udp(p, cfg, netns_cookie, true);
+	/* dns.enabled: false leaves the DNS packets in the kernel. */
+	err = start_udp(p, cfg, netns_cookie, cfg->dns_enabled);
 	if (err)
 		goto cleanup;
 	for (int i = 0; i < FEAT_MAX; i++)

@@ -23,11 +23,11 @@ enum feature {
 	FEAT_CGROUP_SKB_UDP,
 	FEAT_KPROBE,
 	FEAT_FENTRY,
-	FEAT_ACCEPT_OWNER,	   /* owner of accepted connections taken at accept() */
-	FEAT_PROC_EVENTS,	   /* exec/fork/exit records for the process cache */
-	FEAT_UPROBE_GETADDRINFO,   /* libc getaddrinfo() results */
-	FEAT_UDP_OWNER,		   /* UDP flows carry their socket owner */
-	FEAT_DNS_CAPTURE,	   /* DNS packets on port 53 copied to user space */
+	FEAT_ACCEPT_OWNER,	 /* owner of accepted connections taken at accept() */
+	FEAT_PROC_EVENTS,	 /* exec/fork/exit records for the process cache */
+	FEAT_UPROBE_GETADDRINFO, /* libc getaddrinfo() results */
+	FEAT_UDP_OWNER,		 /* UDP flows carry their socket owner */
+	FEAT_DNS_CAPTURE,	 /* DNS packets on port 53 copied to user space */
 	FEAT_MAX,
 };
 

@@ -61,6 +61,7 @@ struct proccache {
 	uint32_t *buckets;
 	uint32_t bmask;
 	uint32_t free_head;    /* free entries, chained by next */
+	uint32_t unused;       /* entries [unused, max) never used: not touched yet */
 	struct pc_list live;   /* head: most recently used */
 	struct pc_list exited; /* head: exited first */
 	struct cg_slot *cg;
@@ -668,12 +669,16 @@ static uint32_t pc_alloc(struct proccache *pc, uint32_t pid)
 {
 	uint32_t i, b;
 
-	if (pc->free_head == PC_NIL) {
-		pc_remove(pc, pc->exited.head != PC_NIL ? pc->exited.head : pc->live.tail);
-		pc->st.evictions++;
+	if (pc->free_head == PC_NIL && pc->unused < pc->max) {
+		i = pc->unused++;
+	} else {
+		if (pc->free_head == PC_NIL) {
+			pc_remove(pc, pc->exited.head != PC_NIL ? pc->exited.head : pc->live.tail);
+			pc->st.evictions++;
+		}
+		i = pc->free_head;
+		pc->free_head = pc->e[i].next;
 	}
-	i = pc->free_head;
-	pc->free_head = pc->e[i].next;
 	memset(&pc->e[i].info, 0, sizeof(pc->e[i].info));
 	pc->e[i].info.pid = pid;
 	b = pc_bucket(pc, pid);
@@ -748,9 +753,10 @@ struct proccache *proccache_new(size_t max_entries, const char *proc_root, const
 		return NULL;
 	}
 	memset(pc->buckets, 0xff, nb * sizeof(*pc->buckets));
-	for (uint32_t i = 0; i < pc->max; i++)
-		pc->e[i].next = i + 1 < pc->max ? i + 1 : PC_NIL;
-	pc->free_head = 0;
+	/* Entries are handed out from `unused` first: pages of the table are
+	 * touched only when a process needs them. */
+	pc->free_head = PC_NIL;
+	pc->unused = 0;
 	pc->live.head = pc->live.tail = PC_NIL;
 	pc->exited.head = pc->exited.tail = PC_NIL;
 	pc_copy(pc->proc_root, sizeof(pc->proc_root), proc_root, strlen(proc_root));

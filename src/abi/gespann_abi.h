@@ -12,12 +12,12 @@
 #include <linux/types.h>
 #endif
 
-#define GS_COMM_LEN 16
-#define GS_ADDR_LEN 16
-#define GS_PATH_LEN 256	 /* executable path in exec records (truncated) */
-#define GS_NAME_LEN 256	 /* host name in getaddrinfo records (truncated) */
-#define GS_DNS_MAX  512	 /* DNS bytes copied per packet (message, or TCP length prefix + message) */
-#define GS_RESOLVE_MAX 8 /* addresses per getaddrinfo record */
+#define GS_COMM_LEN    16
+#define GS_ADDR_LEN    16
+#define GS_PATH_LEN    256 /* executable path in exec records (truncated) */
+#define GS_NAME_LEN    256 /* host name in getaddrinfo records (truncated) */
+#define GS_DNS_MAX     512 /* DNS bytes copied per packet (message, or TCP length prefix + message) */
+#define GS_RESOLVE_MAX 8   /* addresses per getaddrinfo record */
 
 /* Histogram upper bounds in nanoseconds (the +Inf bucket follows them). One
  * table for connect latency, RTT and duration: 1-2.5-5 steps from 10 us to
@@ -73,13 +73,13 @@ enum gs_counter {
 	GS_C_TCP_SEEDED,		/* open at start: found by the socket iterator */
 	GS_C_TCP_BYTES_SENT_CORR,	/* folded too much: a reading went back (subtract) */
 	GS_C_TCP_BYTES_RECEIVED_CORR,
-	GS_C_ACCEPT_OWNED,    /* accepted connections whose owner was taken at accept() */
-	GS_C_PROC_EVENTS,     /* exec/fork/exit records submitted */
-	GS_C_PROC_LOST,	      /* ... dropped: ring buffer full */
-	GS_C_DNS_PACKETS,     /* DNS packet records submitted */
-	GS_C_DNS_LOST,	      /* ... dropped: ring buffer full */
-	GS_C_RESOLVE_EVENTS,  /* getaddrinfo records submitted */
-	GS_C_RESOLVE_LOST,    /* ... dropped: ring buffer full */
+	GS_C_ACCEPT_OWNED,	/* accepted connections whose owner was taken at accept() */
+	GS_C_PROC_EVENTS,	/* exec/fork/exit records submitted */
+	GS_C_PROC_LOST,		/* ... dropped: ring buffer full */
+	GS_C_DNS_PACKETS,	/* DNS packet records submitted */
+	GS_C_DNS_LOST,		/* ... dropped: ring buffer full */
+	GS_C_RESOLVE_EVENTS,	/* getaddrinfo records submitted */
+	GS_C_RESOLVE_LOST,	/* ... dropped: ring buffer full */
 	GS_C_UDP_OWNER_UNKNOWN, /* UDP flows created without a known owner process */
 	GS_C_MAX,
 };
@@ -123,7 +123,7 @@ struct gs_conn {
 	__u64 bytes_sent;     /* payload, without retransmitted duplicates */
 	__u64 bytes_received; /* payload, without the FIN's sequence number */
 	__u64 last_active_ns; /* last refresh that saw payload move (idle detection) */
-	__u64 cgroup_id;      /* cgroup v2 id of the owner (connecting, accepting or listening task) */
+	__u64 cgroup_id; /* cgroup v2 id of the owner (connecting, accepting or listening task) */
 	__u32 srtt_us;
 	__u32 min_rtt_us;
 	__u32 total_retrans;
@@ -133,8 +133,8 @@ struct gs_conn {
 	__u16 family; /* AF_INET / AF_INET6 */
 	__u16 sport;  /* host byte order */
 	__u16 dport;
-	__u16 reset_reason; /* enum sk_rst_reason of the RST we sent */
-	__u16 err;	    /* sk_err at close: errno of a failed connect */
+	__u16 reset_reason;   /* enum sk_rst_reason of the RST we sent */
+	__u16 err;	      /* sk_err at close: errno of a failed connect */
 	__u16 close_oldstate; /* TCP state the socket left for CLOSE (in records) */
 	__u32 pad1;
 	__u8 saddr[GS_ADDR_LEN]; /* IPv4 in the first 4 bytes */

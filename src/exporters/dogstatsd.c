@@ -89,6 +89,18 @@ static const struct dsd_name {
 	{ "gespann_bpf_recursion_misses_total", "bpf.recursion_misses" },
 	{ "gespann_exporter_errors_total", "exporter.errors" },
 	{ "gespann_exporter_dropped_total", "exporter.dropped" },
+	{ "gespann_records_lost_total", "records.lost" },
+	{ "gespann_flow_bytes_total", "flow.bytes" },
+	{ "gespann_flow_connections_total", "flow.connections" },
+	{ "gespann_flow_retransmits_total", "flow.retransmits" },
+	{ "gespann_flow_rtt_seconds", "flow.rtt" },
+	{ "gespann_flow_open_connections", "flow.connections.open" },
+	{ "gespann_process_bytes_total", "process.bytes" },
+	{ "gespann_dns_queries_total", "dns.queries" },
+	{ "gespann_dns_latency_seconds", "dns.latency" },
+	{ "gespann_dns_malformed_total", "dns.malformed" },
+	{ "gespann_dns_names", "dns.names" },
+	{ "gespann_series_dropped_total", "series.dropped" },
 };
 
 /*
