@@ -11,8 +11,10 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
 
 #include "maps.bpf.h"
+#include "compat.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -84,7 +86,7 @@ static __always_inline void account(struct __sk_buff *skb, bool egress)
 	}
 	if (bpf_skb_load_bytes(skb, hlen, ports, sizeof(ports)))
 		return;
-	key.netns_cookie = bpf_get_netns_cookie(skb);
+	key.netns_cookie = gs_skb_net_key(skb);
 	if (!gs_in_scope(key.netns_cookie))
 		return;
 	key.lport = bpf_ntohs(egress ? ports[0] : ports[1]);
@@ -108,7 +110,7 @@ static __always_inline void account(struct __sk_buff *skb, bool egress)
 		if (egress) {
 			nf.bytes_sent = payload;
 			nf.dgrams_sent = dgrams;
-			nf.pid = bpf_get_current_pid_tgid() >> 32;
+			nf.pid = gs_skb_current_pid();
 		} else {
 			nf.bytes_received = payload;
 			nf.dgrams_received = dgrams;
