@@ -22,14 +22,18 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "kcompat.h"
 #include "log.h"
 #include "probes.h"
 #include "tcp.skel.h"
+#include "tcp_legacy.skel.h"
 #include "udp.skel.h"
+#include "udp_legacy.skel.h"
 
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
+/* tcp_bpf_open_variant(), udp_bpf_open_variant(): the normal or GS_LEGACY
+ * object of a family (kcompat.h). */
+KCOMPAT_DEFINE_SKEL_OPEN(tcp)
+KCOMPAT_DEFINE_SKEL_OPEN(udp)
 
 #define PRIVATE_CGROUP2_DIR "/run/gespann/cgroup2"
 
@@ -49,6 +53,10 @@ static const char *const feature_names[FEAT_MAX] = {
 	[FEAT_UPROBE_GETADDRINFO] = "uprobe_getaddrinfo",
 	[FEAT_UDP_OWNER] = "udp_owner",
 	[FEAT_DNS_CAPTURE] = "dns_capture",
+	[FEAT_BPF_ATOMICS] = "bpf_atomics",
+	[FEAT_NETNS_COOKIE] = "netns_cookie",
+	[FEAT_CGROUP_SKB_NETNS_COOKIE] = "cgroup_skb_netns_cookie",
+	[FEAT_CGROUP_SKB_PID] = "cgroup_skb_pid",
 };
 
 const char *feature_name(enum feature f)
@@ -56,20 +64,43 @@ const char *feature_name(enum feature f)
 	return f < FEAT_MAX ? feature_names[f] : "unknown";
 }
 
+/* ==== Kernel fallbacks (kcompat.c probes, src/bpf/lib/compat.bpf.h) ==== */
+
+/* Before 5.14 user space cannot read netns cookies: every netns identity,
+ * the scope's and the kernel programs', is then the namespace's inode
+ * number. Asked once, before the scope is resolved. */
+static bool netns_by_ino(void)
+{
+	static int by_ino = -1;
+
+	if (by_ino < 0) {
+		by_ino = !kcompat_has_netns_cookie();
+		if (by_ino)
+			pr_warn("no SO_NETNS_COOKIE on this kernel (before 5.14): network "
+				"namespaces are identified by inode number");
+	}
+	return by_ino;
+}
+
+/* The kernel-dependent choices every family shares, made once per start,
+ * each logged when it falls back. */
+static void probe_fallbacks(struct probes *p)
+{
+	p->features[FEAT_NETNS_COOKIE] = !netns_by_ino();
+	p->features[FEAT_BPF_ATOMICS] = kcompat_has_atomics();
+	p->legacy = !p->features[FEAT_BPF_ATOMICS];
+	if (p->legacy)
+		pr_warn("the kernel has no BPF atomic exchange (before 5.12): loading the "
+			"legacy programs");
+	p->features[FEAT_CGROUP_SKB_NETNS_COOKIE] =
+		kcompat_prog_has_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_netns_cookie);
+	p->features[FEAT_CGROUP_SKB_PID] =
+		kcompat_prog_has_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_current_pid_tgid);
+}
+
 static int netns_cookie_here(uint64_t *cookie)
 {
-	socklen_t len = sizeof(*cookie);
-	int fd, err = 0;
-
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len))
-		err = -errno;
-	close(fd);
-	return err;
+	return kcompat_netns_id_here(netns_by_ino(), cookie);
 }
 
 int probes_resolve_scope(const struct config *cfg, uint64_t *cookie)
@@ -139,7 +170,9 @@ static void load_reset_reasons(struct probes *p, const struct btf *btf)
 	const char *prefix = "SK_RST_REASON_";
 	int id;
 
-	snprintf(p->reset_reason_names[0], sizeof(p->reset_reason_names[0]), "not_specified");
+	/* Before 6.10 nothing gives a reason: "unknown", not a guess. 6.10+
+	 * names 0 itself (not_specified). */
+	snprintf(p->reset_reason_names[0], sizeof(p->reset_reason_names[0]), "unknown");
 	p->n_reset_reasons = 1;
 	if (!btf)
 		return;
@@ -349,7 +382,7 @@ static int start_tcp(struct probes *p, const struct config *cfg, uint64_t cookie
 		       "needs Linux 4.16+ with BTF");
 		return -ENOTSUP;
 	}
-	skel = tcp_bpf__open();
+	skel = tcp_bpf_open_variant(p->legacy);
 	if (!skel) {
 		err = -errno;
 		pr_err("failed to open the tcp programs: %s", strerror(-err));
@@ -357,6 +390,7 @@ static int start_tcp(struct probes *p, const struct config *cfg, uint64_t cookie
 	}
 	p->tcp = skel;
 	skel->rodata->target_netns = cookie;
+	skel->rodata->gs_netns_by_ino = netns_by_ino();
 	skel->rodata->idle_timeout_ns = cfg->idle_timeout_ns;
 	skel->rodata->ringbuf_wakeup_bytes = cfg->ringbuf_bytes / 4;
 	bpf_map__set_max_entries(skel->maps.conns, cfg->max_connections);
@@ -377,7 +411,7 @@ static int start_tcp(struct probes *p, const struct config *cfg, uint64_t cookie
 		pr_warn("tracepoint tcp_send_reset is missing: RSTs sent are not counted");
 	else if (!p->features[FEAT_TCP_RESET_REASON])
 		pr_warn("tcp_send_reset has no reason on this kernel (before 6.10): "
-			"reset_reason is reported as not_specified");
+			"reset_reason is reported as unknown");
 
 	p->features[FEAT_TP_TCP_RECEIVE_RESET] = btf_has_tracepoint(btf, "tcp_receive_reset");
 	bpf_program__set_autoload(skel->progs.handle_tcp_receive_reset,
@@ -388,6 +422,11 @@ static int start_tcp(struct probes *p, const struct config *cfg, uint64_t cookie
 	/* Run on demand, never attached: the refresh program, and the seeding
 	 * iterator (instantiated once per namespace after attach). */
 	bpf_program__set_autoattach(skel->progs.refresh_live, false);
+	/* bpf_for_each_map_elem is 5.13+. libbpf's probe is right here: such
+	 * kernels answer "unknown func". */
+	bpf_program__set_autoload(skel->progs.refresh_live,
+				  libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT,
+							  BPF_FUNC_for_each_map_elem, NULL) > 0);
 	bpf_program__set_autoattach(skel->progs.seed_tcp, false);
 
 	err = tcp_bpf__load(skel);
@@ -415,7 +454,7 @@ static int start_tcp(struct probes *p, const struct config *cfg, uint64_t cookie
 static struct udp_bpf *udp_open(struct probes *p, const struct config *cfg, uint64_t cookie,
 				bool *dns_capture, bool owner_hooks)
 {
-	struct udp_bpf *skel = udp_bpf__open();
+	struct udp_bpf *skel = udp_bpf_open_variant(p->legacy);
 	int err;
 
 	if (!skel) {
@@ -424,6 +463,9 @@ static struct udp_bpf *udp_open(struct probes *p, const struct config *cfg, uint
 		return NULL;
 	}
 	skel->rodata->target_netns = cookie;
+	skel->rodata->gs_netns_by_ino = netns_by_ino();
+	skel->rodata->gs_skb_has_netns_cookie = p->features[FEAT_CGROUP_SKB_NETNS_COOKIE];
+	skel->rodata->gs_skb_has_pid = p->features[FEAT_CGROUP_SKB_PID];
 	skel->rodata->ringbuf_wakeup_bytes = cfg->ringbuf_bytes / 4;
 	bpf_map__set_max_entries(skel->maps.udp_flows, cfg->max_udp_flows);
 	/* One ring buffer for every record: the tcp family's. */
@@ -510,6 +552,12 @@ static int start_udp(struct probes *p, const struct config *cfg, uint64_t cookie
 		err = udp_bpf__load(skel);
 	}
 	p->udp = skel;
+	if (!p->features[FEAT_CGROUP_SKB_NETNS_COOKIE])
+		pr_info("cgroup_skb programs cannot call bpf_get_netns_cookie on this kernel: "
+			"UDP flows take the netns from their socket");
+	if (!p->features[FEAT_CGROUP_SKB_PID])
+		pr_warn("cgroup_skb programs cannot call bpf_get_current_pid_tgid on this "
+			"kernel: UDP flows are named by their socket's creator only");
 	if (err) {
 		pr_warn("UDP tracking disabled: failed to load the udp programs: %s",
 			strerror(-err));
@@ -557,9 +605,9 @@ int probes_start(struct probes *p, const struct config *cfg, uint64_t netns_cook
 	btf = btf__load_vmlinux_btf();
 	if (!btf) {
 		err = -errno;
-		pr_err("kernel BTF is not available (/sys/kernel/btf/vmlinux): %s; Gespann needs a "
-		       "kernel built with CONFIG_DEBUG_INFO_BTF=y",
-		       strerror(-err));
+		/* libbpf says ESRCH for "none found": say what that means. */
+		pr_err("kernel BTF not found or unreadable (/sys/kernel/btf/vmlinux): Gespann "
+		       "needs a kernel built with CONFIG_DEBUG_INFO_BTF=y");
 		return err ? err : -ENOENT;
 	}
 	p->features[FEAT_BTF] = true;
@@ -567,6 +615,7 @@ int probes_start(struct probes *p, const struct config *cfg, uint64_t netns_cook
 	/* Reported, not used: this build relies on tracepoints only. */
 	p->features[FEAT_KPROBE] = probe_kprobe();
 	p->features[FEAT_FENTRY] = probe_fentry(btf);
+	probe_fallbacks(p);
 
 	err = start_tcp(p, cfg, netns_cookie, btf);
 	btf__free(btf);
@@ -608,6 +657,8 @@ int probes_refresh_live(struct probes *p)
 
 	if (!p->tcp)
 		return -ENOENT;
+	if (bpf_program__fd(p->tcp->progs.refresh_live) < 0)
+		return -EOPNOTSUPP; /* not loaded: the kernel lacks bpf_for_each_map_elem */
 	err = bpf_prog_test_run_opts(bpf_program__fd(p->tcp->progs.refresh_live), &opts);
 	return err ? -errno : 0;
 }

@@ -23,11 +23,20 @@ enum feature {
 	FEAT_CGROUP_SKB_UDP,
 	FEAT_KPROBE,
 	FEAT_FENTRY,
-	FEAT_ACCEPT_OWNER,	 /* owner of accepted connections taken at accept() */
-	FEAT_PROC_EVENTS,	 /* exec/fork/exit records for the process cache */
-	FEAT_UPROBE_GETADDRINFO, /* libc getaddrinfo() results */
-	FEAT_UDP_OWNER,		 /* UDP flows carry their socket owner */
-	FEAT_DNS_CAPTURE,	 /* DNS packets on port 53 copied to user space */
+	FEAT_ACCEPT_OWNER,	   /* owner of accepted connections taken at accept() */
+	FEAT_PROC_EVENTS,	   /* exec/fork/exit records for the process cache */
+	FEAT_UPROBE_GETADDRINFO,   /* libc getaddrinfo() results */
+	FEAT_UDP_OWNER,		   /* UDP flows carry their socket owner */
+	FEAT_DNS_CAPTURE,	   /* DNS packets on port 53 copied to user space */
+	/* Kernel fallbacks (kcompat.h), each off where the fallback is used:
+	 * BPF_XCHG/BPF_OR (5.12+), else the GS_LEGACY objects; */
+	FEAT_BPF_ATOMICS,
+	/* SO_NETNS_COOKIE (5.14+), else netns by inode number; */
+	FEAT_NETNS_COOKIE,
+	/* bpf_get_netns_cookie in cgroup_skb, else the netns via skb->sk; */
+	FEAT_CGROUP_SKB_NETNS_COOKIE,
+	/* bpf_get_current_pid_tgid in cgroup_skb, else UDP flows without pid. */
+	FEAT_CGROUP_SKB_PID,
 	FEAT_MAX,
 };
 
@@ -36,6 +45,7 @@ struct probes {
 	struct udp_bpf *udp;
 	struct bpf_link *udp_links[2];
 	int cgroup_fd;
+	bool legacy; /* the GS_LEGACY objects are loaded (kcompat_has_atomics() said no) */
 	bool features[FEAT_MAX];
 	char reset_reason_names[64][32]; /* enum sk_rst_reason, lowercased */
 	unsigned int n_reset_reasons;

@@ -2,7 +2,11 @@
 # SPDX-License-Identifier: MIT
 # The whole test suite, as `make test` runs it (after building): unit tests
 # (no root, no BPF), then the kernel end-to-end scenarios with the normal
-# daemon, then the same TCP and UDP scenarios with the ASan/UBSan daemon.
+# daemon, then the same TCP and UDP scenarios with the ASan/UBSan daemon,
+# then the kernel matrix (tests/kernels/run.sh: the TCP and UDP scenarios on
+# Debian's 5.10, 6.1 and 6.12 kernels under qemu; some 10 minutes once the
+# kernels are cached in build/kernels). GS_SKIP_KERNELS=1 leaves the matrix
+# out of a local run; under CI=true it is refused.
 # Under CI=true a test whose needs are missing (root, BPF) fails; it does not
 # skip. Ends with one line: "N passed, M failed".
 set -uo pipefail
@@ -71,6 +75,34 @@ else
 	for s in tests/e2e/t_tcp.sh tests/e2e/t_udp.sh; do
 		run_scenario "$s" GS_BIN="$PWD/$BUILD/asan/gespann"
 	done
+fi
+
+echo "== kernel matrix (make test-kernels)"
+if [[ "${CI:-}" != "true" && "${GS_SKIP_KERNELS:-}" == 1 ]]; then
+	echo "skipped: GS_SKIP_KERNELS=1"
+elif [[ $(id -u) -ne 0 ]]; then
+	if [[ "${CI:-}" == "true" ]]; then
+		echo "FAIL - the kernel matrix needs root (CI=true: not skipped)"
+		fail=$((fail + 1))
+		failed_names+=("kernel matrix prerequisites")
+	else
+		echo "skipped: the kernel matrix needs root (run: sudo make test)"
+	fi
+else
+	[[ "${CI:-}" == "true" && "${GS_SKIP_KERNELS:-}" == 1 ]] &&
+		echo "GS_SKIP_KERNELS=1 ignored: CI=true runs the matrix"
+	kt_log=$(mktemp)
+	rc=0
+	BUILD=$BUILD timeout -k 30 4800 tests/kernels/run.sh 2>&1 | tee "$kt_log" || rc=$?
+	# "N passed, M failed, X expected differences", its last tally line.
+	read -r p _ f _ < <(grep -E '^[0-9]+ passed, [0-9]+ failed' "$kt_log" | tail -1 || true)
+	pass=$((pass + ${p:-0}))
+	fail=$((fail + ${f:-0}))
+	if [[ $rc -ne 0 ]]; then
+		[[ ${f:-0} -eq 0 ]] && fail=$((fail + 1))
+		failed_names+=("kernel matrix")
+	fi
+	rm -f "$kt_log"
 fi
 
 if [[ ${#failed_names[@]} -gt 0 ]]; then

@@ -17,6 +17,7 @@
 #include <bpf/bpf_core_read.h>
 
 #include "maps.bpf.h"
+#include "compat.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -87,7 +88,7 @@ static __always_inline struct gs_stats *stats_get(void)
  * (CO-RE relocated, faults become zeroes), cheaper than probe_read calls. */
 static __always_inline __u64 sk_netns_cookie(const struct sock *sk)
 {
-	return sk->__sk_common.skc_net.net->net_cookie;
+	return gs_net_key(sk->__sk_common.skc_net.net);
 }
 
 /* Addresses, ports, family and netns of a socket into a connection record. */
@@ -151,7 +152,7 @@ static __always_inline bool tcp_figs_read(const struct sock *sk, struct tcp_figs
 static __always_inline void fold(struct gs_stats *st, __u64 *reported, __u64 cur, int idx,
 				 int corr_idx)
 {
-	__u64 old = __sync_lock_test_and_set(reported, cur);
+	__u64 old = GS_XCHG(reported, cur);
 
 	if (cur >= old)
 		STAT_ADD(st, idx, cur - old);
@@ -161,7 +162,7 @@ static __always_inline void fold(struct gs_stats *st, __u64 *reported, __u64 cur
 
 static __always_inline void fold32(struct gs_stats *st, __u32 *reported, __u32 cur, int idx)
 {
-	__u32 old = __sync_lock_test_and_set(reported, cur);
+	__u32 old = GS_XCHG(reported, cur);
 
 	if (cur > old)
 		STAT_ADD(st, idx, cur - old);
@@ -250,7 +251,7 @@ static __always_inline void on_established(struct gs_stats *st, const struct soc
 	c->established_ns = now;
 	c->last_active_ns = now;
 	fill_tuple(c, sk);
-	__sync_fetch_and_or(&c->flags, GS_CF_ESTABLISHED);
+	GS_OR(&c->flags, GS_CF_ESTABLISHED);
 	if (c->flags & GS_CF_ACTIVE)
 		gs_hist_observe(st, GS_H_CONNECT, now - c->start_ns);
 }
@@ -450,7 +451,7 @@ static __always_inline int on_send_reset(const struct sock *sk, const struct sk_
 	if (sk)
 		cookie = sk_netns_cookie(sk);
 	else if (skb)
-		cookie = skb->dev->nd_net.net->net_cookie;
+		cookie = gs_net_key(skb->dev->nd_net.net);
 	else
 		return 0;
 	if (!gs_in_scope(cookie))
@@ -482,7 +483,7 @@ static __always_inline int on_send_reset(const struct sock *sk, const struct sk_
 	if (!c)
 		return 0;
 	c->reset_reason = reason;
-	__sync_fetch_and_or(&c->flags, GS_CF_RST_SENT);
+	GS_OR(&c->flags, GS_CF_RST_SENT);
 	return 0;
 }
 
@@ -526,7 +527,7 @@ int BPF_PROG(handle_tcp_receive_reset, struct sock *sk)
 	STAT_INC(st, GS_C_TCP_RST_RECEIVED);
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (c)
-		__sync_fetch_and_or(&c->flags, GS_CF_RST_RECEIVED);
+		GS_OR(&c->flags, GS_CF_RST_RECEIVED);
 	return 0;
 }
 

@@ -21,8 +21,10 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
 
 #include "maps.bpf.h"
+#include "compat.bpf.h"
 #include "udp_owner.bpf.h"
 #include "udp_pkt.bpf.h"
 #include "dns_capture.bpf.h"
@@ -92,7 +94,7 @@ static __noinline void dns_tcp(struct __sk_buff *skb, bool egress)
 	off = p.hlen + doff;
 	if (skb->len <= off)
 		return;
-	cookie = bpf_get_netns_cookie(skb);
+	cookie = gs_skb_net_key(skb);
 	if (!gs_in_scope(cookie))
 		return;
 	st = udp_stats_get();
@@ -118,7 +120,7 @@ static __always_inline void account_udp(struct __sk_buff *skb, struct bpf_sock *
 		return;
 	if (bpf_skb_load_bytes(skb, p.hlen, ports, sizeof(ports)))
 		return;
-	key.netns_cookie = bpf_get_netns_cookie(skb);
+	key.netns_cookie = gs_skb_net_key(skb);
 	if (!gs_in_scope(key.netns_cookie))
 		return;
 	key.family = p.family;
@@ -235,7 +237,9 @@ int handle_udp_sock_create(struct bpf_sock *sk)
 
 	if (sk->protocol != IPPROTO_UDP)
 		return 1;
-	if (!gs_in_scope(bpf_get_netns_cookie(sk)))
+	/* Where the scope is a netns inode (compat.bpf.h), every UDP socket
+	 * gets its record: harmless, the flows still check their scope. */
+	if (!gs_netns_by_ino && !gs_in_scope(bpf_get_netns_cookie(sk)))
 		return 1;
 	o = bpf_sk_storage_get(&udp_owner, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (o)
@@ -269,7 +273,7 @@ int seed_udp_owners(struct bpf_iter__task_file *ctx)
 	sk = sock->sk;
 	if (!sk || sk->sk_protocol != IPPROTO_UDP)
 		return 0;
-	if (!gs_in_scope(sk->__sk_common.skc_net.net->net_cookie))
+	if (!gs_in_scope(gs_net_key(sk->__sk_common.skc_net.net)))
 		return 0;
 	o = bpf_sk_storage_get(&udp_owner, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!o || o->pid)

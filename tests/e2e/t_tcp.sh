@@ -8,7 +8,7 @@ set -uo pipefail
 E2E_NAME=tcp
 source "$(dirname "$0")/lib.sh"
 
-netns_setup gse2e-tcp || { not_ok "netns setup"; e2e_finish; exit 1; }
+netns_setup "${E2E_NS_PREFIX:-gse2e}-tcp" || { not_ok "netns setup"; e2e_finish; exit 1; }
 agent_start tcp "/var/run/netns/$NS_CLI" "idle_timeout: 1s" || { e2e_finish; exit 1; }
 
 start_server() { # NAME ADDR PORT ARGS...: background server in the server ns
@@ -116,6 +116,15 @@ rst_sent=$(grep -E '^gespann_connection_events_total\{type="reset_sent"' "$E2E_T
 assert_eq $((rst_sent - base_rst_sent)) 3 "reset sent events"
 assert_eq $(($(snmp "$NS_CLI" Tcp OutRsts) - snmp_outrst0)) 3 "reset sent: /proc/net/snmp OutRsts delta (ground truth)"
 e2e_log "reset reasons seen: $(grep -oE 'type="reset_sent",protocol="tcp",reset_reason="[a-z_]*"' "$E2E_TMP/last.prom" | tr '\n' ' ')"
+# Before 6.10 the kernel gives no reason: every RST sent says "unknown";
+# from 6.10 on, none does (the kernel names its reason, not_specified
+# included).
+unknown_rst=$(metric 'gespann_connection_events_total{type="reset_sent",protocol="tcp",reset_reason="unknown"}')
+if [[ "$(metric 'gespann_feature_enabled{feature="tcp_reset_reason"}')" == 1 ]]; then
+	assert_eq "$unknown_rst" 0 "reset sent: the kernel's reason, never unknown (6.10+)"
+else
+	assert_eq "$unknown_rst" "$rst_sent" "reset sent: reason unknown on every RST (no reason before 6.10)"
+fi
 
 # ---- concurrent open connections: gauge up, idle, then back to 0 ----
 coproc HOLD { netns_cli "$TRAFFICGEN" tcp-hold --connect "$SRV6" --port 5001 --conns 50; }

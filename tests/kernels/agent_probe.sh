@@ -40,3 +40,23 @@ agent_probe() {
 	echo "$status $rc" >"$out/agent-$name.status"
 	[[ "$status" == started ]]
 }
+
+# nobtf_probe BIN OUTDIR: start BIN (scope host) with the kernel's BTF
+# hidden: an empty file bound over /sys/kernel/btf/vmlinux in a private mount
+# namespace, so nothing else on the machine notices. Writes OUTDIR/nobtf.log
+# and OUTDIR/nobtf.status ("RC ERROR_LINES"). Expected: a nonzero exit
+# within seconds (timeout's 124 means it did not exit) and exactly one
+# level=error line.
+nobtf_probe() {
+	local bin=$1 out=$2 cfg empty rc=0
+	cfg=$(mktemp /tmp/gespann-nobtf.XXXXXX)
+	empty=$(mktemp /tmp/gespann-nobtf-vmlinux.XXXXXX)
+	printf '%s\n' "adapters:" "  - type: prometheus" "    settings:" \
+		"      address: 127.0.0.1" "      port: 0" >"$cfg"
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	timeout -k 5 30 unshare -m --propagation private sh -c \
+		'mount --bind "$1" /sys/kernel/btf/vmlinux && exec "$2" -config "$3"' \
+		sh "$empty" "$bin" "$cfg" >"$out/nobtf.log" 2>&1 </dev/null || rc=$?
+	rm -f "$cfg" "$empty"
+	echo "$rc $(grep -c 'level=error' "$out/nobtf.log")" >"$out/nobtf.status"
+}

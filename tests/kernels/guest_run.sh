@@ -10,12 +10,15 @@
 #   2. starts the agent twice (scope host, scope netns) with log_level:
 #      debug and keeps its "feature X: on/off" lines or, when it fails, every
 #      line of the failure (tests/kernels/agent_probe.sh);
-#   3. runs loadcheck (tests/kernels/loadcheck.c): each BPF program alone, so
+#   3. starts it once more with /sys/kernel/btf/vmlinux hidden (nobtf_probe):
+#      one error line and a nonzero exit expected;
+#   4. runs loadcheck (tests/kernels/loadcheck.c): each BPF program alone, so
 #      all programs that need a fallback are named, not just the first;
-#   4. runs the e2e scenarios tests/e2e/t_NAME.sh listed in $GS_OUT/job.env.
+#   5. runs the e2e scenarios tests/e2e/t_NAME.sh listed in $GS_OUT/job.env.
 #
 # Everything goes to $GS_OUT (the host's build/kernels/out/SUITE over 9p):
-# modules.txt, agent-SCOPE.log, agent-SCOPE.status, loadcheck.txt, NAME.log
+# modules.txt, agent-SCOPE.log, agent-SCOPE.status, nobtf.log, nobtf.status,
+# loadcheck.txt, NAME.log
 # (scenario output), NAME.result ("E2E_RESULT pass fail"), NAME.rc, NAME.tmp/
 # (what a failing scenario kept), done. Short progress markers (GSKT ...) go
 # to the console. The host reads them all in tests/kernels/run.sh.
@@ -86,6 +89,8 @@ main() {
 		agent_probe "$GS_BIN" "$OUT" "$s" "$s" || true
 		say "agent scope $s: $(cat "$OUT/agent-$s.status")"
 	done
+	nobtf_probe "$GS_BIN" "$OUT"
+	say "agent without BTF: $(cat "$OUT/nobtf.status")"
 	if [[ -x "$GS_LOADCHECK" ]]; then
 		"$GS_LOADCHECK" >"$OUT/loadcheck.txt" 2>&1 || true
 	fi

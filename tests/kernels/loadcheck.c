@@ -2,12 +2,14 @@
 /*
  * loadcheck: load each BPF program of Gespann's objects on its own and say
  * which ones the running kernel accepts. The objects are the ones embedded
- * in build/tcp.skel.h and build/udp.skel.h, byte for byte what the agent loads. The agent stops at the first program
+ * in build/tcp.skel.h and build/udp.skel.h (or their GS_LEGACY builds),
+ * configured with the kernel fallbacks the agent would choose (src/kcompat.h):
+ * byte for byte what the agent loads. The agent stops at the first program
  * the kernel refuses; this tool goes through all of them, so one boot of an
  * old kernel names every program that needs a fallback, with the libbpf and
  * verifier lines that explain why. Used by tests/kernels/guest_run.sh.
  *
- *   cc -Ibuild -o build/kernels/loadcheck tests/kernels/loadcheck.c -lbpf
+ *   cc -Ibuild -Isrc -o build/kernels/loadcheck tests/kernels/loadcheck.c src/kcompat.c -lbpf
  *   loadcheck
  *
  * Prints one line per program, "OBJECT PROGRAM: ok" or "OBJECT PROGRAM:
@@ -23,8 +25,14 @@
 
 #include <bpf/libbpf.h>
 
+#include "kcompat.h"
 #include "tcp.skel.h"
+#include "tcp_legacy.skel.h"
 #include "udp.skel.h"
+#include "udp_legacy.skel.h"
+
+KCOMPAT_DEFINE_SKEL_OPEN(tcp)
+KCOMPAT_DEFINE_SKEL_OPEN(udp)
 
 #define LOG_SIZE (1024 * 1024)
 
@@ -107,36 +115,69 @@ static void print_failure_lines(void)
 	}
 }
 
+/* The fallbacks the agent chooses on this kernel (probes.c). */
+static struct {
+	bool legacy, by_ino, skb_cookie, skb_pid;
+} knobs;
+
+/* One family: its skeleton opened and configured as the agent does. */
 struct object {
 	const char *name;
-	const void *(*elf_bytes)(size_t *sz);
+	void *(*open)(struct bpf_object **obj);
+	void (*destroy)(void *skel);
 };
+
+static void *open_tcp(struct bpf_object **obj)
+{
+	struct tcp_bpf *s = tcp_bpf_open_variant(knobs.legacy);
+
+	if (!s)
+		return NULL;
+	s->rodata->gs_netns_by_ino = knobs.by_ino;
+	*obj = s->obj;
+	return s;
+}
+
+static void *open_udp(struct bpf_object **obj)
+{
+	struct udp_bpf *s = udp_bpf_open_variant(knobs.legacy);
+
+	if (!s)
+		return NULL;
+	s->rodata->gs_netns_by_ino = knobs.by_ino;
+	s->rodata->gs_skb_has_netns_cookie = knobs.skb_cookie;
+	s->rodata->gs_skb_has_pid = knobs.skb_pid;
+	*obj = s->obj;
+	return s;
+}
+
+static void destroy_tcp(void *s)
+{
+	tcp_bpf__destroy(s);
+}
+
+static void destroy_udp(void *s)
+{
+	udp_bpf__destroy(s);
+}
 
 static const struct object objects[] = {
-	{ "tcp", tcp_bpf__elf_bytes },
-	{ "udp", udp_bpf__elf_bytes },
+	{ "tcp", open_tcp, destroy_tcp },
+	{ "udp", open_udp, destroy_udp },
 };
-
-static struct bpf_object *open_object(const struct object *o)
-{
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = o->name);
-	size_t sz;
-	const void *bytes = o->elf_bytes(&sz);
-
-	return bpf_object__open_mem(bytes, sz, &opts);
-}
 
 /* Load PROG_NAME alone from O (every other program's autoload off). */
 static int check_one(const struct object *o, const char *prog_name)
 {
-	struct bpf_object *obj;
+	struct bpf_object *obj = NULL;
 	struct bpf_program *prog;
+	void *skel;
 	int err;
 
 	log_len = 0;
 	log_buf[0] = '\0';
-	obj = open_object(o);
-	if (!obj) {
+	skel = o->open(&obj);
+	if (!skel) {
 		printf("%s %s: FAIL open: %s\n", o->name, prog_name, strerror(errno));
 		return -1;
 	}
@@ -149,7 +190,7 @@ static int check_one(const struct object *o, const char *prog_name)
 	} else {
 		printf("%s %s: ok\n", o->name, prog_name);
 	}
-	bpf_object__close(obj);
+	o->destroy(skel);
 	return err ? -1 : 0;
 }
 
@@ -158,13 +199,23 @@ int main(void)
 	int failed = 0;
 
 	libbpf_set_print(collect);
+	knobs.legacy = !kcompat_has_atomics();
+	knobs.by_ino = !kcompat_has_netns_cookie();
+	knobs.skb_cookie =
+		kcompat_prog_has_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_netns_cookie);
+	knobs.skb_pid =
+		kcompat_prog_has_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_current_pid_tgid);
+	printf("fallbacks: %s objects, netns by %s, cgroup_skb netns %s, cgroup_skb pid %s\n",
+	       knobs.legacy ? "legacy" : "normal", knobs.by_ino ? "inode" : "cookie",
+	       knobs.skb_cookie ? "helper" : "via skb->sk", knobs.skb_pid ? "helper" : "none");
 	for (size_t i = 0; i < sizeof(objects) / sizeof(objects[0]); i++) {
-		struct bpf_object *obj = open_object(&objects[i]);
+		struct bpf_object *obj = NULL;
+		void *skel = objects[i].open(&obj);
 		struct bpf_program *prog;
 		char names[64][128];
 		int n = 0;
 
-		if (!obj) {
+		if (!skel) {
 			printf("%s: FAIL open: %s\n", objects[i].name, strerror(errno));
 			failed = 1;
 			continue;
@@ -173,7 +224,7 @@ int main(void)
 			if (n < 64)
 				snprintf(names[n++], sizeof(names[0]), "%s",
 					 bpf_program__name(prog));
-		bpf_object__close(obj);
+		objects[i].destroy(skel);
 		for (int j = 0; j < n; j++)
 			failed |= check_one(&objects[i], names[j]) != 0;
 	}

@@ -5,7 +5,8 @@
  * current task is whoever was interrupted, can name the process a datagram
  * is for. Written only in process context: when the socket is created
  * (cgroup/sock_create) and when it sends (cgroup_skb egress runs in the
- * sender's udp_sendmsg). Kernel only; include from one *.bpf.c.
+ * sender's udp_sendmsg). Kernel only; include from one *.bpf.c, after
+ * compat.bpf.h.
  */
 #ifndef GESPANN_UDP_OWNER_BPF_H
 #define GESPANN_UDP_OWNER_BPF_H
@@ -40,10 +41,18 @@ static __always_inline void udp_owner_set_current(struct udp_owner_rec *o, __u32
  * rewritten when another process sends on it (inherited or passed socket);
  * the common case is one pid compare. Returns NULL when no owner is known.
  */
+static __always_inline struct udp_owner_rec *udp_owner_get(struct bpf_sock *sk);
+
 static __always_inline struct udp_owner_rec *udp_owner_refresh(struct bpf_sock *sk)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct udp_owner_rec *o;
+	__u32 tgid;
+
+	/* Kernels whose cgroup_skb programs lack the current-task helpers
+	 * (compat.bpf.h): the owner recorded at socket creation stands. */
+	if (!gs_skb_has_pid)
+		return udp_owner_get(sk);
+	tgid = bpf_get_current_pid_tgid() >> 32;
 
 	o = bpf_sk_storage_get(&udp_owner, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!o)
