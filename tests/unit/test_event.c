@@ -55,7 +55,8 @@ static void test_errno_labels(void **state)
 
 static void test_validate(void **state)
 {
-	struct gs_event ev = { .hdr = { .type = GS_EV_CLOSE, .size = sizeof(struct gs_event) }, .conn.family = AF_INET };
+	struct gs_event ev = { .hdr = { .type = GS_EV_CLOSE, .size = sizeof(struct gs_event) },
+			       .conn.family = AF_INET };
 
 	(void)state;
 	assert_int_equal(event_validate(&ev, sizeof(ev)), 0);

@@ -68,11 +68,22 @@ static __always_inline __u64 gs_net_key(const struct net *net)
  * bpf_probe_read_kernel (the socket pointer cannot take arithmetic, so the
  * head of struct sock is copied and skc_net taken from the copy). 0 when the
  * packet has no full socket. */
+/* Scratch for gs_skb_net_key(): off the stack, which the DNS paths need. */
+struct gs_compat_head {
+	char b[128];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gs_compat_head);
+} gs_compat_scratch SEC(".maps");
+
 static __always_inline __u64 gs_skb_net_key(struct __sk_buff *skb)
 {
-	__u32 off = bpf_core_field_offset(struct sock, __sk_common.skc_net);
+	__u32 off = bpf_core_field_offset(struct sock, __sk_common.skc_net), zero = 0;
+	struct gs_compat_head *head;
 	struct bpf_sock *sk;
-	char head[128];
 	struct net *net;
 
 	if (gs_skb_has_netns_cookie && !gs_netns_by_ino)
@@ -83,11 +94,14 @@ static __always_inline __u64 gs_skb_net_key(struct __sk_buff *skb)
 	sk = bpf_sk_fullsock(sk);
 	if (!sk)
 		return 0;
-	if (off > sizeof(head) - sizeof(net))
+	head = bpf_map_lookup_elem(&gs_compat_scratch, &zero);
+	if (!head)
 		return 0;
-	if (bpf_probe_read_kernel(head, off + sizeof(net), sk))
+	if (off > sizeof(head->b) - sizeof(net))
 		return 0;
-	__builtin_memcpy(&net, head + off, sizeof(net));
+	if (bpf_probe_read_kernel(head->b, off + sizeof(net), sk))
+		return 0;
+	__builtin_memcpy(&net, head->b + off, sizeof(net));
 	return gs_net_key(net);
 }
 
