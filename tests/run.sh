@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The whole test suite, as `make test` runs it (after building): unit tests
-# (no root, no BPF), then the kernel end-to-end scenarios with the normal
-# daemon, then the same TCP and UDP scenarios with the ASan/UBSan daemon,
+# (no root, no BPF), the DNS fuzz targets for a bounded time (make
+# fuzz-smoke), then the kernel end-to-end scenarios with the normal daemon,
+# then the same TCP and UDP scenarios with the ASan/UBSan daemon,
 # then the kernel matrix (tests/kernels/run.sh: the TCP and UDP scenarios on
 # Debian's 5.10, 6.1 and 6.12 kernels under qemu; some 10 minutes once the
 # kernels are cached in build/kernels). GS_SKIP_KERNELS=1 leaves the matrix
@@ -37,6 +38,16 @@ for t in "$BUILD"/tests/test_*; do
 	echo "-- $(basename "$t")"
 	count_unit "$t"
 done
+
+# The DNS parser and tracker are hostile-input code: their libFuzzer targets
+# run for a bounded time on every test run (make fuzz runs them longer).
+echo "== fuzz smoke (make fuzz-smoke)"
+if make -s --no-print-directory BUILD="$BUILD" fuzz-smoke; then
+	pass=$((pass + 1))
+else
+	fail=$((fail + 1))
+	failed_names+=("fuzz-smoke")
+fi
 
 can_run_bpf() {
 	[[ $(id -u) -eq 0 ]] && [[ -r /sys/kernel/btf/vmlinux ]]
