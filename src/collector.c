@@ -220,12 +220,33 @@ static const struct family_def defs[F_MAX] = {
 static int handle_record(void *ctx, void *data, size_t size)
 {
 	struct collector *c = ctx;
-	char line[512];
+	char line[1024]; /* a getaddrinfo record with 8 IPv6 addresses */
 
 	if (event_validate(data, size)) {
 		c->invalid++;
 		return 0;
 	}
+	switch (event_type(data)) {
+	case GS_EV_EXEC:
+	case GS_EV_FORK:
+	case GS_EV_EXIT:
+		if (log_get_level() >= LOG_LEVEL_DEBUG) {
+			event_format_proc(data, line, sizeof(line));
+			pr_debug("%s", line);
+		}
+		return 0;
+	case GS_EV_RESOLVE:
+		if (log_get_level() >= LOG_LEVEL_DEBUG) {
+			event_format_resolve(data, line, sizeof(line));
+			pr_debug("%s", line);
+		}
+		return 0;
+	case GS_EV_DNS:
+		return 0;
+	default:
+		break;
+	}
+	/* Connection records. */
 	c->delivered++;
 	if (log_get_level() >= LOG_LEVEL_DEBUG) {
 		event_format(data, (const char(*)[32])c->probes->reset_reason_names,
