@@ -29,6 +29,7 @@
 #include "log.h"
 #include "tcp.skel.h"
 #include "udp.skel.h"
+#include "proc.skel.h"
 
 #define UDP_BATCH  1024
 #define CONN_BATCH 1024
@@ -69,6 +70,9 @@ enum family_id {
 	F_EXPORTER_ERRORS,
 	F_EXPORTER_DROPPED,
 	F_RECORDS_LOST,
+	F_RECORDS,
+	F_ACCEPT_OWNED,
+	F_UDP_UNOWNED,
 	F_MAX,
 };
 
@@ -82,6 +86,7 @@ struct collector {
 	struct gs_stats *percpu; /* ncpus values, for one lookup */
 	struct gs_stats sum;
 	struct gs_stats udp_sum;
+	struct gs_stats proc_sum;
 	uint64_t delivered;
 	uint64_t invalid;
 	uint64_t udp_expired;
@@ -229,6 +234,18 @@ static const struct family_def defs[F_MAX] = {
 			     "Ring-buffer records of other kinds than connections dropped because "
 			     "the buffer was full, by record: process, dns, resolve.",
 			     METRIC_COUNTER, lbl_record },
+	[F_RECORDS] = { "gespann_records_total",
+			"Ring-buffer records of other kinds than connections submitted, by "
+			"record: process (exec, fork, exit), dns (packets on port 53), resolve "
+			"(getaddrinfo results).",
+			METRIC_COUNTER, lbl_record },
+	[F_ACCEPT_OWNED] = { "gespann_accept_owner_total",
+			     "Accepted TCP connections handed to the process whose accept() "
+			     "returned them (the rest keep the listening process).",
+			     METRIC_COUNTER, lbl_none },
+	[F_UDP_UNOWNED] = { "gespann_udp_flows_unowned_total",
+			    "UDP flows created without a known owner process.", METRIC_COUNTER,
+			    lbl_none },
 };
 
 /* Debug line for a DNS packet record. Checks the record itself (the parser
@@ -269,25 +286,36 @@ static void log_dns_record(const void *data, size_t size)
 static int handle_record(void *ctx, void *data, size_t size)
 {
 	struct collector *c = ctx;
-	const struct gs_event_hdr *hdr = data;
-	char line[512];
-
-	if (size >= sizeof(struct gs_event_hdr) &&
-	    ((const struct gs_event_hdr *)data)->type == GS_EV_DNS)
-		log_dns_record(data, size);
+	char line[1024]; /* a getaddrinfo record with 8 IPv6 addresses */
 
 	if (event_validate(data, size)) {
 		c->invalid++;
 		return 0;
 	}
-	if (hdr->type == GS_EV_CLOSE || hdr->type == GS_EV_FAILED) {
-		c->delivered++;
-		if (log_get_level() >= LOG_LEVEL_DEBUG) {
+	if (log_get_level() >= LOG_LEVEL_DEBUG) {
+		switch (event_type(data)) {
+		case GS_EV_EXEC:
+		case GS_EV_FORK:
+		case GS_EV_EXIT:
+			event_format_proc(data, line, sizeof(line));
+			pr_debug("%s", line);
+			break;
+		case GS_EV_RESOLVE:
+			event_format_resolve(data, line, sizeof(line));
+			pr_debug("%s", line);
+			break;
+		case GS_EV_DNS:
+			log_dns_record(data, size);
+			break;
+		default:
 			event_format(data, (const char(*)[32])c->probes->reset_reason_names,
 				     c->probes->n_reset_reasons, line, sizeof(line));
 			pr_debug("%s", line);
+			break;
 		}
 	}
+	if (event_type(data) == GS_EV_CLOSE || event_type(data) == GS_EV_FAILED)
+		c->delivered++;
 	flows_record(c->flows, data, size, c->drain_now_ns);
 	return 0;
 }
@@ -619,6 +647,7 @@ void collector_update(struct collector *c)
 	const struct gs_live live = c->live;
 	const __u64 *k = c->sum.counters;
 	const __u64 *u = c->udp_sum.counters;
+	const __u64 *pr = c->proc_sum.counters;
 	const char *lv[4];
 	char errname[32];
 	uint64_t tcp_open, closed_dur, bytes_sent_tcp, bytes_rcvd_tcp;
@@ -627,6 +656,8 @@ void collector_update(struct collector *c)
 		sum_stats(c, bpf_map__fd(c->probes->tcp->maps.stats), &c->sum);
 	if (c->probes->udp)
 		sum_stats(c, bpf_map__fd(c->probes->udp->maps.udp_stats), &c->udp_sum);
+	if (c->probes->proc)
+		sum_stats(c, bpf_map__fd(c->probes->proc->maps.proc_stats), &c->proc_sum);
 	collector_drain(c);
 
 	tcp_open = tcp_open_connections(k);
@@ -734,11 +765,16 @@ void collector_update(struct collector *c)
 	}
 	update_recursion_misses(c);
 	lv[0] = "process";
-	registry_set(c->f[F_RECORDS_LOST], lv, (double)k[GS_C_PROC_LOST]);
+	registry_set(c->f[F_RECORDS], lv, (double)pr[GS_C_PROC_EVENTS]);
+	registry_set(c->f[F_RECORDS_LOST], lv, (double)pr[GS_C_PROC_LOST]);
 	lv[0] = "dns";
+	registry_set(c->f[F_RECORDS], lv, (double)u[GS_C_DNS_PACKETS]);
 	registry_set(c->f[F_RECORDS_LOST], lv, (double)u[GS_C_DNS_LOST]);
 	lv[0] = "resolve";
-	registry_set(c->f[F_RECORDS_LOST], lv, (double)k[GS_C_RESOLVE_LOST]);
+	registry_set(c->f[F_RECORDS], lv, (double)pr[GS_C_RESOLVE_EVENTS]);
+	registry_set(c->f[F_RECORDS_LOST], lv, (double)pr[GS_C_RESOLVE_LOST]);
+	set0(c, F_ACCEPT_OWNED, (double)k[GS_C_ACCEPT_OWNED]);
+	set0(c, F_UDP_UNOWNED, (double)u[GS_C_UDP_OWNER_UNKNOWN]);
 	flows_publish(c->flows);
 	for (size_t i = 0; i < c->n_exporters; i++) {
 		const struct exporter *ex = &c->exporters[i];

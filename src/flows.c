@@ -37,16 +37,6 @@
 #include "proccache.h"
 #include "twcensus.h"
 
-/* Kernel strings may lack their NUL; label values must be printable. */
-static void flows_copy_str(char *dst, size_t dstlen, const char *src, size_t srclen)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < dstlen && i < srclen && src[i]; i++)
-		dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
-	dst[i] = '\0';
-}
-
 /* ==== Labels ==== */
 
 /* The flow label universe; each flow family exports a subset. */
@@ -426,13 +416,13 @@ static struct lset *labels_for(struct flows *f, const char *protocol, bool serve
 	const char *name, *cls = "", *zone = "";
 	char *v[U_MAX] = { 0 };
 
-	flows_copy_str(comm, sizeof(comm), o->comm, GS_COMM_LEN);
+	event_copy_str(comm, sizeof(comm), o->comm, GS_COMM_LEN);
 	if (o->pid)
 		pi = proccache_get(f->pc, o->pid, comm, o->cgroup_id, f->now_ns);
 	/* The process's name, not the thread's (a worker thread may have
 	 * renamed itself): the main thread's comm when the cache knows it. */
 	if (pi && pi->comm[0])
-		flows_copy_str(comm, sizeof(comm), pi->comm, sizeof(pi->comm));
+		event_copy_str(comm, sizeof(comm), pi->comm, sizeof(pi->comm));
 	if (!comm[0])
 		snprintf(comm, sizeof(comm), "unknown");
 	snprintf(pid, sizeof(pid), "%" PRIu32, o->pid);
@@ -838,25 +828,23 @@ static void dns_result(const struct dnstrack_result *r, void *ctx)
 {
 	struct flows *f = ctx;
 	char qtype[16], rcode[16], server[EVENT_ADDR_STRLEN], comm[GS_COMM_LEN + 1];
+	const char *qt = dns_type_name(r->qtype, qtype, sizeof(qtype));
+	const char *rc =
+		r->rcode < 0 ? "timeout" : dns_rcode_name((unsigned)r->rcode, rcode, sizeof(rcode));
 	const char *v[Q_MAX];
 	uint8_t addr[16] = { 0 };
 
-	dns_type_name(r->qtype, qtype, sizeof(qtype));
-	if (r->rcode < 0)
-		snprintf(rcode, sizeof(rcode), "timeout");
-	else
-		dns_rcode_name((unsigned)r->rcode, rcode, sizeof(rcode));
 	memcpy(addr, r->server, 16);
 	event_addr(r->family, addr, server, sizeof(server));
-	flows_copy_str(comm, sizeof(comm), r->comm, GS_COMM_LEN);
-	v[Q_QTYPE] = qtype;
-	v[Q_RCODE] = rcode;
+	event_copy_str(comm, sizeof(comm), r->comm, GS_COMM_LEN);
+	v[Q_QTYPE] = qt;
+	v[Q_RCODE] = rc;
 	v[Q_SERVER] = server;
 	v[Q_SRC_PROCESS] = comm[0] ? comm : "unknown";
 	v[Q_NAME] = r->qname ? r->qname : "";
 	agg_add(f->a[FF_DNS_QUERIES], v, 1);
 	if (r->rcode >= 0) {
-		const char *lv[LL_MAX] = { server, qtype, v[Q_SRC_PROCESS] };
+		const char *lv[LL_MAX] = { server, qt, v[Q_SRC_PROCESS] };
 
 		agg_observe(f->a[FF_DNS_LATENCY], lv, r->latency_ns / 1e9);
 	}
@@ -876,7 +864,17 @@ static void resolve_record(struct flows *f, const struct gs_resolve_event *ev)
 {
 	char name[GS_NAME_LEN + 1];
 
-	flows_copy_str(name, sizeof(name), ev->name, GS_NAME_LEN);
+	size_t n;
+
+	event_copy_str(name, sizeof(name), ev->name, GS_NAME_LEN);
+	/* As the DNS parser spells names: lower case, no root dot (a
+	 * program may ask for "api.example.com."). */
+	n = strlen(name);
+	if (n > 1 && name[n - 1] == '.')
+		name[--n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (name[i] >= 'A' && name[i] <= 'Z')
+			name[i] = (char)(name[i] - 'A' + 'a');
 	if (!name[0])
 		return;
 	for (uint32_t i = 0; i < ev->n_addrs && i < GS_RESOLVE_MAX; i++)

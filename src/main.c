@@ -248,6 +248,9 @@ int main(int argc, char **argv)
 		pr_info("scope: %s (netns cookie %llu)",
 			a.cfg.scope == SCOPE_NETNS ? "own network namespace" : a.cfg.scope_path,
 			(unsigned long long)cookie);
+	/* dns.getaddrinfo: auto (the host libc), off, or a libc path. */
+	if (strcmp(a.cfg.getaddrinfo, "auto"))
+		a.probes.libc_path = a.cfg.getaddrinfo;
 	if (probes_start(&a.probes, &a.cfg, cookie))
 		goto out;
 	a.reg = registry_new();

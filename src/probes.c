@@ -5,7 +5,9 @@
  * Hooks are probed against the kernel's BTF before load; a missing one is
  * switched off with bpf_program__set_autoload(false) and reported, never a
  * crash. UDP programs attach to the cgroup v2 root (mounted privately when the
- * host has none).
+ * host has none). Accept attribution needs the syscall tracepoints, found
+ * through tracefs (mounted at /sys/kernel/tracing when the host has none);
+ * process records and the getaddrinfo uprobe (proc family) are optional.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +27,8 @@
 #include "kcompat.h"
 #include "log.h"
 #include "probes.h"
+#include "proc.skel.h"
+#include "proc_legacy.skel.h"
 #include "tcp.skel.h"
 #include "tcp_legacy.skel.h"
 #include "udp.skel.h"
@@ -34,8 +38,11 @@
  * object of a family (kcompat.h). */
 KCOMPAT_DEFINE_SKEL_OPEN(tcp)
 KCOMPAT_DEFINE_SKEL_OPEN(udp)
+KCOMPAT_DEFINE_SKEL_OPEN(proc)
 
 #define PRIVATE_CGROUP2_DIR "/run/gespann/cgroup2"
+#define TRACEFS_DIR	    "/sys/kernel/tracing"
+#define DEBUGFS_TRACING_DIR "/sys/kernel/debug/tracing"
 
 static const char *const feature_names[FEAT_MAX] = {
 	[FEAT_BTF] = "btf",
@@ -371,10 +378,78 @@ static void seed_existing(struct probes *p, const struct config *cfg)
 		pr_info("seeded open connections from %zu network namespace(s)", n_ns);
 }
 
+/* ==== Accept attribution (syscall tracepoints) ==== */
+
+/* The tracefs directory libbpf will use to find tracepoint ids: the one under
+ * debugfs when that exists (libbpf prefers it), else /sys/kernel/tracing,
+ * mounted there when nothing is. Returns the directory or NULL. */
+static const char *tracefs_dir(void)
+{
+	char line[512], dev[128], dir[256], type[64];
+	bool mounted = false;
+	FILE *f;
+
+	if (access(DEBUGFS_TRACING_DIR "/events", F_OK) == 0)
+		return DEBUGFS_TRACING_DIR;
+	f = fopen("/proc/mounts", "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "%127s %255s %63s", dev, dir, type) == 3 &&
+			    !strcmp(type, "tracefs") && !strcmp(dir, TRACEFS_DIR))
+				mounted = true;
+		}
+		fclose(f);
+	}
+	if (!mounted) {
+		if (mount("nodev", TRACEFS_DIR, "tracefs", 0, NULL) && errno != EBUSY) {
+			pr_warn("tracefs is not mounted and mounting it at %s failed: %s",
+				TRACEFS_DIR, strerror(errno));
+			return NULL;
+		}
+		pr_info("mounted tracefs at %s", TRACEFS_DIR);
+	}
+	return TRACEFS_DIR;
+}
+
+static bool tracepoint_exists(const char *dir, const char *category, const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/events/%s/%s/id", dir, category, name);
+	return access(path, R_OK) == 0;
+}
+
+/* Attach the accept programs (loaded with the tcp family when their
+ * tracepoints exist). Failure leaves the listener as the owner of accepted
+ * connections. */
+static void attach_accept(struct probes *p)
+{
+	static const char *const tps[2] = { "sys_exit_accept4", "sys_exit_accept" };
+	struct bpf_program *progs[2] = { p->tcp->progs.handle_sys_exit_accept4,
+					 p->tcp->progs.handle_sys_exit_accept };
+
+	if (!bpf_program__autoload(progs[0]))
+		return;
+	for (int i = 0; i < 2; i++) {
+		p->accept_links[i] = bpf_program__attach_tracepoint(progs[i], "syscalls", tps[i]);
+		if (!p->accept_links[i]) {
+			pr_warn("failed to attach syscalls/%s: %s; accepted connections are "
+				"attributed to the listening process",
+				tps[i], strerror(errno));
+			bpf_link__destroy(p->accept_links[0]);
+			p->accept_links[0] = NULL;
+			return;
+		}
+	}
+	p->features[FEAT_ACCEPT_OWNER] = true;
+}
+
 static int start_tcp(struct probes *p, const struct config *cfg, uint64_t cookie,
 		     const struct btf *btf)
 {
 	struct tcp_bpf *skel;
+	const char *tfs;
+	bool accept_ok;
 	int err;
 
 	if (!btf_has_tracepoint(btf, "inet_sock_set_state")) {
@@ -429,6 +504,25 @@ static int start_tcp(struct probes *p, const struct config *cfg, uint64_t cookie
 							  BPF_FUNC_for_each_map_elem, NULL) > 0);
 	bpf_program__set_autoattach(skel->progs.seed_tcp, false);
 
+	/* Accept attribution: classic syscall tracepoints, attached after the
+	 * rest so that a failure there costs only this feature. io_uring
+	 * accepts do not pass through them. */
+	bpf_program__set_autoattach(skel->progs.handle_sys_exit_accept4, false);
+	bpf_program__set_autoattach(skel->progs.handle_sys_exit_accept, false);
+	tfs = tracefs_dir();
+	accept_ok = tfs && tracepoint_exists(tfs, "syscalls", "sys_exit_accept4") &&
+		    tracepoint_exists(tfs, "syscalls", "sys_exit_accept");
+	if (tfs && !accept_ok)
+		pr_warn("tracepoints syscalls/sys_exit_accept4 and sys_exit_accept not found in "
+			"%s (CONFIG_FTRACE_SYSCALLS?): accepted connections are attributed to the "
+			"listening process",
+			tfs);
+	else if (!tfs)
+		pr_warn("no tracefs: accepted connections are attributed to the listening "
+			"process");
+	bpf_program__set_autoload(skel->progs.handle_sys_exit_accept4, accept_ok);
+	bpf_program__set_autoload(skel->progs.handle_sys_exit_accept, accept_ok);
+
 	err = tcp_bpf__load(skel);
 	if (err) {
 		pr_err("failed to load the tcp programs: %s", strerror(-err));
@@ -440,6 +534,7 @@ static int start_tcp(struct probes *p, const struct config *cfg, uint64_t cookie
 		return err;
 	}
 	p->features[FEAT_RINGBUF] = true;
+	attach_accept(p);
 	seed_existing(p, cfg);
 	p->features[FEAT_LIVE_REFRESH] = probes_refresh_live(p) == 0;
 	if (!p->features[FEAT_LIVE_REFRESH])
@@ -595,12 +690,168 @@ static int start_udp(struct probes *p, const struct config *cfg, uint64_t cookie
 	return 0;
 }
 
+/* ==== Process records and getaddrinfo (proc family) ==== */
+
+/* The libc.so.6 mapped into this process: the host's, when the agent runs
+ * on the host. Returns 0 or -ENOENT. */
+static int find_own_libc(char *buf, size_t len)
+{
+	char line[1024];
+	FILE *f = fopen("/proc/self/maps", "re");
+	int err = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *path = strchr(line, '/');
+		const char *base;
+		size_t n;
+
+		if (!path)
+			continue;
+		n = strcspn(path, "\n");
+		path[n] = '\0';
+		base = strrchr(path, '/') + 1;
+		if (!strncmp(base, "libc.so.", 8) || !strncmp(base, "libc-", 5)) {
+			if (n < len) {
+				memcpy(buf, path, n + 1);
+				err = 0;
+			}
+			break;
+		}
+	}
+	fclose(f);
+	return err;
+}
+
+/* Does sched_process_exit pass group_dead (6.16+)? Its BTF prototype has
+ * three arguments then (the first is the tracepoint's context). */
+static bool exit_has_group_dead(const struct btf *btf)
+{
+	const struct btf_type *t;
+	int id;
+
+	id = btf ? btf__find_by_name_kind(btf, "btf_trace_sched_process_exit", BTF_KIND_TYPEDEF) :
+		   -1;
+	if (id <= 0)
+		return false;
+	t = btf__type_by_id(btf, id);
+	t = t ? btf__type_by_id(btf, t->type) : NULL; /* pointer */
+	t = t ? btf__type_by_id(btf, t->type) : NULL; /* func proto */
+	return t && btf_is_func_proto(t) && btf_vlen(t) == 3;
+}
+
+static void attach_getaddrinfo(struct probes *p)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, entry, .func_name = "getaddrinfo");
+	LIBBPF_OPTS(bpf_uprobe_opts, ret, .func_name = "getaddrinfo", .retprobe = true);
+	const char *libc = p->libc_path;
+	int err;
+
+	if (libc && !*libc)
+		libc = NULL; /* "" is auto too */
+	if (libc && !strcmp(libc, "off")) {
+		pr_info("getaddrinfo uprobe off by configuration");
+		return;
+	}
+	if (!libc) {
+		err = find_own_libc(p->libc_resolved, sizeof(p->libc_resolved));
+		if (err) {
+			pr_warn("getaddrinfo uprobe disabled: no libc.so.6 in /proc/self/maps: %s",
+				strerror(-err));
+			return;
+		}
+	} else {
+		snprintf(p->libc_resolved, sizeof(p->libc_resolved), "%s", libc);
+	}
+	/* Every process mapping this file, whatever its pid. */
+	p->proc_links[PROBES_L_GAI] = bpf_program__attach_uprobe_opts(
+		p->proc->progs.handle_getaddrinfo, -1, p->libc_resolved, 0, &entry);
+	if (p->proc_links[PROBES_L_GAI])
+		p->proc_links[PROBES_L_GAI_RET] = bpf_program__attach_uprobe_opts(
+			p->proc->progs.handle_getaddrinfo_ret, -1, p->libc_resolved, 0, &ret);
+	if (!p->proc_links[PROBES_L_GAI] || !p->proc_links[PROBES_L_GAI_RET]) {
+		pr_warn("getaddrinfo uprobe disabled: failed to attach to getaddrinfo in %s: %s",
+			p->libc_resolved, strerror(errno));
+		bpf_link__destroy(p->proc_links[PROBES_L_GAI]);
+		p->proc_links[PROBES_L_GAI] = NULL;
+		p->libc_resolved[0] = '\0';
+		return;
+	}
+	p->features[FEAT_UPROBE_GETADDRINFO] = true;
+	pr_info("getaddrinfo uprobe on %s", p->libc_resolved);
+}
+
+/* Optional: a failure logs why and leaves the features off. */
+static void start_proc(struct probes *p, const struct config *cfg, uint64_t cookie,
+		       const struct btf *btf)
+{
+	struct bpf_program *tps[3], *prog;
+	struct proc_bpf *skel;
+	bool group_dead;
+	int err;
+
+	skel = proc_bpf_open_variant(p->legacy);
+	if (!skel) {
+		pr_warn("process records disabled: failed to open the proc programs: %s",
+			strerror(errno));
+		return;
+	}
+	p->proc = skel;
+	skel->rodata->target_netns = cookie;
+	skel->rodata->gs_netns_by_ino = netns_by_ino();
+	skel->rodata->ringbuf_wakeup_bytes = cfg->ringbuf_bytes / 4;
+	/* One ring buffer for every record: user space reads one stream. */
+	err = bpf_map__reuse_fd(skel->maps.events, bpf_map__fd(p->tcp->maps.events));
+	if (err) {
+		pr_warn("process records disabled: cannot share the ring buffer: %s",
+			strerror(-err));
+		goto fail;
+	}
+	group_dead = exit_has_group_dead(btf);
+	bpf_program__set_autoload(skel->progs.handle_sched_process_exit, group_dead);
+	bpf_program__set_autoload(skel->progs.handle_sched_process_exit_nogroup, !group_dead);
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoattach(prog, false);
+	err = proc_bpf__load(skel);
+	if (err) {
+		pr_warn("process records and getaddrinfo uprobe disabled: failed to load the proc "
+			"programs: %s",
+			strerror(-err));
+		goto fail;
+	}
+	tps[0] = skel->progs.handle_sched_process_exec;
+	tps[1] = skel->progs.handle_sched_process_fork;
+	tps[2] = group_dead ? skel->progs.handle_sched_process_exit :
+			      skel->progs.handle_sched_process_exit_nogroup;
+	for (int i = 0; i < 3; i++) {
+		p->proc_links[i] = bpf_program__attach(tps[i]);
+		if (!p->proc_links[i]) {
+			pr_warn("process records disabled: failed to attach %s: %s",
+				bpf_program__name(tps[i]), strerror(errno));
+			for (int j = 0; j < i; j++) {
+				bpf_link__destroy(p->proc_links[j]);
+				p->proc_links[j] = NULL;
+			}
+			break;
+		}
+	}
+	p->features[FEAT_PROC_EVENTS] = p->proc_links[PROBES_L_EXEC] != NULL;
+	attach_getaddrinfo(p);
+	return;
+fail:
+	proc_bpf__destroy(skel);
+	p->proc = NULL;
+}
+
 int probes_start(struct probes *p, const struct config *cfg, uint64_t netns_cookie)
 {
+	const char *libc_path = p->libc_path;
 	struct btf *btf;
 	int err;
 
 	memset(p, 0, sizeof(*p));
+	p->libc_path = libc_path;
 	p->cgroup_fd = -1;
 	btf = btf__load_vmlinux_btf();
 	if (!btf) {
@@ -618,6 +869,8 @@ int probes_start(struct probes *p, const struct config *cfg, uint64_t netns_cook
 	probe_fallbacks(p);
 
 	err = start_tcp(p, cfg, netns_cookie, btf);
+	if (!err)
+		start_proc(p, cfg, netns_cookie, btf);
 	btf__free(btf);
 	if (err)
 		goto cleanup;
@@ -638,6 +891,16 @@ void probes_stop(struct probes *p)
 {
 	if (!p)
 		return;
+	for (int i = 0; i < PROBES_L_MAX; i++) {
+		bpf_link__destroy(p->proc_links[i]);
+		p->proc_links[i] = NULL;
+	}
+	proc_bpf__destroy(p->proc);
+	p->proc = NULL;
+	for (int i = 0; i < 2; i++) {
+		bpf_link__destroy(p->accept_links[i]);
+		p->accept_links[i] = NULL;
+	}
 	bpf_link__destroy(p->udp_links[0]);
 	bpf_link__destroy(p->udp_links[1]);
 	p->udp_links[0] = p->udp_links[1] = NULL;

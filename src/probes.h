@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Probes: open, configure, load and attach the kernel programs (tcp and udp
- * families), probing the running kernel first and switching off what it
+ * Probes: open, configure, load and attach the kernel programs (tcp, udp and
+ * proc families), probing the running kernel first and switching off what it
  * lacks, each with a log line and a feature flag. Owns the skeletons.
  */
 #ifndef GESPANN_PROBES_H
@@ -23,11 +23,11 @@ enum feature {
 	FEAT_CGROUP_SKB_UDP,
 	FEAT_KPROBE,
 	FEAT_FENTRY,
-	FEAT_ACCEPT_OWNER,	   /* owner of accepted connections taken at accept() */
-	FEAT_PROC_EVENTS,	   /* exec/fork/exit records for the process cache */
-	FEAT_UPROBE_GETADDRINFO,   /* libc getaddrinfo() results */
-	FEAT_UDP_OWNER,		   /* UDP flows carry their socket owner */
-	FEAT_DNS_CAPTURE,	   /* DNS packets on port 53 copied to user space */
+	FEAT_ACCEPT_OWNER,	 /* owner of accepted connections taken at accept() */
+	FEAT_PROC_EVENTS,	 /* exec/fork/exit records for the process cache */
+	FEAT_UPROBE_GETADDRINFO, /* libc getaddrinfo() results */
+	FEAT_UDP_OWNER,		 /* UDP flows carry their socket owner */
+	FEAT_DNS_CAPTURE,	 /* DNS packets on port 53 copied to user space */
 	/* Kernel fallbacks (kcompat.h), each off where the fallback is used:
 	 * BPF_XCHG/BPF_OR (5.12+), else the GS_LEGACY objects; */
 	FEAT_BPF_ATOMICS,
@@ -40,10 +40,28 @@ enum feature {
 	FEAT_MAX,
 };
 
+enum probes_proc_link {
+	PROBES_L_EXEC = 0,
+	PROBES_L_FORK,
+	PROBES_L_EXIT,
+	PROBES_L_GAI,	  /* uprobe on getaddrinfo() */
+	PROBES_L_GAI_RET, /* its uretprobe */
+	PROBES_L_MAX,
+};
+
 struct probes {
+	/* Input, set before probes_start and kept by it: the libc whose
+	 * getaddrinfo() is probed. NULL or "": the libc.so.6 this agent is
+	 * linked with (the host's); "off": no uprobe. Not owned. */
+	const char *libc_path;
+
 	struct tcp_bpf *tcp;
 	struct udp_bpf *udp;
+	struct proc_bpf *proc; /* NULL when the proc family failed to load */
 	struct bpf_link *udp_links[2];
+	struct bpf_link *accept_links[2]; /* sys_exit_accept4, sys_exit_accept */
+	struct bpf_link *proc_links[PROBES_L_MAX];
+	char libc_resolved[256]; /* the libc the uprobe is on, "" when none */
 	int cgroup_fd;
 	bool legacy; /* the GS_LEGACY objects are loaded (kcompat_has_atomics() said no) */
 	bool features[FEAT_MAX];
@@ -58,7 +76,13 @@ const char *feature_name(enum feature f);
 int probes_resolve_scope(const struct config *cfg, uint64_t *cookie);
 
 /* Open, configure, load and attach. On error everything already attached is
- * detached again and a negative errno returned (the cause is logged). */
+ * detached again and a negative errno returned (the cause is logged). Only
+ * the tcp family is required: udp, accept attribution, process records and
+ * the getaddrinfo uprobe are optional (a log line and their feature off when
+ * they cannot attach). Process and getaddrinfo records share the tcp
+ * family's ring buffer (tcp->maps.events); their counters are in
+ * proc->maps.proc_stats (struct gs_stats). p->libc_path is read, the rest of
+ * *p is reset. */
 int probes_start(struct probes *p, const struct config *cfg, uint64_t netns_cookie);
 /* Detach and free everything; safe to call twice and on a zeroed struct. */
 void probes_stop(struct probes *p);

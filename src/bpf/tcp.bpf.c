@@ -9,7 +9,9 @@
  * RTT and retransmits are read from tcp_sock once, at CLOSE. Open connections
  * are summed in batches by `refresh_live`, which user space runs on demand.
  * One ring-buffer record per connection, submitted without a wakeup unless the
- * buffer is filling up.
+ * buffer is filling up. Owners: the connecting task (active), the listener's
+ * owner for passive children until accept() returns them, then the accepting
+ * task (syscall exit tracepoints).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -39,6 +41,7 @@ struct listen_key {
 };
 
 struct owner {
+	__u64 cgroup_id;
 	__u32 pid;
 	__u32 pad;
 	char comm[GS_COMM_LEN];
@@ -215,11 +218,13 @@ static __always_inline void on_open(struct gs_stats *st, const struct sock *sk, 
 	if (active) {
 		c.flags = GS_CF_ACTIVE;
 		c.pid = bpf_get_current_pid_tgid() >> 32;
+		c.cgroup_id = bpf_get_current_cgroup_id();
 		bpf_get_current_comm(c.comm, sizeof(c.comm));
 		STAT_INC(st, GS_C_TCP_ACTIVE_OPENS);
 	} else {
 		/* Runs in softirq: the owner is whoever called listen() on
-		 * this port, not the interrupted task. */
+		 * this port, not the interrupted task, until accept() names
+		 * the process that took the connection (on_accept_exit). */
 		struct listen_key lk = {
 			.netns_cookie = cookie,
 			.port = BPF_CORE_READ(sk, __sk_common.skc_num),
@@ -229,6 +234,7 @@ static __always_inline void on_open(struct gs_stats *st, const struct sock *sk, 
 		c.flags = GS_CF_PASSIVE;
 		if (o) {
 			c.pid = o->pid;
+			c.cgroup_id = o->cgroup_id;
 			__builtin_memcpy(c.comm, o->comm, sizeof(c.comm));
 		}
 		STAT_INC(st, GS_C_TCP_PASSIVE_OPENS);
@@ -353,6 +359,9 @@ static __always_inline void on_close(struct gs_stats *st, const struct sock *sk,
 	struct gs_conn *c = bpf_map_lookup_elem(&conns, &key);
 	struct gs_conn tmp = {};
 
+	if (c)
+		c->close_oldstate = oldstate;
+	tmp.close_oldstate = oldstate;
 	if (!was_synchronized(oldstate)) {
 		if (c) {
 			close_unsynchronized(st, sk, c, key);
@@ -414,7 +423,10 @@ int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, const int oldsta
 			.netns_cookie = cookie,
 			.port = sk->__sk_common.skc_num,
 		};
-		struct owner o = { .pid = bpf_get_current_pid_tgid() >> 32 };
+		struct owner o = {
+			.pid = bpf_get_current_pid_tgid() >> 32,
+			.cgroup_id = bpf_get_current_cgroup_id(),
+		};
 
 		bpf_get_current_comm(o.comm, sizeof(o.comm));
 		if (bpf_map_update_elem(&listeners, &lk, &o, BPF_ANY))
@@ -529,6 +541,83 @@ int BPF_PROG(handle_tcp_receive_reset, struct sock *sk)
 	if (c)
 		GS_OR(&c->flags, GS_CF_RST_RECEIVED);
 	return 0;
+}
+
+/* ==== Accept attribution: the process that accepts owns the connection ====
+ *
+ * A passive child is created in softirq and first carries the listener's
+ * owner. When accept() returns its fd, the current task is the one that
+ * will use the connection (in a pre-fork server, a worker, not the process
+ * that called listen()): take pid, comm and cgroup from it. Classic syscall
+ * tracepoints, so io_uring accepts (no syscall exit) keep the listener's
+ * owner. */
+
+#define S_IFMT	 00170000
+#define S_IFSOCK 0140000
+
+static __always_inline int on_accept_exit(long ret)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct files_struct *files;
+	struct fdtable *fdt;
+	struct file **fd_array;
+	struct file *file = NULL;
+	struct socket *sock;
+	struct gs_conn *c;
+	struct gs_stats *st;
+	struct sock *sk;
+	unsigned int max_fds;
+	umode_t mode;
+	__u64 key;
+
+	if (ret < 0)
+		return 0;
+	files = BPF_CORE_READ(task, files);
+	if (!files)
+		return 0;
+	fdt = BPF_CORE_READ(files, fdt);
+	if (!fdt)
+		return 0;
+	max_fds = BPF_CORE_READ(fdt, max_fds);
+	if ((unsigned long)ret >= max_fds)
+		return 0;
+	fd_array = BPF_CORE_READ(fdt, fd);
+	if (!fd_array || bpf_probe_read_kernel(&file, sizeof(file), &fd_array[ret]) || !file)
+		return 0;
+	mode = BPF_CORE_READ(file, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return 0;
+	sock = BPF_CORE_READ(file, private_data);
+	if (!sock)
+		return 0;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	/* Only sockets in `conns` are in scope: no netns check needed. */
+	key = (__u64)sk;
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (!c || !(c->flags & GS_CF_PASSIVE))
+		return 0;
+	c->pid = bpf_get_current_pid_tgid() >> 32;
+	c->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(c->comm, sizeof(c->comm));
+	GS_OR(&c->flags, GS_CF_ACCEPTED);
+	st = stats_get();
+	if (st)
+		STAT_INC(st, GS_C_ACCEPT_OWNED);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int handle_sys_exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_accept_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int handle_sys_exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_accept_exit(ctx->ret);
 }
 
 /* ==== Seeding: connections already open when the agent starts ==== */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests: event decoding (addresses, errno labels, record validation,
- * the per-connection log line) and the histogram slot search shared with the
+ * Unit tests: event decoding (addresses, errno labels, validation of every
+ * record type, string sanitising, the per-record log lines) and the histogram slot search shared with the
  * kernel programs.
  */
 #include <arpa/inet.h>
@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <cmocka.h>
@@ -60,13 +61,201 @@ static void test_validate(void **state)
 
 	(void)state;
 	assert_int_equal(event_validate(&ev, sizeof(ev)), 0);
+	assert_int_equal(event_type(&ev), GS_EV_CLOSE);
 	assert_int_equal(event_validate(&ev, sizeof(ev) - 1), -EINVAL);
+	assert_int_equal(event_validate(&ev, sizeof(ev) + 8), -EINVAL);
+	assert_int_equal(event_validate(&ev, 4), -EINVAL);
 	assert_int_equal(event_validate(NULL, sizeof(ev)), -EINVAL);
-	ev.hdr.type = 7;
+	ev.hdr.size = sizeof(ev) + 8;
+	assert_int_equal(event_validate(&ev, sizeof(ev)), -EINVAL);
+	ev.hdr.size = sizeof(ev);
+	ev.hdr.type = 0;
+	assert_int_equal(event_validate(&ev, sizeof(ev)), -EINVAL);
+	ev.hdr.type = 99;
+	assert_int_equal(event_validate(&ev, sizeof(ev)), -EINVAL);
+	/* A connection record claiming another type has the wrong size. */
+	ev.hdr.type = GS_EV_RESOLVE;
+	assert_int_equal(event_validate(&ev, sizeof(ev)), -EINVAL);
+	ev.hdr.type = GS_EV_EXEC;
 	assert_int_equal(event_validate(&ev, sizeof(ev)), -EINVAL);
 	ev.hdr.type = GS_EV_FAILED;
+	assert_int_equal(event_validate(&ev, sizeof(ev)), 0);
+	ev.conn.family = 0;
+	assert_int_equal(event_validate(&ev, sizeof(ev)), 0);
 	ev.conn.family = 99;
 	assert_int_equal(event_validate(&ev, sizeof(ev)), -EINVAL);
+}
+
+static void test_validate_proc(void **state)
+{
+	static const uint32_t types[] = { GS_EV_EXEC, GS_EV_FORK, GS_EV_EXIT };
+	struct gs_proc_event ev = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		ev.hdr.type = types[i];
+		ev.hdr.size = sizeof(ev);
+		assert_int_equal(event_validate(&ev, sizeof(ev)), 0);
+		assert_int_equal(event_validate(&ev, sizeof(ev) - 1), -EINVAL);
+		assert_int_equal(event_validate(&ev, sizeof(struct gs_event)), -EINVAL);
+		ev.hdr.size = sizeof(struct gs_event);
+		assert_int_equal(event_validate(&ev, sizeof(ev)), -EINVAL);
+	}
+	/* Unterminated strings are the reader's problem, not a reason to drop. */
+	ev.hdr.size = sizeof(ev);
+	memset(ev.comm, 'x', sizeof(ev.comm));
+	memset(ev.path, 'y', sizeof(ev.path));
+	assert_int_equal(event_validate(&ev, sizeof(ev)), 0);
+}
+
+static void test_validate_dns(void **state)
+{
+	struct gs_dns_event ev = { .hdr = { .type = GS_EV_DNS,
+					    .size = sizeof(struct gs_dns_event) },
+				   .family = AF_INET,
+				   .protocol = IPPROTO_UDP,
+				   .len = 40,
+				   .payload_len = 40 };
+
+	(void)state;
+	assert_int_equal(event_validate(&ev, sizeof(ev)), 0);
+	assert_int_equal(event_validate(&ev, sizeof(ev) - 1), -EINVAL);
+	ev.len = GS_DNS_MAX;
+	ev.payload_len = 1400;
+	assert_int_equal(event_validate(&ev, sizeof(ev)), 0);
+	ev.len = GS_DNS_MAX + 1;
+	assert_int_equal(event_validate(&ev, sizeof(ev)), -EINVAL);
+	ev.len = 41;
+	ev.payload_len = 40;
+	assert_int_equal(event_validate(&ev, sizeof(ev)), -EINVAL);
+	ev.len = 40;
+	ev.protocol = IPPROTO_TCP;
+	ev.family = AF_INET6;
+	assert_int_equal(event_validate(&ev, sizeof(ev)), 0);
+	ev.protocol = 1;
+	assert_int_equal(event_validate(&ev, sizeof(ev)), -EINVAL);
+	ev.protocol = IPPROTO_UDP;
+	ev.family = 0;
+	assert_int_equal(event_validate(&ev, sizeof(ev)), -EINVAL);
+	ev.family = AF_INET;
+	ev.egress = 2;
+	assert_int_equal(event_validate(&ev, sizeof(ev)), -EINVAL);
+}
+
+static void test_validate_resolve(void **state)
+{
+	struct gs_resolve_event ev = {
+		.hdr = { .type = GS_EV_RESOLVE, .size = sizeof(struct gs_resolve_event) },
+	};
+
+	(void)state;
+	assert_int_equal(event_validate(&ev, sizeof(ev)), 0); /* no address: valid */
+	for (int i = 0; i < GS_RESOLVE_MAX; i++)
+		ev.addrs[i].family = i % 2 ? AF_INET6 : AF_INET;
+	ev.n_addrs = GS_RESOLVE_MAX;
+	assert_int_equal(event_validate(&ev, sizeof(ev)), 0);
+	ev.n_addrs = GS_RESOLVE_MAX + 1;
+	assert_int_equal(event_validate(&ev, sizeof(ev)), -EINVAL);
+	ev.n_addrs = UINT32_MAX;
+	assert_int_equal(event_validate(&ev, sizeof(ev)), -EINVAL);
+	ev.n_addrs = 3;
+	ev.addrs[2].family = 0;
+	assert_int_equal(event_validate(&ev, sizeof(ev)), -EINVAL);
+	ev.addrs[2].family = AF_INET;
+	ev.addrs[5].family = 0; /* beyond n_addrs: ignored */
+	assert_int_equal(event_validate(&ev, sizeof(ev)), 0);
+	assert_int_equal(event_validate(&ev, sizeof(ev) - 4), -EINVAL);
+	assert_int_equal(event_validate(&ev, sizeof(struct gs_proc_event)), -EINVAL);
+}
+
+static void test_copy_str(void **state)
+{
+	char dst[8];
+	const char unterminated[4] = { 'a', 'b', 'c', 'd' };
+
+	(void)state;
+	event_copy_str(dst, sizeof(dst), "curl", 16);
+	assert_string_equal(dst, "curl");
+	event_copy_str(dst, sizeof(dst), unterminated, sizeof(unterminated));
+	assert_string_equal(dst, "abcd");
+	event_copy_str(dst, sizeof(dst), "a\tb\x7f\xc3\xa9 z", 16);
+	assert_string_equal(dst, "a?b??? ");
+	event_copy_str(dst, sizeof(dst), "0123456789", 10);
+	assert_string_equal(dst, "0123456");
+	event_copy_str(dst, 1, "abc", 3);
+	assert_string_equal(dst, "");
+	event_copy_str(dst, sizeof(dst), NULL, 3);
+	assert_string_equal(dst, "");
+	event_copy_str(dst, sizeof(dst), "abc", 0);
+	assert_string_equal(dst, "");
+	event_copy_str(NULL, 0, "abc", 3); /* no crash */
+}
+
+static void test_format_proc(void **state)
+{
+	struct gs_proc_event ev = { .hdr = { .type = GS_EV_EXEC, .size = sizeof(ev) } };
+	char line[512];
+	int n;
+
+	(void)state;
+	ev.pid = 42;
+	ev.ppid = 1;
+	ev.cgroup_id = 7;
+	memcpy(ev.comm, "curl", 5);
+	memcpy(ev.path, "/usr/bin/my curl", 17);
+	n = event_format_proc(&ev, line, sizeof(line));
+	assert_int_equal(n, strlen(line));
+	assert_string_equal(line,
+			    "proc exec pid=42 ppid=1 comm=curl cgroup=7 path=/usr/bin/my?curl");
+	memset(ev.path, 'p', sizeof(ev.path)); /* unterminated: cut at GS_PATH_LEN - 1 */
+	event_format_proc(&ev, line, sizeof(line));
+	assert_int_equal(strlen(strstr(line, "path=") + 5), GS_PATH_LEN - 1);
+	ev.hdr.type = GS_EV_EXIT;
+	memset(ev.comm, 'c', sizeof(ev.comm));
+	event_format_proc(&ev, line, sizeof(line));
+	assert_string_equal(line, "proc exit pid=42 ppid=1 comm=ccccccccccccccc cgroup=7");
+	ev.hdr.type = GS_EV_FORK;
+	ev.comm[0] = 0;
+	event_format_proc(&ev, line, sizeof(line));
+	assert_string_equal(line, "proc fork pid=42 ppid=1 comm=- cgroup=7");
+	assert_int_equal(event_format_proc(&ev, line, 6), 5);
+	assert_string_equal(line, "proc ");
+}
+
+static void test_format_resolve(void **state)
+{
+	struct gs_resolve_event ev = { .hdr = { .type = GS_EV_RESOLVE, .size = sizeof(ev) } };
+	char line[1024];
+	int n;
+
+	(void)state;
+	ev.pid = 9;
+	ev.latency_ns = 1234567;
+	memcpy(ev.comm, "getent", 7);
+	memcpy(ev.name, "api.gespann.test", 17);
+	ev.n_addrs = 2;
+	ev.addrs[0].family = AF_INET;
+	inet_pton(AF_INET, "198.18.0.2", ev.addrs[0].addr);
+	ev.addrs[1].family = AF_INET6;
+	inet_pton(AF_INET6, "fd00:6765:7370::2", ev.addrs[1].addr);
+	event_format_resolve(&ev, line, sizeof(line));
+	assert_string_equal(line, "resolve pid=9 comm=getent name=api.gespann.test latency_us=1234 "
+				  "addrs=198.18.0.2,fd00:6765:7370::2");
+	ev.n_addrs = 0;
+	memset(ev.name, 'n', sizeof(ev.name));
+	event_format_resolve(&ev, line, sizeof(line));
+	assert_int_equal(strlen(line),
+			 strlen("resolve pid=9 comm=getent name= latency_us=1234 addrs=-") +
+				 GS_NAME_LEN - 1);
+	/* Every address slot in use, the longest form: still one terminated line. */
+	ev.n_addrs = GS_RESOLVE_MAX;
+	for (int i = 0; i < GS_RESOLVE_MAX; i++) {
+		ev.addrs[i].family = AF_INET6;
+		memset(ev.addrs[i].addr, 0xab, GS_ADDR_LEN);
+	}
+	n = event_format_resolve(&ev, line, sizeof(line));
+	assert_int_equal(n, strlen(line));
+	assert_non_null(strstr(line, "abab:abab:abab:abab:abab:abab:abab:abab,"));
 }
 
 static void test_format_close_and_failed(void **state)
@@ -95,18 +284,28 @@ static void test_format_close_and_failed(void **state)
 	ev.conn.flags = GS_CF_ACTIVE | GS_CF_ESTABLISHED | GS_CF_CLOSED | GS_CF_RST_SENT;
 	ev.conn.reset_reason = 1;
 	event_format(&ev, reasons, 2, line, sizeof(line));
-	assert_string_equal(line, "tcp close active pid=42 comm=cu?rl? 198.18.0.1:40000 -> "
-				  "198.18.0.2:80 netns=4026531840 sent=100 received=200 srtt_us=51 "
-				  "min_rtt_us=40 retrans=0 connect_us=120 duration_ms=3 "
-				  "reset=sent(no_socket)");
+	assert_string_equal(line,
+			    "tcp close active pid=42 comm=cu?rl? cgroup=0 198.18.0.1:40000 -> "
+			    "198.18.0.2:80 netns=4026531840 sent=100 received=200 srtt_us=51 "
+			    "min_rtt_us=40 retrans=0 connect_us=120 duration_ms=3 "
+			    "reset=sent(no_socket)");
 
 	ev.hdr.type = GS_EV_FAILED;
 	ev.conn.flags = GS_CF_ACTIVE | GS_CF_FAILED;
 	ev.conn.err = ECONNREFUSED;
 	ev.conn.comm[0] = 0;
 	event_format(&ev, NULL, 0, line, sizeof(line));
-	assert_string_equal(line, "tcp failed active pid=42 comm=- 198.18.0.1:40000 -> "
+	assert_string_equal(line, "tcp failed active pid=42 comm=- cgroup=0 198.18.0.1:40000 -> "
 				  "198.18.0.2:80 netns=4026531840 errno=ECONNREFUSED retrans=0");
+	/* An accepted connection names its accepting process and cgroup. */
+	ev.hdr.type = GS_EV_CLOSE;
+	ev.conn.flags = GS_CF_PASSIVE | GS_CF_ACCEPTED | GS_CF_ESTABLISHED | GS_CF_CLOSED;
+	ev.conn.cgroup_id = 4242;
+	memcpy(ev.conn.comm, "acc-child", 10);
+	event_format(&ev, NULL, 0, line, sizeof(line));
+	assert_non_null(strstr(line, "tcp close passive pid=42 comm=acc-child cgroup=4242 accepted "
+				     "198.18.0.1:40000"));
+	ev.hdr.type = GS_EV_FAILED;
 	/* Truncation keeps a terminated string. */
 	assert_int_equal(event_format(&ev, NULL, 0, line, 10), 9);
 	assert_int_equal(strlen(line), 9);
@@ -146,6 +345,12 @@ int main(void)
 		cmocka_unit_test(test_addr_v4_v6_mapped),
 		cmocka_unit_test(test_errno_labels),
 		cmocka_unit_test(test_validate),
+		cmocka_unit_test(test_validate_proc),
+		cmocka_unit_test(test_validate_dns),
+		cmocka_unit_test(test_validate_resolve),
+		cmocka_unit_test(test_copy_str),
+		cmocka_unit_test(test_format_proc),
+		cmocka_unit_test(test_format_resolve),
 		cmocka_unit_test(test_format_close_and_failed),
 		cmocka_unit_test(test_hist_slot_matches_linear_search),
 	};
