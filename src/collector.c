@@ -361,6 +361,7 @@ struct collector *collector_new(struct registry *reg, struct probes *p, const st
 		pr_err("%s", errbuf);
 		goto fail;
 	}
+	flows_open_census(c->flows);
 	if (p->tcp)
 		flows_set_listener_fd(c->flows, bpf_map__fd(p->tcp->maps.listeners));
 	if (p->tcp) {

@@ -956,6 +956,14 @@ void flows_set_listener_fd(struct flows *f, int fd)
 	f->listeners_fd = fd;
 }
 
+void flows_open_census(struct flows *f)
+{
+	const struct config *cfg = f->cfg;
+
+	if (!f->tw)
+		f->tw = twcensus_new(cfg->scope == SCOPE_PATH ? cfg->scope_path : NULL);
+}
+
 /* ==== Setup ==== */
 
 static void read_port_range(struct flows *f)
@@ -1087,11 +1095,52 @@ struct flows *flows_new(struct registry *reg, const struct config *cfg, char *er
 			goto fail;
 		}
 	}
-	f->tw = twcensus_new(cfg->scope == SCOPE_PATH ? cfg->scope_path : NULL);
 	return f;
 fail:
 	flows_free(f);
 	return NULL;
+}
+
+/* Every family's full attribute list, as flows_new() declares them. */
+static int resolve_all(struct attrsel *sel)
+{
+	static const char *const *const plain[] = { plabels, qlabels, llabels };
+	static const int plain_fam[] = { FF_PROC_BYTES, FF_DNS_QUERIES, FF_DNS_LATENCY };
+	uint64_t mask;
+
+	for (int fam = 0; fam <= FF_OPEN; fam++) {
+		const char *all[U_MAX + 1];
+		int n = 0;
+
+		for (int u = 0; u < U_MAX; u++)
+			if (fam_defs[fam].labels & B(u))
+				all[n++] = uname_[u];
+		all[n] = NULL;
+		if (attrsel_resolve(sel, fam_defs[fam].name, all, 0, &mask))
+			return -EINVAL;
+	}
+	for (size_t i = 0; i < 3; i++)
+		if (attrsel_resolve(sel, agg_names[plain_fam[i]], plain[i], 0, &mask))
+			return -EINVAL;
+	return 0;
+}
+
+int flows_check_config(const struct config *cfg, char *err, size_t errlen)
+{
+	struct attrsel *sel = attrsel_new(cfg);
+	int rc;
+
+	if (!sel) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	rc = resolve_all(sel);
+	if (rc)
+		snprintf(err, errlen, "attributes.select: cannot resolve the flow families");
+	else
+		rc = attrsel_unused(sel, err, errlen);
+	attrsel_free(sel);
+	return rc;
 }
 
 void flows_free(struct flows *f)

@@ -29,6 +29,11 @@ struct flows;
 struct flows *flows_new(struct registry *reg, const struct config *cfg, char *err, size_t errlen);
 void flows_free(struct flows *f); /* accepts NULL */
 
+/* Check attributes.select against the families and attributes that exist,
+ * before anything starts: 0, or -EINVAL with one line in err naming the
+ * select entry and the unknown name (a configuration error). */
+int flows_check_config(const struct config *cfg, char *err, size_t errlen);
+
 /* A validated ring-buffer record of any type (event_validate() passed). */
 void flows_record(struct flows *f, const void *data, size_t size, uint64_t now_ns);
 
@@ -56,5 +61,9 @@ void flows_publish(struct flows *f);
 /* Listening ports the kernel reported (netns cookie, port): a connection of
  * unknown direction whose local port is one of them is the server side. */
 void flows_set_listener_fd(struct flows *f, int listeners_map_fd);
+
+/* Count TIME_WAIT sockets of the watched namespace (the agent's own for
+ * scope host and netns) in every batch pass, with a sock_diag dump. */
+void flows_open_census(struct flows *f);
 
 #endif

@@ -20,6 +20,7 @@
 #include "collector.h"
 #include "config.h"
 #include "exporters/exporter.h"
+#include "flows.h"
 #include "log.h"
 #include "probes.h"
 #include "registry.h"
@@ -230,6 +231,8 @@ int main(int argc, char **argv)
 	else
 		rc = config_parse(config_default_yaml, strlen(config_default_yaml), "(default)",
 				  &a.cfg, err, sizeof(err));
+	if (!rc)
+		rc = flows_check_config(&a.cfg, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "gespann: %s\n", err);
 		return EXIT_CONFIG;

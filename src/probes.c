@@ -101,8 +101,12 @@ static void probe_fallbacks(struct probes *p)
 			"legacy programs");
 	p->features[FEAT_CGROUP_SKB_NETNS_COOKIE] =
 		kcompat_prog_has_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_netns_cookie);
+	/* The UDP owner refresh at egress needs all three current-task
+	 * helpers; 6.12's cgroup_skb has the pid but not the comm. */
 	p->features[FEAT_CGROUP_SKB_PID] =
-		kcompat_prog_has_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_current_pid_tgid);
+		kcompat_prog_has_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_current_pid_tgid) &&
+		kcompat_prog_has_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_current_comm) &&
+		kcompat_prog_has_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_current_cgroup_id);
 }
 
 static int netns_cookie_here(uint64_t *cookie)
@@ -543,11 +547,19 @@ static int start_tcp(struct probes *p, const struct config *cfg, uint64_t cookie
 	return 0;
 }
 
-/* Open and configure the udp skeleton; owner_hooks selects the programs
- * that record owners in process context (sock_create and the start-up
- * iterator). NULL on failure (logged). */
+/* Which programs record UDP owners in process context: the start-up
+ * iterator needs bpf_sock_from_file (5.11+), sock_create the current-task
+ * helpers in cgroup/sock programs. */
+enum udp_owner_hooks {
+	UDP_OWNER_NONE = 0,
+	UDP_OWNER_CREATE = 1,	   /* cgroup/sock_create */
+	UDP_OWNER_CREATE_SEED = 2, /* ... and the task_file iterator at start */
+};
+
+/* Open and configure the udp skeleton with the owner hooks selected. NULL
+ * on failure (logged). */
 static struct udp_bpf *udp_open(struct probes *p, const struct config *cfg, uint64_t cookie,
-				bool *dns_capture, bool owner_hooks)
+				bool *dns_capture, enum udp_owner_hooks owner_hooks)
 {
 	struct udp_bpf *skel = udp_bpf_open_variant(p->legacy);
 	int err;
@@ -574,8 +586,10 @@ static struct udp_bpf *udp_open(struct probes *p, const struct config *cfg, uint
 		bpf_map__set_max_entries(skel->maps.events, 4096);
 	}
 	skel->rodata->dns_capture = *dns_capture;
-	bpf_program__set_autoload(skel->progs.seed_udp_owners, owner_hooks);
-	bpf_program__set_autoload(skel->progs.handle_udp_sock_create, owner_hooks);
+	bpf_program__set_autoload(skel->progs.seed_udp_owners,
+				  owner_hooks >= UDP_OWNER_CREATE_SEED);
+	bpf_program__set_autoload(skel->progs.handle_udp_sock_create,
+				  owner_hooks >= UDP_OWNER_CREATE);
 	bpf_program__set_autoattach(skel->progs.seed_udp_owners, false);
 	return skel;
 }
@@ -620,8 +634,8 @@ static void seed_udp_owners(struct udp_bpf *skel)
  */
 static int start_udp(struct probes *p, const struct config *cfg, uint64_t cookie, bool dns_capture)
 {
+	enum udp_owner_hooks owner_hooks = UDP_OWNER_CREATE_SEED;
 	struct udp_bpf *skel;
-	bool owner_hooks = true;
 	int err;
 
 	p->cgroup_fd = open_cgroup2_root();
@@ -629,29 +643,28 @@ static int start_udp(struct probes *p, const struct config *cfg, uint64_t cookie
 		pr_warn("UDP tracking disabled: no cgroup v2 hierarchy to attach to");
 		return 0;
 	}
-	skel = udp_open(p, cfg, cookie, &dns_capture, owner_hooks);
-	if (!skel)
-		return 0;
-	err = udp_bpf__load(skel);
-	if (err) {
-		/* The seeder needs bpf_sock_from_file (5.11+), sock_create socket
-		 * storage (5.10+): retry with flows and DNS only. */
-		pr_info("udp programs failed to load with the owner hooks (%s), retrying "
-			"without them",
-			strerror(-err));
-		udp_bpf__destroy(skel);
-		owner_hooks = false;
+	for (;;) {
 		skel = udp_open(p, cfg, cookie, &dns_capture, owner_hooks);
 		if (!skel)
 			return 0;
 		err = udp_bpf__load(skel);
+		if (!err || owner_hooks == UDP_OWNER_NONE)
+			break;
+		/* Drop the owner hook the kernel is least likely to have and
+		 * try again: flows and DNS do not depend on them. */
+		pr_info("udp programs failed to load with %s (%s), retrying without it",
+			owner_hooks == UDP_OWNER_CREATE_SEED ? "the owner seeding iterator" :
+							       "the sock_create owner hook",
+			strerror(-err));
+		udp_bpf__destroy(skel);
+		owner_hooks--;
 	}
 	p->udp = skel;
 	if (!p->features[FEAT_CGROUP_SKB_NETNS_COOKIE])
 		pr_info("cgroup_skb programs cannot call bpf_get_netns_cookie on this kernel: "
 			"UDP flows take the netns from their socket");
 	if (!p->features[FEAT_CGROUP_SKB_PID])
-		pr_warn("cgroup_skb programs cannot call bpf_get_current_pid_tgid on this "
+		pr_warn("cgroup_skb programs cannot call the current-task helpers on this "
 			"kernel: UDP flows are named by their socket's creator only");
 	if (err) {
 		pr_warn("UDP tracking disabled: failed to load the udp programs: %s",
@@ -670,7 +683,7 @@ static int start_udp(struct probes *p, const struct config *cfg, uint64_t cookie
 	}
 	p->features[FEAT_CGROUP_SKB_UDP] = true;
 	p->features[FEAT_DNS_CAPTURE] = dns_capture;
-	if (!owner_hooks) {
+	if (owner_hooks == UDP_OWNER_NONE) {
 		pr_warn("UDP flows name their owner only once the socket sends (the kernel "
 			"refused the owner hooks)");
 		return 0;
@@ -686,7 +699,11 @@ static int start_udp(struct probes *p, const struct config *cfg, uint64_t cookie
 		return 0;
 	}
 	/* After sock_create is attached: no socket falls between the two. */
-	seed_udp_owners(skel);
+	if (owner_hooks == UDP_OWNER_CREATE_SEED)
+		seed_udp_owners(skel);
+	else
+		pr_info("UDP sockets opened before start are named once they send (no "
+			"task_file iterator with bpf_sock_from_file on this kernel)");
 	return 0;
 }
 

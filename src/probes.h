@@ -35,7 +35,8 @@ enum feature {
 	FEAT_NETNS_COOKIE,
 	/* bpf_get_netns_cookie in cgroup_skb, else the netns via skb->sk; */
 	FEAT_CGROUP_SKB_NETNS_COOKIE,
-	/* bpf_get_current_pid_tgid in cgroup_skb, else UDP flows without pid. */
+	/* bpf_get_current_{pid_tgid,comm,cgroup_id} in cgroup_skb, else a UDP
+	 * socket keeps the owner recorded when it was created. */
 	FEAT_CGROUP_SKB_PID,
 	FEAT_MAX,
 };

@@ -239,6 +239,10 @@ static __always_inline void on_open(struct gs_stats *st, const struct sock *sk, 
 		}
 		STAT_INC(st, GS_C_TCP_PASSIVE_OPENS);
 	}
+	/* The peer is known from here (the local port of a connect only
+	 * after it, filled again at ESTABLISHED): opening connections count
+	 * per destination in the open gauge, before they succeed or fail. */
+	fill_tuple(&c, sk);
 	if (bpf_map_update_elem(&conns, &key, &c, BPF_ANY))
 		STAT_INC(st, GS_C_CONN_MAP_FULL);
 }

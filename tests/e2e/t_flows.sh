@@ -236,7 +236,9 @@ agent_start flows-sel "/var/run/netns/$NS_CLI" "$(issue5_yaml 'networks:
 attributes:
   select:
     gespann_flow_bytes_total:
-      include: [src_process, direction]')" || { e2e_finish; exit 1; }
+      include: [src_process, direction]
+    gespann_process_bytes_total:
+      include: [process, exe, cgroup, direction]')" || { e2e_finish; exit 1; }
 agent_save SELAGENT
 # Other pairs than before (alpha -> :9102, bravo -> :9101): the time-wait
 # sockets left from above, which this agent may find at start, match none of
@@ -260,6 +262,13 @@ assert_eq "$(mcount "$FB")" 4 "select: 2 processes x 2 directions"
 assert_eq "$(msum "$FB" direction=sent)" "$(metric gespann_bytes_sent_total)" "select: sums unchanged (sent = gespann_bytes_sent_total)"
 assert_eq "$(msum "$FB" direction=received)" "$(metric gespann_bytes_received_total)" "select: sums unchanged (received = gespann_bytes_received_total)"
 assert_eq "$(mlabels "$FC")" "dst_address,dst_class,dst_name,dst_port,dst_zone,outcome,protocol,role,src_process" "select: other families keep their default labels"
+# The process cache: executable and cgroup of processes that are gone by now.
+my_cgroup=$(sed -n 's/^0:://p' /proc/self/cgroup)
+assert_eq "$(mlabels gespann_process_bytes_total)" "cgroup,direction,exe,process" "select: process bytes by process, exe, cgroup, direction"
+assert_eq "$(mvalues gespann_process_bytes_total exe process=alpha)" "$E2E_TMP/bin/alpha" "process cache: alpha's executable (exited before the scrape)"
+assert_eq "$(mvalues gespann_process_bytes_total exe process=bravo)" "$E2E_TMP/bin/bravo" "process cache: bravo's executable"
+assert_eq "$(mvalues gespann_process_bytes_total cgroup process=alpha)" "$my_cgroup" "process cache: alpha's cgroup (the test's own, $my_cgroup)"
+assert_eq "$(msum gespann_process_bytes_total process=alpha exe="$E2E_TMP/bin/alpha" direction=sent)" "$a_sent" "process bytes{process=alpha,exe=...} = alpha's bytes sent"
 assert_eq "$(msum "$FC" dst_address="$SRV4" dst_port=9102 dst_zone=lab dst_class=custom-lab outcome=ok)" 2 "networks: $SRV4/32 -> dst_zone=\"lab\", dst_class=\"custom-lab\""
 assert_eq "$(mvalues "$FC" dst_zone dst_address="$SRV4") $(mvalues "$FC" dst_class dst_address="$SRV4")" "lab custom-lab" "networks: every series to $SRV4 in zone lab, class custom-lab"
 assert_eq "$(msum "$FC" dst_address="$SRV6" dst_port=9101 dst_zone= dst_class=internal outcome=ok)" 1 "networks: $SRV6 not in the list keeps dst_class=\"internal\", no zone"

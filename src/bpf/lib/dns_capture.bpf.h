@@ -27,8 +27,13 @@ static __always_inline void dns_emit(void *ringbuf, __u64 wakeup_bytes, struct _
 	__u64 flags = BPF_RB_NO_WAKEUP;
 	__u32 n = payload;
 
+	if (n == 0)
+		return;
 	if (n > GS_DNS_MAX)
 		n = GS_DNS_MAX;
+	/* 1..GS_DNS_MAX in a form every verifier since 5.10 can follow (older
+	 * ones refuse a length whose lower bound is 0). */
+	n = ((n - 1) & (GS_DNS_MAX - 1)) + 1;
 	ev = bpf_ringbuf_reserve(ringbuf, sizeof(*ev), 0);
 	if (!ev) {
 		STAT_INC(st, GS_C_DNS_LOST);
@@ -36,8 +41,7 @@ static __always_inline void dns_emit(void *ringbuf, __u64 wakeup_bytes, struct _
 	}
 	/* Ring memory is not zeroed: no stale bytes after data[len]. */
 	__builtin_memset(ev, 0, sizeof(*ev));
-	gs_barrier_var(n);
-	if (n == 0 || n > GS_DNS_MAX || bpf_skb_load_bytes(skb, off, ev->data, n)) {
+	if (bpf_skb_load_bytes(skb, off, ev->data, n)) {
 		bpf_ringbuf_discard(ev, BPF_RB_NO_WAKEUP);
 		STAT_INC(st, GS_C_DNS_LOST);
 		return;
