@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "dnstrack.h"
+#include "hashmix.h"
 #include "event.h"
 
 #define DT_NONE	       UINT32_MAX
@@ -67,23 +68,13 @@ struct dnstrack {
 
 /* ==== Table ==== */
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
-
 static size_t dt_hash(const struct dnstrack *t, const struct dt_key *k)
 {
 	uint64_t h = t->seed, w;
 
 	for (size_t i = 0; i < sizeof(*k); i += 8) {
 		memcpy(&w, (const uint8_t *)k + i, 8);
-		h = mix64(h ^ w);
+		h = hashmix64(h ^ w);
 	}
 	return (size_t)(h & t->mask);
 }
@@ -203,12 +194,7 @@ struct dnstrack *dnstrack_new(size_t max_pending, uint64_t timeout_ns, dnstrack_
 	t->timeout_ns = timeout_ns;
 	t->fn = fn;
 	t->ctx = ctx;
-	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) != sizeof(t->seed)) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		t->seed = mix64((uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)t);
-	}
+	t->seed = hashmix_seed(t);
 	return t;
 }
 

@@ -19,6 +19,7 @@
 
 #include "dns.h"
 #include "hostcache.h"
+#include "hashmix.h"
 
 #define HC_NONE	       UINT32_MAX
 #define HC_NAME_MAX    255
@@ -68,23 +69,13 @@ static uint16_t hc_key(uint16_t family, const uint8_t in[16], uint8_t out[16])
 	return AF_INET6;
 }
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
-
 static size_t hc_hash(const struct hostcache *h, uint16_t family, const uint8_t a[16])
 {
 	uint64_t w0, w1;
 
 	memcpy(&w0, a, 8);
 	memcpy(&w1, a + 8, 8);
-	return (size_t)(mix64(mix64(w0 ^ h->seed ^ family) ^ w1) & h->mask);
+	return (size_t)(hashmix64(hashmix64(w0 ^ h->seed ^ family) ^ w1) & h->mask);
 }
 
 static uint32_t hc_find(const struct hostcache *h, uint16_t family, const uint8_t key[16])
@@ -194,12 +185,7 @@ struct hostcache *hostcache_new(size_t max_entries)
 	/* Handed out from `unused` first: untouched pages stay unresident. */
 	h->free_head = HC_NONE;
 	h->unused = 0;
-	if (getrandom(&h->seed, sizeof(h->seed), GRND_NONBLOCK) != sizeof(h->seed)) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		h->seed = mix64((uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)h);
-	}
+	h->seed = hashmix_seed(h);
 	return h;
 }
 
@@ -208,7 +194,7 @@ void hostcache_free(struct hostcache *h)
 	if (!h)
 		return;
 	if (h->entries)
-		for (size_t i = 0; i < h->max; i++)
+		for (size_t i = 0; i < h->unused; i++)
 			free(h->entries[i].name);
 	free(h->entries);
 	free(h->buckets);

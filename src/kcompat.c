@@ -67,6 +67,25 @@ bool kcompat_prog_has_helper(enum bpf_prog_type type, enum bpf_func_id id)
 	return loads(type, insns, sizeof(insns) / sizeof(insns[0]));
 }
 
+bool kcompat_skb_has_current_task(void)
+{
+	/* bpf_get_current_comm(buf on the stack, 16): it takes a buffer. */
+	const struct bpf_insn comm[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_X,
+		  .dst_reg = BPF_REG_1,
+		  .src_reg = BPF_REG_10 },
+		{ .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = BPF_REG_1, .imm = -16 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_2, .imm = 16 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_get_current_comm },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+
+	return kcompat_prog_has_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_current_pid_tgid) &&
+	       kcompat_prog_has_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_current_cgroup_id) &&
+	       loads(BPF_PROG_TYPE_CGROUP_SKB, comm, sizeof(comm) / sizeof(comm[0]));
+}
+
 bool kcompat_has_netns_cookie(void)
 {
 	uint64_t cookie;

@@ -28,6 +28,10 @@ bool kcompat_has_atomics(void);
  * 6.12). False also when loading fails for any other reason. */
 bool kcompat_prog_has_helper(enum bpf_prog_type type, enum bpf_func_id id);
 
+/* May cgroup_skb programs name the current task: pid, comm and cgroup id
+ * helpers together (6.12 has the pid but not the comm)? */
+bool kcompat_skb_has_current_task(void);
+
 /* Does getsockopt(SO_NETNS_COOKIE) work (Linux 5.14)? When not, network
  * namespaces are identified by their inode number on both sides. */
 bool kcompat_has_netns_cookie(void);

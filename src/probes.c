@@ -101,12 +101,8 @@ static void probe_fallbacks(struct probes *p)
 			"legacy programs");
 	p->features[FEAT_CGROUP_SKB_NETNS_COOKIE] =
 		kcompat_prog_has_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_netns_cookie);
-	/* The UDP owner refresh at egress needs all three current-task
-	 * helpers; 6.12's cgroup_skb has the pid but not the comm. */
-	p->features[FEAT_CGROUP_SKB_PID] =
-		kcompat_prog_has_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_current_pid_tgid) &&
-		kcompat_prog_has_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_current_comm) &&
-		kcompat_prog_has_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_current_cgroup_id);
+	/* The UDP owner refresh at egress needs the current-task helpers. */
+	p->features[FEAT_CGROUP_SKB_PID] = kcompat_skb_has_current_task();
 }
 
 static int netns_cookie_here(uint64_t *cookie)

@@ -203,8 +203,7 @@ int main(void)
 	knobs.by_ino = !kcompat_has_netns_cookie();
 	knobs.skb_cookie =
 		kcompat_prog_has_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_netns_cookie);
-	knobs.skb_pid =
-		kcompat_prog_has_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_current_pid_tgid);
+	knobs.skb_pid = kcompat_skb_has_current_task();
 	printf("fallbacks: %s objects, netns by %s, cgroup_skb netns %s, cgroup_skb pid %s\n",
 	       knobs.legacy ? "legacy" : "normal", knobs.by_ino ? "inode" : "cookie",
 	       knobs.skb_cookie ? "helper" : "via skb->sk", knobs.skb_pid ? "helper" : "none");
