@@ -38,7 +38,10 @@
 
 #define DSD_UDP_PAYLOAD	   1432 /* an Ethernet MTU minus IPv6 and UDP headers */
 #define DSD_UDS_PAYLOAD	   8192 /* the Datadog Agent's default unix socket buffer */
-#define DSD_MAX_SERIES	   10000
+/* Series whose last value is remembered (counters are sent as deltas):
+ * room for the eight capped flow, process and DNS families at the default
+ * attributes.max_series (10000 each, plus `other`) and the rest. */
+#define DSD_MAX_SERIES	   100000
 #define DSD_WARN_EVERY_NS  (60 * 1000000000ULL)
 #define DSD_RESOLVE_MIN_NS (60 * 1000000000ULL) /* host names: DNS may be slow */
 #define DSD_NO_SLOT	   UINT32_MAX
