@@ -64,6 +64,7 @@ static const char *const feature_names[FEAT_MAX] = {
 	[FEAT_NETNS_COOKIE] = "netns_cookie",
 	[FEAT_CGROUP_SKB_NETNS_COOKIE] = "cgroup_skb_netns_cookie",
 	[FEAT_CGROUP_SKB_PID] = "cgroup_skb_pid",
+	[FEAT_UDP_OWNER_SEED] = "udp_owner_seed",
 };
 
 const char *feature_name(enum feature f)
@@ -695,6 +696,7 @@ static int start_udp(struct probes *p, const struct config *cfg, uint64_t cookie
 		return 0;
 	}
 	/* After sock_create is attached: no socket falls between the two. */
+	p->features[FEAT_UDP_OWNER_SEED] = owner_hooks == UDP_OWNER_CREATE_SEED;
 	if (owner_hooks == UDP_OWNER_CREATE_SEED)
 		seed_udp_owners(skel);
 	else

@@ -38,6 +38,9 @@ enum feature {
 	/* bpf_get_current_{pid_tgid,comm,cgroup_id} in cgroup_skb, else a UDP
 	 * socket keeps the owner recorded when it was created. */
 	FEAT_CGROUP_SKB_PID,
+	/* the task_file iterator naming UDP sockets older than the agent
+	 * (bpf_sock_from_file, 5.11+), else they are named when they send. */
+	FEAT_UDP_OWNER_SEED,
 	FEAT_MAX,
 };
 
