@@ -98,6 +98,8 @@ expected_off() {
 	netns_cookie) ver_lt "$1" 5.14 && echo "SO_NETNS_COOKIE is 5.14+: netns by inode number" ;;
 	cgroup_skb_netns_cookie) ver_lt "$1" 6.13 &&
 		echo "no bpf_get_netns_cookie in cgroup_skb up to 6.12: netns via skb->sk" ;;
+	udp_owner_seed) ver_lt "$1" 5.11 &&
+		echo "bpf_sock_from_file is 5.11+: UDP sockets older than the agent are named when they send" ;;
 	cgroup_skb_pid) ver_lt "$1" 6.13 &&
 		echo "no current-task helpers (pid, comm, cgroup id) in cgroup_skb up to 6.12: a UDP socket keeps the owner recorded at its creation" ;;
 	# Probed and reported, used by no program of this build: a kernel
