@@ -94,6 +94,7 @@ struct collector {
 	struct gs_udp_key *udp_keys;
 	struct gs_udp_flow *udp_vals;
 	struct gs_udp_key *udp_expired_keys;
+	struct conntab_udp_sweep udp_sweep; /* the sweep in progress */
 	double hist_bounds_s[GS_HIST_NBOUNDS];
 	const struct exporter *exporters;
 	size_t n_exporters;
@@ -435,36 +436,52 @@ static uint64_t monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* Read a whole hash map in batches of up to cap entries into keys/vals,
+ * handing each batch to fn. Returns true when the map was read to its end,
+ * false when a read failed (logged, naming what). */
+typedef void (*batch_fn)(struct collector *c, __u32 n, uint64_t now_ns);
+
+static bool read_map_batches(struct collector *c, int fd, void *keys, void *vals, __u32 cap,
+			     const char *what, batch_fn fn, uint64_t now_ns)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u64 in_batch = 0, out_batch = 0;
+	bool first = true;
+	int err;
+
+	for (;;) {
+		__u32 count = cap;
+
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, keys, vals,
+					   &count, &opts);
+		err = err ? -errno : 0;
+		if (err && err != -ENOENT) {
+			pr_warn("reading the %s map failed: %s", what, strerror(-err));
+			return false;
+		}
+		fn(c, count, now_ns);
+		if (err == -ENOENT)
+			return true;
+		in_batch = out_batch;
+		first = false;
+	}
+}
+
+static void conn_batch(struct collector *c, __u32 n, uint64_t now_ns)
+{
+	for (__u32 i = 0; i < n; i++)
+		flows_tcp_entry(c->flows, c->conn_keys[i], &c->conn_vals[i], now_ns);
+}
+
 /* Every connection entry into the flow table: growth of open connections
  * and the open-connection gauge. Records drained first, so a connection
  * whose record was consumed is not read back from a map entry. */
 static void conn_pass(struct collector *c, uint64_t now_ns)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u64 in_batch = 0, out_batch = 0;
-	bool first = true;
-	int fd, err;
-
 	collector_drain(c);
-	fd = bpf_map__fd(c->probes->tcp->maps.conns);
 	flows_tcp_begin(c->flows);
-	for (;;) {
-		__u32 count = CONN_BATCH;
-
-		err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, c->conn_keys,
-					   c->conn_vals, &count, &opts);
-		err = err ? -errno : 0;
-		if (err && err != -ENOENT) {
-			pr_warn("reading the connection map failed: %s", strerror(-err));
-			break;
-		}
-		for (__u32 i = 0; i < count; i++)
-			flows_tcp_entry(c->flows, c->conn_keys[i], &c->conn_vals[i], now_ns);
-		if (err == -ENOENT)
-			break;
-		in_batch = out_batch;
-		first = false;
-	}
+	read_map_batches(c, bpf_map__fd(c->probes->tcp->maps.conns), c->conn_keys, c->conn_vals,
+			 CONN_BATCH, "connection", conn_batch, now_ns);
 	flows_tcp_end(c->flows, now_ns);
 }
 
@@ -500,38 +517,27 @@ void collector_tick(struct collector *c, uint64_t now_ns)
 	flows_tick(c->flows, now_ns);
 }
 
+static void udp_batch(struct collector *c, __u32 n, uint64_t now_ns)
+{
+	for (__u32 i = 0; i < n; i++)
+		flows_udp(c->flows, &c->udp_keys[i], &c->udp_vals[i], 0, now_ns);
+	conntab_sweep_udp(c->udp_keys, c->udp_vals, n, now_ns, c->cfg->idle_timeout_ns,
+			  c->udp_expired_keys, UDP_BATCH, &c->udp_sweep);
+}
+
 static void sweep_udp(struct collector *c, uint64_t now_ns)
 {
-	struct conntab_udp_sweep sw = { 0 };
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u64 in_batch = 0, out_batch = 0;
-	bool first = true, complete = false;
-	int fd, err;
+	struct conntab_udp_sweep sw;
+	bool complete;
+	int fd;
 
 	if (!c->probes->udp)
 		return;
 	fd = bpf_map__fd(c->probes->udp->maps.udp_flows);
-	for (;;) {
-		__u32 count = UDP_BATCH;
-
-		err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, c->udp_keys,
-					   c->udp_vals, &count, &opts);
-		err = err ? -errno : 0;
-		if (err && err != -ENOENT) {
-			pr_warn("reading the UDP flow map failed: %s", strerror(-err));
-			break;
-		}
-		for (__u32 i = 0; i < count; i++)
-			flows_udp(c->flows, &c->udp_keys[i], &c->udp_vals[i], 0, now_ns);
-		conntab_sweep_udp(c->udp_keys, c->udp_vals, count, now_ns, c->cfg->idle_timeout_ns,
-				  c->udp_expired_keys, UDP_BATCH, &sw);
-		if (err == -ENOENT) {
-			complete = true;
-			break;
-		}
-		in_batch = out_batch;
-		first = false;
-	}
+	memset(&c->udp_sweep, 0, sizeof(c->udp_sweep));
+	complete = read_map_batches(c, fd, c->udp_keys, c->udp_vals, UDP_BATCH, "UDP flow",
+				    udp_batch, now_ns);
+	sw = c->udp_sweep;
 	for (uint64_t i = 0; i < sw.expired; i++) {
 		struct gs_udp_flow last;
 
