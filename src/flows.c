@@ -195,7 +195,7 @@ struct flows {
 	struct agg *a[FF_MAX];
 	int fam_idx[FF_MAX][U_MAX]; /* family label position -> universe label */
 	int fam_n[FF_MAX];
-	struct metric_family *f_dropped, *f_malformed, *f_names;
+	struct metric_family *f_dropped, *f_malformed, *f_names, *f_lost;
 	struct attrsel *sel;
 	struct proccache *pc;
 	struct hostcache *hc;
@@ -208,9 +208,9 @@ struct flows {
 	uint32_t pass;	   /* TCP batch passes */
 	uint32_t udp_pass; /* UDP sweeps */
 	int listeners_fd;
-	uint16_t eph_lo, eph_hi; /* net.ipv4.ip_local_port_range */
-	uint64_t now_ns;	 /* of the record or pass being handled */
-	uint64_t lost_entries;	 /* entries whose final record never came */
+	uint16_t eph_lo, eph_hi;     /* net.ipv4.ip_local_port_range */
+	uint64_t now_ns;	     /* of the record or pass being handled */
+	uint64_t lost_tcp, lost_udp; /* entries whose final reading never came */
 };
 
 static uint64_t fnv1a(const void *p, size_t n, uint64_t h)
@@ -772,7 +772,7 @@ void flows_tcp_end(struct flows *f, uint64_t now_ns)
 	if (f->tw)
 		twcensus_run(f->tw, tw_seen, f);
 	sweep_table(f, &f->tcp, tcp_stale);
-	f->lost_entries += before - f->tcp.n;
+	f->lost_tcp += before - f->tcp.n;
 	sweep_table(f, &f->tws, tw_stale);
 }
 
@@ -818,7 +818,7 @@ void flows_udp_end(struct flows *f)
 	size_t before = f->udp.n;
 
 	sweep_table(f, &f->udp, udp_stale);
-	f->lost_entries += before - f->udp.n;
+	f->lost_udp += before - f->udp.n;
 	f->udp_pass++;
 }
 
@@ -949,6 +949,10 @@ void flows_publish(struct flows *f)
 	}
 	hostcache_get_stats(f->hc, &hs);
 	registry_set(f->f_names, NULL, (double)hs.entries);
+	lv[0] = "tcp";
+	registry_set(f->f_lost, lv, (double)f->lost_tcp);
+	lv[0] = "udp";
+	registry_set(f->f_lost, lv, (double)f->lost_udp);
 }
 
 void flows_set_listener_fd(struct flows *f, int fd)
@@ -1022,6 +1026,7 @@ static struct agg *plain_family(struct flows *f, const char *name, const char *h
 struct flows *flows_new(struct registry *reg, const struct config *cfg, char *err, size_t errlen)
 {
 	static const char *const lbl_family[] = { "family", NULL };
+	static const char *const lbl_protocol[] = { "protocol", NULL };
 	struct flows *f = calloc(1, sizeof(*f));
 	double rtt_bounds[GS_HIST_NBOUNDS];
 	const uint64_t hb[GS_HIST_NBOUNDS] = GS_HIST_BOUNDS_NS;
@@ -1084,7 +1089,12 @@ struct flows *flows_new(struct registry *reg, const struct config *cfg, char *er
 	f->f_names = registry_add(reg, "gespann_dns_names",
 				  "Addresses with a host name in the DNS cache.", METRIC_GAUGE,
 				  NULL, NULL, 0);
-	if (!f->f_dropped || !f->f_malformed || !f->f_names) {
+	f->f_lost =
+		registry_add(reg, "gespann_flow_entries_lost_total",
+			     "Flow table entries forgotten without their final reading (the close "
+			     "record or the last map read was lost); growth up to then is counted.",
+			     METRIC_COUNTER, lbl_protocol, NULL, 0);
+	if (!f->f_dropped || !f->f_malformed || !f->f_names || !f->f_lost) {
 		snprintf(err, errlen, "cannot declare the flow metric families");
 		goto fail;
 	}

@@ -104,6 +104,7 @@ static const struct dsd_name {
 	{ "gespann_dns_malformed_total", "dns.malformed" },
 	{ "gespann_dns_names", "dns.names" },
 	{ "gespann_series_dropped_total", "series.dropped" },
+	{ "gespann_flow_entries_lost_total", "flow.entries.lost" },
 };
 
 /*

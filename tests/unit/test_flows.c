@@ -225,6 +225,8 @@ static void test_lost_record_and_reused_socket(void **state)
 	}
 	/* a's record never came: its 10 bytes stay, b's 5 add. */
 	expect(fx, FB "{direction=\"sent\"," LBL_A "}", "15");
+	expect(fx, "gespann_flow_entries_lost_total{protocol=\"tcp\"}", "1");
+	expect(fx, "gespann_flow_entries_lost_total{protocol=\"udp\"}", "0");
 	expect(fx,
 	       "gespann_flow_open_connections{role=\"client\",src_process=\"alpha\",dst_address="
 	       "\"198.18.0.2\",dst_port=\"9101\",dst_name=\"\",state=\"established\"}",
