@@ -22,6 +22,7 @@
 #include <bpf/libbpf.h>
 
 #include "abi/gespann_abi.h"
+#include "clock.h"
 #include "collector.h"
 #include "conntab.h"
 #include "event.h"
@@ -405,15 +406,13 @@ int collector_events_fd(const struct collector *c)
 	return c->rb ? ring_buffer__epoll_fd(c->rb) : -1;
 }
 
-static uint64_t monotonic_ns(void);
-
 int collector_drain(struct collector *c)
 {
 	int n;
 
 	if (!c->rb)
 		return 0;
-	c->drain_now_ns = monotonic_ns();
+	c->drain_now_ns = mono_ns();
 	n = ring_buffer__consume(c->rb);
 	if (n < 0 && n != -EINTR)
 		pr_warn("ring buffer consume failed: %s", strerror(-n));
@@ -427,14 +426,6 @@ int collector_drain(struct collector *c)
  * buckets), so with 100k connections it runs every ~1 s for ~15 ms. */
 #define REFRESH_MIN_INTERVAL_NS 1000000000ULL
 #define REFRESH_MAX_DUTY	50
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /* Read a whole hash map in batches of up to cap entries into keys/vals,
  * handing each batch to fn. Returns true when the map was read to its end,
@@ -500,7 +491,7 @@ static void refresh_live(struct collector *c, uint64_t now_ns)
 		bpf_map_lookup_elem(bpf_map__fd(c->probes->tcp->maps.live), &zero, &c->live);
 	}
 	conn_pass(c, now_ns);
-	took = monotonic_ns() - now_ns;
+	took = mono_ns() - now_ns;
 	wait = took * REFRESH_MAX_DUTY;
 	c->next_refresh_ns =
 		now_ns + (wait > REFRESH_MIN_INTERVAL_NS ? wait : REFRESH_MIN_INTERVAL_NS);

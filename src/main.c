@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "collector.h"
 #include "config.h"
 #include "exporters/exporter.h"
@@ -58,14 +59,6 @@ static void usage(FILE *out)
 		"\n"
 		"Embedded default configuration:\n%s",
 		config_default_yaml);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static void refresh_registry(void *ctx)
@@ -162,7 +155,7 @@ static int agent_run(struct agent *a)
 				    errno != EAGAIN)
 					pr_warn("timerfd read failed: %s", strerror(errno));
 				collector_drain(a->collector);
-				now = now_ns();
+				now = mono_ns();
 				if (now - last_sweep >= sweep_every) {
 					collector_tick(a->collector, now);
 					last_sweep = now;

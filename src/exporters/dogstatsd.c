@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../clock.h"
 #include "../log.h"
 #include "exporter.h"
 
@@ -288,14 +289,6 @@ struct dsd_exporter {
 	bool warned, failing_logged;
 	uint64_t last_warn_ns, suppressed;
 };
-
-static uint64_t dsd_clock(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* Log a warning unless one was logged less than a minute ago; true if logged. */
 static bool dsd_warn(struct dsd_exporter *d, const char *what, const char *why)
@@ -843,7 +836,7 @@ static struct dsd_exporter *dsd_new(const struct adapter_config *cfg,
 	if (!d)
 		return NULL;
 	d->fd = -1;
-	d->now = dsd_clock;
+	d->now = mono_ns;
 	d->max_series = DSD_MAX_SERIES;
 	snprintf(d->name, sizeof(d->name), "%s", env->name ? env->name : "datadog");
 	snprintf(d->host, sizeof(d->host), "%s", cfg->host);

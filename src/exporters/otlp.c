@@ -47,6 +47,7 @@
 
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 
+#include "../clock.h"
 #include "../log.h"
 #include "exporter.h"
 
@@ -945,22 +946,6 @@ struct otlp_exporter {
 	bool warned; /* a warning since the last success */
 	uint64_t suppressed;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t unix_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
-}
 
 static uint32_t next_rnd(struct otlp_exporter *e)
 {
