@@ -12,7 +12,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -26,6 +25,7 @@
 
 #include "kcompat.h"
 #include "log.h"
+#include "netns.h"
 #include "probes.h"
 #include "proc.skel.h"
 #include "proc_legacy.skel.h"
@@ -111,9 +111,21 @@ static int netns_cookie_here(uint64_t *cookie)
 	return kcompat_netns_id_here(netns_by_ino(), cookie);
 }
 
+struct cookie_call {
+	uint64_t *cookie;
+	int err;
+};
+
+static void cookie_here(void *arg)
+{
+	struct cookie_call *call = arg;
+
+	call->err = netns_cookie_here(call->cookie);
+}
+
 int probes_resolve_scope(const struct config *cfg, uint64_t *cookie)
 {
-	int self_fd, target_fd, err;
+	int err;
 
 	*cookie = 0;
 	if (cfg->scope == SCOPE_HOST)
@@ -125,40 +137,21 @@ int probes_resolve_scope(const struct config *cfg, uint64_t *cookie)
 			       strerror(-err));
 		return err;
 	}
-	/* A namespace file: enter it just long enough to open a socket there.
-	 * No other thread exists yet, and the listeners are opened later,
-	 * back in our own namespace. */
-	target_fd = open(cfg->scope_path, O_RDONLY | O_CLOEXEC);
-	if (target_fd < 0) {
-		err = -errno;
-		pr_err("failed to open scope %s: %s", cfg->scope_path, strerror(-err));
-		return err;
-	}
-	self_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (self_fd < 0) {
-		err = -errno;
-		close(target_fd);
-		pr_err("failed to open /proc/self/ns/net: %s", strerror(-err));
-		return err;
-	}
-	if (setns(target_fd, CLONE_NEWNET)) {
-		err = -errno;
+	/* A namespace file: enter it just long enough to read its cookie. No
+	 * other thread exists yet, and the listeners are opened later, back in
+	 * our own namespace. */
+	struct cookie_call call = { .cookie = cookie };
+
+	err = netns_call_path(cfg->scope_path, cookie_here, &call);
+	if (err) {
 		pr_err("failed to enter scope %s: %s (is it a network namespace?)", cfg->scope_path,
 		       strerror(-err));
-	} else {
-		err = netns_cookie_here(cookie);
-		if (setns(self_fd, CLONE_NEWNET)) {
-			err = -errno;
-			pr_err("failed to return to the agent's network namespace: %s",
-			       strerror(-err));
-		} else if (err) {
-			pr_err("failed to read the netns cookie of %s: %s", cfg->scope_path,
-			       strerror(-err));
-		}
+		return err;
 	}
-	close(self_fd);
-	close(target_fd);
-	return err;
+	if (call.err)
+		pr_err("failed to read the netns cookie of %s: %s", cfg->scope_path,
+		       strerror(-call.err));
+	return call.err;
 }
 
 static bool btf_has_tracepoint(const struct btf *btf, const char *tp)
@@ -274,29 +267,38 @@ static int open_cgroup2_root(void)
 
 /* ==== Seeding connections open before we attached ==== */
 
-static int seed_one_netns(int iter_link_fd, int ns_fd, int self_fd)
+struct iter_call {
+	int link_fd;
+	int iter_fd; /* or a negative errno */
+};
+
+static void iter_create(void *arg)
 {
+	struct iter_call *call = arg;
+
+	call->iter_fd = bpf_iter_create(call->link_fd);
+	if (call->iter_fd < 0)
+		call->iter_fd = -errno;
+}
+
+/* Run the socket iterator in namespace ns_fd (-1: ours). */
+static int seed_one_netns(int iter_link_fd, int ns_fd)
+{
+	struct iter_call call = { .link_fd = iter_link_fd, .iter_fd = -EINVAL };
 	char buf[256];
-	int iter_fd, err = 0;
+	int err;
 	ssize_t n;
 
-	if (ns_fd >= 0 && setns(ns_fd, CLONE_NEWNET))
-		return -errno;
-	iter_fd = bpf_iter_create(iter_link_fd);
-	if (iter_fd < 0)
-		err = -errno;
-	if (ns_fd >= 0 && setns(self_fd, CLONE_NEWNET)) {
-		pr_err("failed to return to the agent's network namespace: %s", strerror(errno));
-		err = -errno;
-	}
-	if (iter_fd < 0)
+	err = netns_call(ns_fd, iter_create, &call);
+	if (err)
 		return err;
+	if (call.iter_fd < 0)
+		return call.iter_fd;
 	/* The program prints nothing; reading to EOF runs it over every socket. */
-	while ((n = read(iter_fd, buf, sizeof(buf))) > 0)
+	while ((n = read(call.iter_fd, buf, sizeof(buf))) > 0)
 		;
-	if (n < 0)
-		err = -errno;
-	close(iter_fd);
+	err = n < 0 ? -errno : 0;
+	close(call.iter_fd);
 	return err;
 }
 
@@ -312,7 +314,7 @@ static void seed_existing(struct probes *p, const struct config *cfg)
 	struct bpf_link *link;
 	ino_t seen[1024];
 	size_t n_seen = 0, n_ns = 0, n_fail = 0;
-	int self_fd, link_fd;
+	int link_fd;
 
 	link = bpf_program__attach_iter(p->tcp->progs.seed_tcp, NULL);
 	if (!link) {
@@ -322,15 +324,14 @@ static void seed_existing(struct probes *p, const struct config *cfg)
 		return;
 	}
 	link_fd = bpf_link__fd(link);
-	self_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (cfg->scope == SCOPE_NETNS || self_fd < 0) {
+	if (cfg->scope == SCOPE_NETNS) {
 		n_ns = 1;
-		n_fail += seed_one_netns(link_fd, -1, self_fd) != 0;
+		n_fail += seed_one_netns(link_fd, -1) != 0;
 	} else if (cfg->scope == SCOPE_PATH) {
 		int fd = open(cfg->scope_path, O_RDONLY | O_CLOEXEC);
 
 		n_ns = 1;
-		n_fail += fd < 0 || seed_one_netns(link_fd, fd, self_fd) != 0;
+		n_fail += fd < 0 || seed_one_netns(link_fd, fd) != 0;
 		if (fd >= 0)
 			close(fd);
 	} else {
@@ -362,15 +363,13 @@ static void seed_existing(struct probes *p, const struct config *cfg)
 				if (fd < 0)
 					continue;
 				n_ns++;
-				n_fail += seed_one_netns(link_fd, fd, self_fd) != 0;
+				n_fail += seed_one_netns(link_fd, fd) != 0;
 				close(fd);
 			}
 			if (dir)
 				closedir(dir);
 		}
 	}
-	if (self_fd >= 0)
-		close(self_fd);
 	bpf_link__destroy(link);
 	if (n_fail)
 		pr_warn("seeding open connections failed in %zu of %zu network namespaces", n_fail,

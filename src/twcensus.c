@@ -8,8 +8,6 @@
  * cost (bounded by net.ipv4.tcp_max_tw_buckets), never per packet.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <sched.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -20,6 +18,7 @@
 #include <netinet/in.h>
 
 #include "log.h"
+#include "netns.h"
 #include "twcensus.h"
 
 #define TCP_TIME_WAIT_STATE 6
@@ -29,46 +28,27 @@ struct twcensus {
 	uint32_t seq;
 };
 
-/* A netlink socket opened in the namespace at path (NULL: ours). */
-static int open_diag_socket(const char *path)
+static void open_diag_socket(void *arg)
 {
-	int self_fd = -1, ns_fd = -1, fd = -1, err = 0;
+	int *fd = arg;
 
-	if (path) {
-		self_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-		ns_fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (self_fd < 0 || ns_fd < 0 || setns(ns_fd, CLONE_NEWNET)) {
-			err = -errno;
-			goto out;
-		}
-	}
-	fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	if (fd < 0)
-		err = -errno;
-	if (path && setns(self_fd, CLONE_NEWNET)) {
-		/* Cannot go home: nothing else would work in the wrong namespace. */
-		pr_err("cannot return to the agent's network namespace: %s", strerror(errno));
-		abort();
-	}
-out:
-	if (self_fd >= 0)
-		close(self_fd);
-	if (ns_fd >= 0)
-		close(ns_fd);
-	return fd >= 0 ? fd : err;
+	*fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (*fd < 0)
+		*fd = -errno;
 }
 
 struct twcensus *twcensus_new(const char *netns_path)
 {
 	struct twcensus *t = calloc(1, sizeof(*t));
-	int fd;
+	int fd = -1, err;
 
 	if (!t)
 		return NULL;
-	fd = open_diag_socket(netns_path);
-	if (fd < 0) {
+	err = netns_call_path(netns_path, open_diag_socket, &fd);
+	if (err < 0 || fd < 0) {
 		pr_warn("TIME_WAIT census off: no sock_diag socket%s%s: %s",
-			netns_path ? " in " : "", netns_path ? netns_path : "", strerror(-fd));
+			netns_path ? " in " : "", netns_path ? netns_path : "",
+			strerror(err < 0 ? -err : -fd));
 		free(t);
 		return NULL;
 	}
