@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "agg.h"
+#include "hashmix.h"
 
 #define AGG_MIN_SLOTS 16
 
@@ -67,23 +68,11 @@ static const char *value_at(const struct agg *a, const char *const *values, size
 /* FNV-1a over each value with its NUL, then a murmur3 finaliser (as registry.c). */
 static uint64_t key_hash(const struct agg *a, const char *const *values)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	const unsigned char *p;
-	size_t i;
+	uint64_t h = FNV1A_INIT;
 
-	for (i = 0; i < a->n_sel; i++) {
-		p = (const unsigned char *)value_at(a, values, i);
-		do {
-			h ^= *p;
-			h *= 0x100000001b3ULL;
-		} while (*p++);
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
+	for (size_t i = 0; i < a->n_sel; i++)
+		h = fnv1a_str(h, value_at(a, values, i));
+	return fmix64(h);
 }
 
 static bool key_matches(const struct agg *a, const struct agg_series *s, uint64_t h,

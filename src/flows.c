@@ -31,6 +31,7 @@
 #include "dnstrack.h"
 #include "event.h"
 #include "flows.h"
+#include "hashmix.h"
 #include "hostcache.h"
 #include "log.h"
 #include "netclass.h"
@@ -213,19 +214,6 @@ struct flows {
 	uint64_t lost_tcp, lost_udp; /* entries whose final reading never came */
 };
 
-static uint64_t fnv1a(const void *p, size_t n, uint64_t h)
-{
-	const uint8_t *s = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-#define FNV_INIT 0xcbf29ce484222325ULL
-
 static int table_grow(struct table *t)
 {
 	size_t nb = t->nb ? t->nb * 2 : 1024;
@@ -298,12 +286,12 @@ static void table_del(struct flows *f, struct table *t, struct entry *e)
 
 static uint64_t lset_hash(char *const *v)
 {
-	uint64_t h = FNV_INIT;
+	uint64_t h = FNV1A_INIT;
 
 	for (int i = 0; i < U_MAX; i++) {
 		if (v[i])
-			h = fnv1a(v[i], strlen(v[i]), h);
-		h = fnv1a("\x1f", 1, h);
+			h = fnv1a_bytes(h, v[i], strlen(v[i]));
+		h = fnv1a_bytes(h, "\x1f", 1);
 	}
 	return h;
 }
@@ -569,7 +557,7 @@ static struct entry *tcp_entry(struct flows *f, uint64_t sock_id, const struct g
 	struct entry *e;
 
 	tcp_key(&k, sock_id, c->start_ns);
-	h = fnv1a(&k, sizeof(k), FNV_INIT);
+	h = fnv1a_bytes(FNV1A_INIT, &k, sizeof(k));
 	e = table_find(&f->tcp, &k, h);
 	if (e) {
 		/* accept() handed it to another process since: label anew. */
@@ -637,7 +625,7 @@ static void tw_remember(struct flows *f, const struct gs_conn *c, struct lset *l
 	memcpy(k.b + 32, &c->sport, 2);
 	memcpy(k.b + 34, &c->dport, 2);
 	memcpy(k.b + 36, &c->family, 2);
-	h = fnv1a(&k, sizeof(k), FNV_INIT);
+	h = fnv1a_bytes(FNV1A_INIT, &k, sizeof(k));
 	e = table_find(&f->tws, &k, h);
 	if (!e)
 		e = table_add(&f->tws, &k, h);
@@ -714,7 +702,7 @@ static void tw_seen(uint16_t family, const uint8_t saddr[16], uint16_t sport,
 	memcpy(k.b + 32, &sport, 2);
 	memcpy(k.b + 34, &dport, 2);
 	memcpy(k.b + 36, &family, 2);
-	h = fnv1a(&k, sizeof(k), FNV_INIT);
+	h = fnv1a_bytes(FNV1A_INIT, &k, sizeof(k));
 	e = table_find(&f->tws, &k, h);
 	if (e) {
 		ls = e->ls;
@@ -788,7 +776,7 @@ void flows_udp(struct flows *f, const struct gs_udp_key *k, const struct gs_udp_
 
 	f->now_ns = now_ns;
 	memcpy(key.b, k, sizeof(*k));
-	h = fnv1a(&key, sizeof(key), FNV_INIT);
+	h = fnv1a_bytes(FNV1A_INIT, &key, sizeof(key));
 	e = table_find(&f->udp, &key, h);
 	if (!e) {
 		struct owner o = { .pid = v->pid, .cgroup_id = v->cgroup_id, .comm = v->comm };

@@ -1,15 +1,54 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Hashing helpers for the user-space tables that take keys from the network
- * (DNS transactions, host names): a 64-bit mixer and a per-table random
- * seed, so crafted traffic cannot aim at one bucket.
+ * Hashing helpers for the user-space tables: FNV-1a over bytes and label
+ * values, a murmur3 finaliser for tables that index by the low bits, and for
+ * those that take keys from the network (DNS transactions, host names) a
+ * 64-bit mixer and a per-table random seed, so crafted traffic cannot aim at
+ * one bucket.
  */
 #ifndef GESPANN_HASHMIX_H
 #define GESPANN_HASHMIX_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/random.h>
 #include <time.h>
+
+#define FNV1A_INIT 0xcbf29ce484222325ULL
+
+static inline uint64_t fnv1a_bytes(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* s with its NUL, so that ("ab", "c") and ("a", "bc") differ. */
+static inline uint64_t fnv1a_str(uint64_t h, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	do {
+		h ^= *p;
+		h *= 0x100000001b3ULL;
+	} while (*p++);
+	return h;
+}
+
+/* murmur3's fmix64: FNV leaves the low bits weakly mixed for short keys. */
+static inline uint64_t fmix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
 
 /* splitmix64's finaliser. */
 static inline uint64_t hashmix64(uint64_t x)

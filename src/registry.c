@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hashmix.h"
 #include "registry.h"
 
 /* Longest rendered number: "-1.2345678901234567e-308" plus NUL. */
@@ -520,28 +521,17 @@ nomem:
  */
 static uint64_t series_hash(const struct metric_family *f, const char *const *values)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	const unsigned char *p;
 	unsigned int id = f->id;
-	size_t i;
+	uint64_t h = FNV1A_INIT;
 
-	for (i = 0; i < sizeof(id); i++) {
-		h ^= (id >> (8 * i)) & 0xff;
-		h *= 0x100000001b3ULL;
+	for (size_t i = 0; i < sizeof(id); i++) {
+		unsigned char byte = (id >> (8 * i)) & 0xff;
+
+		h = fnv1a_bytes(h, &byte, 1);
 	}
-	for (i = 0; i < f->n_labels; i++) {
-		p = (const unsigned char *)values[i];
-		do {
-			h ^= *p;
-			h *= 0x100000001b3ULL;
-		} while (*p++);
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
+	for (size_t i = 0; i < f->n_labels; i++)
+		h = fnv1a_str(h, values[i]);
+	return fmix64(h);
 }
 
 static bool series_matches(const struct series *s, const struct metric_family *f, uint64_t h,
