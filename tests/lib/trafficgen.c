@@ -9,6 +9,7 @@
  *   tcp-client  --connect ADDR --port P --conns N [--send S] [--recv R]
  *               [--parallel K] [--abort] [--port-span M]
  *   tcp-hold    --connect ADDR --port P --conns N [--send S] [--port-span M]
+ *               [--half-close]
  *   udp-server  --bind ADDR --port P
  *   udp-client  --connect ADDR --port P --flows F --datagrams D --size B [--connected]
  *   storm       --connect ADDR --port P --threads T (--duration-ms MS | --conns N)
@@ -23,6 +24,11 @@
  * closes; --rst resets instead of replying; --echo4 (for storm) answers the
  * first 4 bytes with 4 bytes and closes first. It prints {"listening":PORT}
  * once listening and its totals on SIGTERM/SIGINT or after --max-conns.
+ *
+ * tcp-hold closes its connections when stdin says "close" (or ends); with
+ * --half-close it first shuts each one down for writing and waits for the
+ * peer's FIN on all of them, so every socket ends in TIME_WAIT through the
+ * full-socket path by the time it prints {"closed":N}.
  *
  * --port-span M (tcp-client, tcp-hold) spreads the connections over the M
  * ports P .. P+M-1: connection i goes to port P + i mod M (many distinct
@@ -100,6 +106,7 @@ struct opts {
 	uint64_t size;
 	bool connected;
 	uint64_t port_span; /* 1: every connection to --port */
+	bool half_close;
 	uint64_t threads;
 	uint64_t duration_ms;
 	bool duration_set;
@@ -127,6 +134,7 @@ enum opt_id {
 	OPT_DURATION_MS,
 	OPT_DEADLINE_MS,
 	OPT_PORT_SPAN,
+	OPT_HALF_CLOSE,
 	OPT_HELP,
 };
 
@@ -152,6 +160,7 @@ static const unsigned int opt_cmds[] = {
 	[OPT_DURATION_MS] = CMD_STORM,
 	[OPT_DEADLINE_MS] = CMD_ALL,
 	[OPT_PORT_SPAN] = CMD_TCP_CLIENT | CMD_TCP_HOLD,
+	[OPT_HALF_CLOSE] = CMD_TCP_HOLD,
 	[OPT_HELP] = CMD_ALL,
 };
 
@@ -176,6 +185,7 @@ static const struct option long_opts[] = {
 	{ "duration-ms", required_argument, NULL, OPT_DURATION_MS },
 	{ "deadline-ms", required_argument, NULL, OPT_DEADLINE_MS },
 	{ "port-span", required_argument, NULL, OPT_PORT_SPAN },
+	{ "half-close", no_argument, NULL, OPT_HALF_CLOSE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -187,6 +197,7 @@ static void usage(FILE *f)
 	      "  tcp-client --connect ADDR --port P --conns N [--send S] [--recv R]\n"
 	      "             [--parallel K] [--abort] [--port-span M]\n"
 	      "  tcp-hold   --connect ADDR --port P --conns N [--send S] [--port-span M]\n"
+	      "             [--half-close]\n"
 	      "  udp-server --bind ADDR --port P\n"
 	      "  udp-client --connect ADDR --port P --flows F --datagrams D --size B [--connected]\n"
 	      "  storm      --connect ADDR --port P --threads T (--duration-ms MS | --conns N)\n",
@@ -316,6 +327,9 @@ static void parse_opts(enum cmd cmd, int argc, char **argv, struct opts *o)
 			break;
 		case OPT_CONNECTED:
 			o->connected = true;
+			break;
+		case OPT_HALF_CLOSE:
+			o->half_close = true;
 			break;
 		case OPT_THREADS:
 			o->threads = parse_u64(name, optarg, 1, MAX_PARALLEL);
@@ -1196,6 +1210,48 @@ static void hold_wait_stdin(void)
 	}
 }
 
+/* Shut every held connection down for writing, then read each to EOF (the
+ * peer's FIN), discarding what comes, until the deadline. */
+static void hold_half_close(struct pollfd *pfds, uint64_t n)
+{
+	uint64_t i, open = 0;
+	char buf[4096];
+
+	for (i = 0; i < n; i++) {
+		int fd = -pfds[i].fd - 1;
+
+		if (pfds[i].fd >= -1)
+			continue;
+		if (shutdown(fd, SHUT_WR))
+			die_setup("shutdown on held connection %" PRIu64 ": %s", i,
+				  strerror(errno));
+		pfds[i].fd = fd; /* polled until EOF */
+		pfds[i].events = POLLIN;
+		open++;
+	}
+	while (open > 0) {
+		int r = poll(pfds, n, remaining_ms("waiting for the peers to close"));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			die_setup("poll: %s", strerror(errno));
+		if (r == 0)
+			die_deadline("waiting for the peers to close");
+		for (i = 0; i < n; i++) {
+			ssize_t got;
+
+			if (pfds[i].fd < 0 || !pfds[i].revents)
+				continue;
+			got = read(pfds[i].fd, buf, sizeof(buf));
+			if (got > 0 || (got < 0 && (errno == EAGAIN || errno == EINTR)))
+				continue;
+			pfds[i].fd = -pfds[i].fd - 1; /* EOF or error: done, closed below */
+			open--;
+		}
+	}
+}
+
 static int cmd_tcp_hold(const struct opts *o)
 {
 	struct target t;
@@ -1279,6 +1335,8 @@ static int cmd_tcp_hold(const struct opts *o)
 
 	hold_wait_stdin();
 
+	if (o->half_close)
+		hold_half_close(pfds, o->conns);
 	for (i = 0; i < o->conns; i++)
 		if (pfds[i].fd < -1)
 			close(-pfds[i].fd - 1);
