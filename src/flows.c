@@ -953,7 +953,8 @@ void flows_open_census(struct flows *f)
 	const struct config *cfg = f->cfg;
 
 	if (!f->tw)
-		f->tw = twcensus_new(cfg->scope == SCOPE_PATH ? cfg->scope_path : NULL);
+		f->tw = twcensus_new(cfg->scope == SCOPE_PATH ? cfg->scope_path : NULL,
+				     cfg->scope == SCOPE_HOST);
 }
 
 /* ==== Setup ==== */

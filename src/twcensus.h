@@ -1,19 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * TIME_WAIT census: list the TIME_WAIT sockets of one network namespace with
- * a sock_diag dump (what `ss -tan state time-wait` shows).
+ * TIME_WAIT census: list the TIME_WAIT sockets of one network namespace, or
+ * of all of them, with sock_diag dumps (what `ss -tan state time-wait` shows
+ * in each).
  */
 #ifndef GESPANN_TWCENSUS_H
 #define GESPANN_TWCENSUS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 struct twcensus;
 
-/* Open the census for the namespace at netns_path (NULL: the agent's own).
+/* Open the census for the namespace at netns_path (NULL: the agent's own),
+ * or with all_namespaces for every namespace on the host (netns_path unused).
  * Returns NULL (logged) when sock_diag is not available. */
-struct twcensus *twcensus_new(const char *netns_path);
+struct twcensus *twcensus_new(const char *netns_path, bool all_namespaces);
 void twcensus_free(struct twcensus *t); /* accepts NULL */
 
 /* Addresses as the kernel stores them (IPv4 in the first 4 bytes), ports in
@@ -21,8 +24,10 @@ void twcensus_free(struct twcensus *t); /* accepts NULL */
 typedef void (*twcensus_fn)(uint16_t family, const uint8_t saddr[16], uint16_t sport,
 			    const uint8_t daddr[16], uint16_t dport, void *ctx);
 
-/* Call fn for every TIME_WAIT socket (IPv4 then IPv6). Returns their number
- * or a negative errno. */
+/* Call fn for every TIME_WAIT socket (per namespace, IPv4 then IPv6); with
+ * all_namespaces, looks for new and vanished namespaces every 10 s first.
+ * Returns their number, or the first negative errno (the other namespaces
+ * are still dumped). */
 int twcensus_run(struct twcensus *t, twcensus_fn fn, void *ctx);
 
 #endif
