@@ -84,7 +84,8 @@ else
 	done
 	echo "== end-to-end with the ASan/UBSan build"
 	# The DNS scenario feeds the parser garbage: hostile input under ASan too.
-	for s in tests/e2e/t_tcp.sh tests/e2e/t_udp.sh tests/e2e/t_dns.sh tests/e2e/t_flows.sh; do
+	for s in tests/e2e/t_tcp.sh tests/e2e/t_udp.sh tests/e2e/t_dns.sh tests/e2e/t_flows.sh \
+		tests/e2e/t_host_scope.sh; do
 		run_scenario "$s" GS_BIN="$PWD/$BUILD/asan/gespann"
 	done
 fi
