@@ -16,13 +16,16 @@
 #   4 scale  100k established connections held: RSS, map memory, scrape time
 #   5 udp    a datagram flood from 5000 source ports over loopback; a second
 #            arm with max_udp_flows: 1024 checks the flow table at its bound
+#   6 netns  scope host, idle, with the machine's namespaces and with
+#            BENCH_NETNS more: the agent's own CPU (the TIME_WAIT census)
 #   peers    which bcc libbpf-tools start on this kernel
 #
 # Settings (environment):
 #   BENCH_PAIRS=5       off/on rounds per benchmark (BENCH_QUICK: 2)
 #   BENCH_DURATION=5    seconds per storm, bulk and http run (BENCH_QUICK: 2)
 #   BENCH_QUICK=1       a 3-4 minute smoke run: 2 rounds, 2 s runs, 20k connections
-#   BENCH_ONLY=a,b      run only these (storm,bulk,http,scale,udp,peers)
+#   BENCH_ONLY=a,b      run only these (storm,bulk,http,scale,udp,netns,peers)
+#   BENCH_NETNS=100     extra network namespaces for the netns benchmark
 #   BENCH_SCALE_CONNS   connections held by the scale benchmark (100000; quick 20000)
 #   BENCH_UDP_DATAGRAMS datagrams per UDP run (600000; quick 200000)
 #   BENCH_WAIT_S=600    how long to wait for foreign BPF programs to go away
@@ -70,7 +73,8 @@ else
 	SCALE_CONNS=${BENCH_SCALE_CONNS:-100000}
 	UDP_DGRAMS=${BENCH_UDP_DATAGRAMS:-600000}
 fi
-ONLY=${BENCH_ONLY:-storm,bulk,http,scale,udp,peers}
+ONLY=${BENCH_ONLY:-storm,bulk,http,scale,udp,netns,peers}
+NETNS_N=${BENCH_NETNS:-100}
 WAIT_S=${BENCH_WAIT_S:-600}
 MAX_BUSY=${BENCH_MAX_BUSY:-10}
 BUDGET_S=${BENCH_BUDGET_S:-1500}
@@ -229,9 +233,18 @@ cleanup() {
 	sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS" >/dev/null 2>&1
 	((TRACEFS_MOUNTED)) && umount /sys/kernel/tracing 2>/dev/null
 	rm -f "$HOLD_FIFO"
+	netns_bench_del
 	return 0
 }
 trap cleanup EXIT
+
+# The netns benchmark's empty namespaces (gspb-ns-N).
+netns_bench_del() {
+	local ns
+	for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^gspb-ns-/ { print $1 }'); do
+		ip netns del "$ns" 2>/dev/null
+	done
+}
 
 # ==== Agent and peer arms ====
 
@@ -246,7 +259,8 @@ own_ids_since() {
 	awk -F'\t' 'FILENAME == ARGV[1] { seen[$1] = 1; next } !($1 in seen) { printf "%s,", $1 }' "$1" "$now"
 }
 
-# agent_start NAME EXTRA_YAML: the agent scoped to the client namespace,
+# agent_start NAME EXTRA_YAML: the agent scoped to the client namespace (or
+# to $AGENT_SCOPE),
 # /metrics on 127.0.0.1 (ephemeral port read back from its log).
 agent_start() {
 	local name=$1 extra=$2 cfg=$RAW/agent-$1.yaml before=$RAW/progs.before
@@ -254,7 +268,7 @@ agent_start() {
 	AGENT_LOG=$RAW/agent-$name-$AGENT_SEQ.log # one per start: "running" must be this one's
 	{
 		echo "log_level: info"
-		echo "scope: /var/run/netns/$NS_CLI"
+		echo "scope: ${AGENT_SCOPE:-/var/run/netns/$NS_CLI}"
 		[[ -n "$extra" ]] && printf '%s\n' "$extra"
 		echo "adapters:"
 		echo "  - type: prometheus"
@@ -880,6 +894,55 @@ if has udp && ! over_budget udp; then
 	bench_record "\"bench\":\"udp\",\"title\":\"5. UDP datagram flood (loopback, $UDP_SOCKETS source ports)\",\"short\":\"UDP flood\",\"unit\":\"dgram/s\",\"work_unit\":\"dgram\",\"arms\":[\"off\",\"gespann\",\"flows1024\"],\"targets\":{},\"workload\":\"udpflood: $UDP_SOCKETS sockets round robin, $UDP_DGRAMS datagrams of 64 bytes, sendto() over loopback inside the client namespace to a receiver thread (every datagram passes egress and ingress: $((2 * UDP_SOCKETS)) flows). Arm flows1024 runs the agent with max_udp_flows: 1024. No target was set for the rate; the checks are the target.\",\"checks\":[{\"key\":\"exact\",\"label\":\"datagrams and bytes counted exactly (sent; received incl. rcvbuf drops)\",\"bool\":true},{\"key\":\"map_full_delta\",\"label\":\"gespann_map_full_total{map=udp_flows} per run\"}]"
 	rounds udp "off gespann flows1024" wl_udp
 	profile udp "off gespann flows1024" wl_udp
+fi
+
+# ==== 6. Namespaces (scope host) ====
+# The agent idle with scope: host, first with the machine's namespaces, then
+# with NETNS_N empty ones more: its own CPU time per second. With scope host
+# the TIME_WAIT census dumps every namespace, and each sock_diag dump walks
+# the kernel's whole established hash, which all namespaces share; the
+# census spaces itself out to stay near 0.5% of a core.
+netns_idle_cpu() { # NAME: start the agent, past its first namespace look, CPU ms/s
+	local c0 c1 s=$((DUR * 4))
+	AGENT_SCOPE=host agent_start "$1" "" || return 1
+	sleep 12
+	wait_quiet
+	c0=$(proc_sched_ms "$AGENT_PID")
+	sleep "$s"
+	c1=$(proc_sched_ms "$AGENT_PID")
+	agent_stop
+	awk -v a="$c0" -v b="$c1" -v s="$s" 'BEGIN { printf "%.2f", (b - a) / s }'
+}
+
+bench_netns() {
+	local n=$NETNS_N base with have i rows=() rj
+	wait_clean || {
+		NOTES+=("netns: gave up waiting for foreign BPF programs")
+		return 1
+	}
+	have=$(($(ip netns list | wc -l) + 0))
+	base=$(netns_idle_cpu netns-base) || return 1
+	for ((i = 0; i < n; i++)); do
+		ip netns add "gspb-ns-$i" || break
+	done
+	with=$(netns_idle_cpu "netns-$n") || {
+		netns_bench_del
+		return 1
+	}
+	netns_bench_del
+	rows+=("{\"what\":\"agent CPU idle, scope host, the machine's namespaces ($have named)\",\"value\":\"$base ms/s\"}")
+	rows+=("{\"what\":\"agent CPU idle, scope host, $n more namespaces\",\"value\":\"$with ms/s\",\"target\":\"< 10 ms/s\",\"result\":\"$(awk -v w="$with" 'BEGIN { print (w < 10) ? "PASS" : "MISS" }')\"}")
+	rj=$(
+		IFS=,
+		echo "${rows[*]}"
+	)
+	echo "{\"type\":\"scale\",\"title\":\"6. Namespaces: scope host with $n more network namespaces\",\"workload\":\"the agent with scope: host and no traffic, started anew for each arm and measured for $((DUR * 4)) s after its first look for namespaces (schedstat run time): its periodic work, mostly the TIME_WAIT census of every namespace.\",\"rows\":[$rj],\"notes\":[]}" >>"$RESULTS"
+	say "netns: agent idle $base ms/s, with $n more namespaces $with ms/s"
+}
+
+if has netns && ! over_budget netns; then
+	say "== netns"
+	bench_netns || NOTES+=("netns benchmark did not complete")
 fi
 
 # ==== Peers: which libbpf-tools start here ====

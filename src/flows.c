@@ -27,6 +27,7 @@
 
 #include "agg.h"
 #include "attrsel.h"
+#include "clock.h"
 #include "dns.h"
 #include "dnstrack.h"
 #include "event.h"
@@ -151,7 +152,9 @@ struct lset {
 	struct lset *next;
 	uint64_t hash;
 	uint32_t refs;
-	char *v[U_MAX]; /* U_DIRECTION, U_OUTCOME, U_STATE unused (NULL) */
+	uint32_t tw_n;	      /* TIME_WAIT sockets in the last census */
+	struct lset *tw_next; /* list of the sets with tw_n > 0 */
+	char *v[U_MAX];	      /* U_DIRECTION, U_OUTCOME, U_STATE unused (NULL) */
 };
 
 /* ==== Connection table ==== */
@@ -187,8 +190,14 @@ static const double dns_bounds[DNS_HIST_NBOUNDS] = { 0.0005, 0.001, 0.0025, 0.00
 						     0.025,  0.05,  0.1,    0.25,  0.5,
 						     1,	     2.5,   5,	    10 };
 
-#define TW_REMEMBER_NS (120ULL * 1000000000ULL) /* TIME_WAIT lasts 60 s */
-#define RESOLVE_TTL_S  60			/* getaddrinfo gives no TTL */
+#define TW_REMEMBER_NS	  (120ULL * 1000000000ULL) /* TIME_WAIT lasts 60 s */
+/* A census dumps every namespace in scope, and each dump walks the kernel's
+ * whole established hash (all namespaces share it): at most 0.5% of a core,
+ * so the next one waits 200 times what the last took, 30 s at most. The
+ * passes in between count what it found. */
+#define TW_CENSUS_SPACING 200
+#define TW_CENSUS_MAX_NS  (30ULL * 1000000000ULL)
+#define RESOLVE_TTL_S	  60 /* getaddrinfo gives no TTL */
 
 struct flows {
 	const struct config *cfg;
@@ -203,6 +212,8 @@ struct flows {
 	struct netclass *nc;
 	struct dnstrack *dt;
 	struct twcensus *tw;
+	struct lset *tw_sets; /* sets the last census found (tw_n > 0) */
+	uint64_t next_census_ns;
 	struct table tcp, udp, tws; /* K_TCP, K_UDP, K_TW entries */
 	struct lset **ls_b;
 	size_t ls_nb, ls_n;
@@ -693,7 +704,6 @@ static void tw_seen(uint16_t family, const uint8_t saddr[16], uint16_t sport,
 	struct flows *f = ctx;
 	struct ekey k = { .kind = K_TW };
 	struct lset *ls = NULL;
-	const char *v[U_MAX];
 	struct entry *e;
 	uint64_t h;
 
@@ -715,9 +725,45 @@ static void tw_seen(uint16_t family, const uint8_t saddr[16], uint16_t sport,
 	}
 	if (!ls)
 		return;
-	fam_values(f, FF_OPEN, ls, NULL, NULL, "time_wait", v);
-	agg_gauge_add(f->a[FF_OPEN], v, 1);
-	lset_put(f, ls);
+	if (ls->tw_n++ == 0) {
+		ls->tw_next = f->tw_sets; /* the list keeps this reference */
+		f->tw_sets = ls;
+	} else {
+		lset_put(f, ls);
+	}
+}
+
+/* Forget the last census (the sets' references with it). */
+static void tw_forget(struct flows *f)
+{
+	struct lset *ls = f->tw_sets, *next;
+
+	for (; ls; ls = next) {
+		next = ls->tw_next;
+		ls->tw_n = 0;
+		ls->tw_next = NULL;
+		lset_put(f, ls);
+	}
+	f->tw_sets = NULL;
+}
+
+/* Take a new census when it is due, then put the last one in the gauge. */
+static void tw_census(struct flows *f, uint64_t now_ns)
+{
+	const char *v[U_MAX];
+
+	if (f->tw && now_ns >= f->next_census_ns) {
+		uint64_t t0 = mono_ns(), took;
+
+		tw_forget(f);
+		twcensus_run(f->tw, tw_seen, f);
+		took = (mono_ns() - t0) * TW_CENSUS_SPACING;
+		f->next_census_ns = now_ns + (took < TW_CENSUS_MAX_NS ? took : TW_CENSUS_MAX_NS);
+	}
+	for (struct lset *ls = f->tw_sets; ls; ls = ls->tw_next) {
+		fam_values(f, FF_OPEN, ls, NULL, NULL, "time_wait", v);
+		agg_gauge_add(f->a[FF_OPEN], v, ls->tw_n);
+	}
 }
 
 static void sweep_table(struct flows *f, struct table *t,
@@ -757,8 +803,7 @@ void flows_tcp_end(struct flows *f, uint64_t now_ns)
 	size_t before = f->tcp.n;
 
 	f->now_ns = now_ns;
-	if (f->tw)
-		twcensus_run(f->tw, tw_seen, f);
+	tw_census(f, now_ns);
 	sweep_table(f, &f->tcp, tcp_stale);
 	f->lost_tcp += before - f->tcp.n;
 	sweep_table(f, &f->tws, tw_stale);
@@ -1159,6 +1204,7 @@ void flows_free(struct flows *f)
 		}
 		free(tables[t]->b);
 	}
+	tw_forget(f);
 	for (size_t i = 0; i < f->ls_nb; i++) {
 		struct lset *s = f->ls_b[i], *next;
 
