@@ -757,8 +757,13 @@ static void tw_census(struct flows *f, uint64_t now_ns)
 
 		tw_forget(f);
 		twcensus_run(f->tw, tw_seen, f);
-		took = (mono_ns() - t0) * TW_CENSUS_SPACING;
-		f->next_census_ns = now_ns + (took < TW_CENSUS_MAX_NS ? took : TW_CENSUS_MAX_NS);
+		/* One namespace costs little: census every pass. Many (scope
+		 * host) are spaced by what they cost. */
+		if (twcensus_namespaces(f->tw) > 1) {
+			took = (mono_ns() - t0) * TW_CENSUS_SPACING;
+			f->next_census_ns =
+				now_ns + (took < TW_CENSUS_MAX_NS ? took : TW_CENSUS_MAX_NS);
+		}
 	}
 	for (struct lset *ls = f->tw_sets; ls; ls = ls->tw_next) {
 		fam_values(f, FF_OPEN, ls, NULL, NULL, "time_wait", v);

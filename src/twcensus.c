@@ -249,6 +249,11 @@ static int dump_family(struct twcensus *t, int fd, uint8_t family, twcensus_fn f
 	}
 }
 
+size_t twcensus_namespaces(const struct twcensus *t)
+{
+	return t ? t->n : 0;
+}
+
 int twcensus_run(struct twcensus *t, twcensus_fn fn, void *ctx)
 {
 	int total = 0, err = 0;

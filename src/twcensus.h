@@ -30,4 +30,7 @@ typedef void (*twcensus_fn)(uint16_t family, const uint8_t saddr[16], uint16_t s
  * are still dumped). */
 int twcensus_run(struct twcensus *t, twcensus_fn fn, void *ctx);
 
+/* How many namespaces the census dumps (1 unless all_namespaces). */
+size_t twcensus_namespaces(const struct twcensus *t);
+
 #endif

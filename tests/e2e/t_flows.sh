@@ -222,7 +222,7 @@ if ! ss_is time-wait "$HOLD_N"; then # what the kernels hold instead, for the lo
 fi
 agent_use CLIAGENT
 assert_true "client: $FO{state=\"time_wait\",dst_port=\"9105\"} = $HOLD_N = ss count" \
-	wait_msum 5 "$HOLD_N" "$FO" role=client src_process=holder dst_address="$SRV4" dst_port=9105 state=time_wait
+	wait_msum 10 "$HOLD_N" "$FO" role=client src_process=holder dst_address="$SRV4" dst_port=9105 state=time_wait
 assert_eq "$(msum "$FO" dst_port=9105 state=established)" 0 "client: none of them established any more"
 # Whole namespace: the earlier connections wait in time-wait too (60 s).
 ss_all_tw_matches() { scrape && [[ "$(msum "$FO" state=time_wait)" == "$(netns_cli ss -tnH state time-wait | wc -l)" ]]; }
