@@ -281,40 +281,115 @@ static void iter_create(void *arg)
 		call->iter_fd = -errno;
 }
 
-/* Run the socket iterator in namespace ns_fd (-1: ours). */
-static int seed_one_netns(int iter_link_fd, int ns_fd)
+/* Run a socket iterator (they walk the namespace they are created in) in
+ * namespace ns_fd (-1: ours) to EOF. Returns the bytes it printed, or a
+ * negative errno. */
+static ssize_t iter_run_in(int iter_link_fd, int ns_fd)
 {
 	struct iter_call call = { .link_fd = iter_link_fd, .iter_fd = -EINVAL };
 	char buf[256];
+	ssize_t n, total = 0;
 	int err;
-	ssize_t n;
 
 	err = netns_call(ns_fd, iter_create, &call);
 	if (err)
 		return err;
 	if (call.iter_fd < 0)
 		return call.iter_fd;
-	/* The program prints nothing; reading to EOF runs it over every socket. */
 	while ((n = read(call.iter_fd, buf, sizeof(buf))) > 0)
-		;
+		total += n;
 	err = n < 0 ? -errno : 0;
 	close(call.iter_fd);
-	return err;
+	return err ? err : total;
+}
+
+/* Namespaces in scope, each run through a socket iterator. */
+struct scope_walk {
+	size_t n_ns, n_fail;
+	size_t printed; /* bytes the iterator printed, all namespaces */
+};
+
+static void iter_run_ns(int iter_link_fd, int ns_fd, struct scope_walk *w)
+{
+	ssize_t n = iter_run_in(iter_link_fd, ns_fd);
+
+	w->n_ns++;
+	if (n < 0)
+		w->n_fail++;
+	else
+		w->printed += (size_t)n;
+}
+
+/*
+ * Run the socket iterator behind iter_link_fd once in every network
+ * namespace in scope: ours, the one at scope_path, or with scope host each
+ * namespace a process or a /var/run/netns file holds.
+ */
+static struct scope_walk iter_run_scope(int iter_link_fd, const struct config *cfg)
+{
+	struct scope_walk w = { 0 };
+	static const char *const dirs[] = { "/proc", "/var/run/netns" };
+	ino_t seen[1024];
+	size_t n_seen = 0;
+
+	if (cfg->scope == SCOPE_NETNS) {
+		iter_run_ns(iter_link_fd, -1, &w);
+		return w;
+	}
+	if (cfg->scope == SCOPE_PATH) {
+		int fd = open(cfg->scope_path, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0) {
+			w.n_ns = w.n_fail = 1;
+			return w;
+		}
+		iter_run_ns(iter_link_fd, fd, &w);
+		close(fd);
+		return w;
+	}
+	for (size_t d = 0; d < 2; d++) {
+		DIR *dir = opendir(dirs[d]);
+		struct dirent *de;
+
+		while (dir && (de = readdir(dir))) {
+			char path[300];
+			struct stat stbuf;
+			bool dup = false;
+			int fd;
+
+			if (de->d_name[0] == '.' ||
+			    (d == 0 && (de->d_name[0] < '0' || de->d_name[0] > '9')))
+				continue;
+			snprintf(path, sizeof(path), d == 0 ? "%s/%s/ns/net" : "%s/%s", dirs[d],
+				 de->d_name);
+			if (stat(path, &stbuf))
+				continue;
+			for (size_t i = 0; i < n_seen && !dup; i++)
+				dup = seen[i] == stbuf.st_ino;
+			if (dup || n_seen == sizeof(seen) / sizeof(seen[0]))
+				continue;
+			seen[n_seen++] = stbuf.st_ino;
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			iter_run_ns(iter_link_fd, fd, &w);
+			close(fd);
+		}
+		if (dir)
+			closedir(dir);
+	}
+	return w;
 }
 
 /*
  * Give every connection already open in scope an entry in `conns`, one
- * namespace at a time (a TCP socket iterator walks the namespace it is
- * created in). Scope host walks each namespace a process or a
- * /var/run/netns file holds. Best effort: a failure costs the gauge those
+ * namespace at a time. Best effort: a failure costs the gauge those
  * connections, logged once.
  */
 static void seed_existing(struct probes *p, const struct config *cfg)
 {
 	struct bpf_link *link;
-	ino_t seen[1024];
-	size_t n_seen = 0, n_ns = 0, n_fail = 0;
-	int link_fd;
+	struct scope_walk w;
 
 	link = bpf_program__attach_iter(p->tcp->progs.seed_tcp, NULL);
 	if (!link) {
@@ -323,59 +398,14 @@ static void seed_existing(struct probes *p, const struct config *cfg)
 			strerror(errno));
 		return;
 	}
-	link_fd = bpf_link__fd(link);
-	if (cfg->scope == SCOPE_NETNS) {
-		n_ns = 1;
-		n_fail += seed_one_netns(link_fd, -1) != 0;
-	} else if (cfg->scope == SCOPE_PATH) {
-		int fd = open(cfg->scope_path, O_RDONLY | O_CLOEXEC);
-
-		n_ns = 1;
-		n_fail += fd < 0 || seed_one_netns(link_fd, fd) != 0;
-		if (fd >= 0)
-			close(fd);
-	} else {
-		static const char *const dirs[] = { "/proc", "/var/run/netns" };
-
-		for (size_t d = 0; d < 2; d++) {
-			DIR *dir = opendir(dirs[d]);
-			struct dirent *de;
-
-			while (dir && (de = readdir(dir))) {
-				char path[300];
-				struct stat stbuf;
-				bool dup = false;
-				int fd;
-
-				if (de->d_name[0] == '.' ||
-				    (d == 0 && (de->d_name[0] < '0' || de->d_name[0] > '9')))
-					continue;
-				snprintf(path, sizeof(path), d == 0 ? "%s/%s/ns/net" : "%s/%s",
-					 dirs[d], de->d_name);
-				if (stat(path, &stbuf))
-					continue;
-				for (size_t i = 0; i < n_seen && !dup; i++)
-					dup = seen[i] == stbuf.st_ino;
-				if (dup || n_seen == sizeof(seen) / sizeof(seen[0]))
-					continue;
-				seen[n_seen++] = stbuf.st_ino;
-				fd = open(path, O_RDONLY | O_CLOEXEC);
-				if (fd < 0)
-					continue;
-				n_ns++;
-				n_fail += seed_one_netns(link_fd, fd) != 0;
-				close(fd);
-			}
-			if (dir)
-				closedir(dir);
-		}
-	}
+	/* The program prints nothing; reading to EOF runs it over every socket. */
+	w = iter_run_scope(bpf_link__fd(link), cfg);
 	bpf_link__destroy(link);
-	if (n_fail)
-		pr_warn("seeding open connections failed in %zu of %zu network namespaces", n_fail,
-			n_ns);
+	if (w.n_fail)
+		pr_warn("seeding open connections failed in %zu of %zu network namespaces",
+			w.n_fail, w.n_ns);
 	else
-		pr_info("seeded open connections from %zu network namespace(s)", n_ns);
+		pr_info("seeded open connections from %zu network namespace(s)", w.n_ns);
 }
 
 /* ==== Accept attribution (syscall tracepoints) ==== */
@@ -586,18 +616,36 @@ static struct udp_bpf *udp_open(struct probes *p, const struct config *cfg, uint
 				  owner_hooks >= UDP_OWNER_CREATE_SEED);
 	bpf_program__set_autoload(skel->progs.handle_udp_sock_create,
 				  owner_hooks >= UDP_OWNER_CREATE);
+	bpf_program__set_autoload(skel->progs.seed_udp_apply, owner_hooks >= UDP_OWNER_CREATE_SEED);
 	bpf_program__set_autoattach(skel->progs.seed_udp_owners, false);
+	bpf_program__set_autoattach(skel->progs.seed_udp_apply, false);
+	bpf_map__set_max_entries(skel->maps.udp_seed, cfg->max_udp_flows);
 	return skel;
 }
 
-/* Give UDP sockets open before start their owner: run the task_file
- * iterator once. Best effort: their flows otherwise stay without an owner
- * until the socket sends. */
-static void seed_udp_owners(struct udp_bpf *skel)
+/* Drop what the seeding left in udp_seed (sockets the udp iterators did
+ * not reach: closed meanwhile, or in a namespace that went away). */
+static void udp_seed_clear(int fd)
+{
+	__u64 key;
+
+	while (!bpf_map_get_next_key(fd, NULL, &key))
+		if (bpf_map_delete_elem(fd, &key))
+			break;
+}
+
+/*
+ * Give UDP sockets open before start their owner (udp.bpf.c): the task_file
+ * iterator notes who holds each, then the udp iterator of each namespace in
+ * scope writes it into their socket storage. Best effort: their flows
+ * otherwise stay without an owner until the socket sends.
+ */
+static void seed_udp_owners(struct udp_bpf *skel, const struct config *cfg)
 {
 	struct bpf_link *link;
+	struct scope_walk w = { 0 };
 	char buf[256];
-	size_t named = 0;
+	size_t noted = 0, full = 0;
 	ssize_t n;
 	int fd, err = 0;
 
@@ -606,20 +654,41 @@ static void seed_udp_owners(struct udp_bpf *skel)
 	if (fd < 0) {
 		err = -errno;
 	} else {
-		/* The program writes one byte per socket it named. */
 		while ((n = read(fd, buf, sizeof(buf))) > 0)
-			named += (size_t)n;
+			for (ssize_t i = 0; i < n; i++) {
+				if (buf[i] == 's')
+					noted++;
+				else
+					full++;
+			}
 		if (n < 0)
 			err = -errno;
 		close(fd);
 	}
 	bpf_link__destroy(link);
-	if (!err)
-		pr_info("named the owners of %zu UDP socket(s) open before start", named);
-	else
+	if (!err && noted) {
+		link = bpf_program__attach_iter(skel->progs.seed_udp_apply, NULL);
+		if (link) {
+			w = iter_run_scope(bpf_link__fd(link), cfg);
+			bpf_link__destroy(link);
+		} else {
+			err = -errno;
+		}
+	}
+	udp_seed_clear(bpf_map__fd(skel->maps.udp_seed));
+	if (err)
 		pr_warn("cannot name the owners of UDP sockets open before start (%s): their "
 			"flows get an owner once the socket sends",
 			strerror(-err));
+	else
+		pr_info("named the owners of %zu UDP socket(s) open before start", w.printed);
+	if (full)
+		pr_warn("%zu UDP socket(s) open before start not named (more than max_udp_flows "
+			"= %u): their flows get an owner once the socket sends",
+			full, cfg->max_udp_flows);
+	if (w.n_fail)
+		pr_warn("naming UDP socket owners failed in %zu of %zu network namespaces",
+			w.n_fail, w.n_ns);
 }
 
 /*
@@ -697,7 +766,7 @@ static int start_udp(struct probes *p, const struct config *cfg, uint64_t cookie
 	/* After sock_create is attached: no socket falls between the two. */
 	p->features[FEAT_UDP_OWNER_SEED] = owner_hooks == UDP_OWNER_CREATE_SEED;
 	if (owner_hooks == UDP_OWNER_CREATE_SEED)
-		seed_udp_owners(skel);
+		seed_udp_owners(skel, cfg);
 	else
 		pr_info("UDP sockets opened before start are named once they send (no "
 			"task_file iterator with bpf_sock_from_file on this kernel)");

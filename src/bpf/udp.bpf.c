@@ -29,6 +29,8 @@
 #include "udp_pkt.bpf.h"
 #include "dns_capture.bpf.h"
 
+#define EEXIST 17
+
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 #define IPPROTO_TCP 6
@@ -248,20 +250,39 @@ int handle_udp_sock_create(struct bpf_sock *sk)
 }
 
 /*
- * Run once at start (user space reads the iterator to EOF, after attaching
- * handle_udp_sock_create): every UDP socket already open in scope gets the
- * first process found holding it as its owner, so a receive-only server
- * started before the agent is attributed too. Owners already recorded are
- * kept. Writes one byte per socket it names.
+ * Owners of the UDP sockets open before start, in two steps (user space runs
+ * each iterator to EOF once, after attaching handle_udp_sock_create):
+ *
+ *  1. seed_udp_owners (task_file, every task on the host) notes the first
+ *     process found holding each UDP socket in scope, by socket address, in
+ *     udp_seed. It cannot write the socket storage itself: the socket it
+ *     reaches through bpf_sock_from_file() is an untrusted pointer on newer
+ *     kernels (6.18 refuses it in bpf_sk_storage_get).
+ *  2. seed_udp_apply (udp iterator, one per network namespace in scope)
+ *     gets each socket as a pointer the verifier trusts, and gives it the
+ *     noted owner unless it already has one.
+ *
+ * Each writes one byte per socket: step 1 's' noted, 'f' not noted (udp_seed
+ * full); step 2 's' named.
  */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536); /* user space sets it to max_udp_flows */
+	__type(key, __u64);	    /* the struct sock's address */
+	__type(value, struct udp_owner_rec);
+} udp_seed SEC(".maps");
+
 SEC("iter/task_file")
 int seed_udp_owners(struct bpf_iter__task_file *ctx)
 {
 	struct task_struct *task = ctx->task;
 	struct file *file = ctx->file;
-	struct udp_owner_rec *o;
+	struct udp_owner_rec o = {};
 	struct socket *sock;
 	struct sock *sk;
+	__u64 key;
+	long err;
 
 	/* One load of each: the verifier tracks the NULL check per register. */
 	gs_barrier_var(file);
@@ -275,13 +296,39 @@ int seed_udp_owners(struct bpf_iter__task_file *ctx)
 		return 0;
 	if (!gs_in_scope(gs_net_key(sk->__sk_common.skc_net.net)))
 		return 0;
-	o = bpf_sk_storage_get(&udp_owner, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!o || o->pid)
+	o.cgroup_id = task->cgroups->dfl_cgrp->kn->id;
+	bpf_probe_read_kernel(o.comm, sizeof(o.comm), task->comm);
+	o.pid = task->tgid;
+	key = (__u64)sk;
+	/* The first holder found stays (BPF_NOEXIST). */
+	err = bpf_map_update_elem(&udp_seed, &key, &o, BPF_NOEXIST);
+	if (err == 0)
+		bpf_seq_write(ctx->meta->seq, "s", 1);
+	else if (err != -EEXIST)
+		bpf_seq_write(ctx->meta->seq, "f", 1);
+	return 0;
+}
+
+SEC("iter/udp")
+int seed_udp_apply(struct bpf_iter__udp *ctx)
+{
+	struct sock *sk = (struct sock *)ctx->udp_sk;
+	struct udp_owner_rec *seed, *o;
+	__u64 key;
+
+	if (!sk)
 		return 0;
-	o->cgroup_id = task->cgroups->dfl_cgrp->kn->id;
-	bpf_probe_read_kernel(o->comm, sizeof(o->comm), task->comm);
-	o->pid = task->tgid;
-	/* One byte per socket named: user space counts what it reads. */
-	bpf_seq_write(ctx->meta->seq, "s", 1);
+	key = (__u64)sk;
+	seed = bpf_map_lookup_elem(&udp_seed, &key);
+	if (!seed)
+		return 0;
+	o = bpf_sk_storage_get(&udp_owner, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (o && !o->pid) {
+		o->cgroup_id = seed->cgroup_id;
+		__builtin_memcpy(o->comm, seed->comm, sizeof(o->comm));
+		o->pid = seed->pid;
+		bpf_seq_write(ctx->meta->seq, "s", 1);
+	}
+	bpf_map_delete_elem(&udp_seed, &key);
 	return 0;
 }
