@@ -648,14 +648,35 @@ static void tw_remember(struct flows *f, const struct gs_conn *c, struct lset *l
 	e->expire_ns = f->now_ns + TW_REMEMBER_NS;
 }
 
+/*
+ * A child socket that closed before ESTABLISHED without an error or a RST
+ * and was never accepted is not a connection of its own: the kernel's clone
+ * that lost the race to create one (two packets of one handshake on two
+ * CPUs; inet_ehash_nolisten() finds the winner's socket and drops this one),
+ * or one the listener, closing, could no longer queue (its client gets the
+ * RST and counts it). The winner is counted. The kernel counted it in
+ * PassiveOpens, and so do the connection totals.
+ */
+static bool tcp_dropped_child(const struct gs_event *ev)
+{
+	const struct gs_conn *c = &ev->conn;
+
+	return ev->hdr.type == GS_EV_FAILED && (c->flags & GS_CF_PASSIVE) && !c->err &&
+	       !(c->flags & (GS_CF_RST_SENT | GS_CF_RST_RECEIVED | GS_CF_ACCEPTED));
+}
+
 static void tcp_record(struct flows *f, const struct gs_event *ev)
 {
 	const struct gs_conn *c = &ev->conn;
-	struct entry *e = tcp_entry(f, ev->sock_id, c, true);
+	struct entry *e = tcp_entry(f, ev->sock_id, c, !tcp_dropped_child(ev));
 	const char *v[U_MAX];
 
 	if (!e)
 		return;
+	if (tcp_dropped_child(ev)) { /* seen open by a pass: forget it */
+		table_del(f, &f->tcp, e);
+		return;
+	}
 	count_growth(f, e, c->bytes_sent, c->bytes_received, c->total_retrans);
 	fam_values(f, FF_CONNS, e->ls, NULL, tcp_outcome(ev), NULL, v);
 	agg_add(f->a[FF_CONNS], v, 1);

@@ -202,6 +202,42 @@ static void test_server_side_and_outcomes(void **state)
 	       "1");
 }
 
+/* A child that lost the kernel's race to create a connection (closed in
+ * SYN_RECV, no error, no RST, never accepted) is not a connection; one
+ * reset before ESTABLISHED is. */
+static void test_dropped_child(void **state)
+{
+	struct fixture *fx = *state;
+	struct gs_conn c;
+
+	conn(&c, "svc-one", "198.18.0.1", 41234, GS_CF_PASSIVE);
+	c.sport = 9101;
+	flows_tcp_begin(fx->f);
+	flows_tcp_entry(fx->f, 0x4000, &c, 8 * S);
+	flows_tcp_end(fx->f, 8 * S);
+	expect(fx,
+	       "gespann_flow_open_connections{role=\"server\",src_process=\"svc-one\",dst_address="
+	       "\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",state=\"syn_recv\"}",
+	       "1");
+	c.flags |= GS_CF_FAILED | GS_CF_CLOSED;
+	record(fx, GS_EV_FAILED, 0x4000, &c);
+	c.start_ns++;
+	record(fx, GS_EV_FAILED, 0x4100, &c);
+	absent(fx, "gespann_flow_connections_total{");
+	flows_tcp_begin(fx->f);
+	flows_tcp_end(fx->f, 9 * S);
+	absent(fx, "gespann_flow_open_connections{");
+
+	c.start_ns++;
+	c.err = ECONNRESET;
+	record(fx, GS_EV_FAILED, 0x4200, &c);
+	expect(fx,
+	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"server\",src_process=\"svc-"
+	       "one\",dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",dst_class="
+	       "\"internal\",dst_zone=\"\",outcome=\"reset\"}",
+	       "1");
+}
+
 /* A record whose entry a pass never saw, and an entry whose record was
  * lost: neither is counted twice nor kept forever. */
 static void test_lost_record_and_reused_socket(void **state)
@@ -301,6 +337,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_growth_then_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_side_and_outcomes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dropped_child, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_record_and_reused_socket, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_udp_roles, setup, teardown),
