@@ -29,9 +29,11 @@ ok() {
 	printf 'ok - %s\n' "$*"
 }
 
+# not_ok returns 1, so `assert_... || e2e_log ...` can add what was seen.
 not_ok() {
 	E2E_FAIL=$((E2E_FAIL + 1))
 	printf 'FAIL - %s\n' "$*"
+	return 1
 }
 
 # assert_eq ACTUAL EXPECTED WHAT

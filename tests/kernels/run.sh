@@ -399,10 +399,17 @@ details() {
 		[[ -f "$dir/$s.log" ]] || continue
 		if grep -q '^FAIL - ' "$dir/$s.log"; then
 			lines+=("$s: failed checks:")
+			# Each failed check, then the "# " lines the scenario logged
+			# right after it (what it saw instead), at most 8.
 			while IFS= read -r l; do
+				if [[ $l == "# "* ]]; then
+					lines+=("      | ${l#\# }")
+					continue
+				fi
 				why=$(expected_check_failure "$dir" "$l")
 				lines+=("    $l${why:+  [expected: $why]}")
-			done < <(grep '^FAIL - ' "$dir/$s.log")
+			done < <(awk '/^FAIL - / { print; n = 8; next }
+				n > 0 && /^# / { print; n--; next } { n = 0 }' "$dir/$s.log")
 		fi
 	done
 	if [[ ${#lines[@]} -gt 0 ]]; then
