@@ -27,6 +27,7 @@ BIN=$E2E_TMP/bin
 agent_start host host || { e2e_finish; exit 1; }
 fds_before=$(ls "/proc/$AGENT_PID/fd" | wc -l)
 netns_setup gsp-hscope || { not_ok "netns setup"; e2e_finish; exit 1; }
+netns_keep_time_wait || not_ok "tcp_rfc1337=1 in the client namespace"
 
 netns_srv "$BIN/hs-server" tcp-server --bind :: --port 9201 --reply 700 --deadline-ms 200000 \
 	>"$E2E_TMP/srv.out" 2>&1 &
