@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,4 +49,27 @@ int netns_call_path(const char *path, void (*fn)(void *arg), void *arg)
 	err = netns_call(fd, fn, arg);
 	close(fd);
 	return err;
+}
+
+void netns_foreach_holder(void (*fn)(const char *path, void *arg), void *arg)
+{
+	static const char *const dirs[] = { "/proc", "/var/run/netns" };
+
+	for (size_t d = 0; d < 2; d++) {
+		DIR *dir = opendir(dirs[d]);
+		struct dirent *de;
+
+		while (dir && (de = readdir(dir))) {
+			char path[300];
+
+			if (de->d_name[0] == '.' ||
+			    (d == 0 && (de->d_name[0] < '0' || de->d_name[0] > '9')))
+				continue;
+			snprintf(path, sizeof(path), d == 0 ? "%s/%s/ns/net" : "%s/%s", dirs[d],
+				 de->d_name);
+			fn(path, arg);
+		}
+		if (dir)
+			closedir(dir);
+	}
 }

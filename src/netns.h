@@ -21,4 +21,9 @@ int netns_call(int ns_fd, void (*fn)(void *arg), void *arg);
  * /proc/PID/ns/net); NULL means the current one. */
 int netns_call_path(const char *path, void (*fn)(void *arg), void *arg);
 
+/* Call fn(path, arg) for every file that holds a network namespace: each
+ * /proc/PID/ns/net, then each /var/run/netns/NAME. A namespace comes once
+ * per holder: callers tell them apart by the file's inode. */
+void netns_foreach_holder(void (*fn)(const char *path, void *arg), void *arg);
+
 #endif

@@ -9,7 +9,6 @@
  * through tracefs (mounted at /sys/kernel/tracing when the host has none);
  * process records and the getaddrinfo uprobe (proc family) are optional.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -281,9 +280,9 @@ static void iter_create(void *arg)
 		call->iter_fd = -errno;
 }
 
-/* Run a socket iterator (they walk the namespace they are created in) in
- * namespace ns_fd (-1: ours) to EOF. Returns the bytes it printed, or a
- * negative errno. */
+/* Run an iterator to EOF in namespace ns_fd (-1: ours; socket iterators
+ * walk the namespace they are created in). Returns the bytes it printed, or
+ * a negative errno. */
 static ssize_t iter_run_in(int iter_link_fd, int ns_fd)
 {
 	struct iter_call call = { .link_fd = iter_link_fd, .iter_fd = -EINVAL };
@@ -320,6 +319,35 @@ static void iter_run_ns(int iter_link_fd, int ns_fd, struct scope_walk *w)
 		w->printed += (size_t)n;
 }
 
+/* One iterator run per namespace with scope host, each namespace once. */
+struct scope_host_walk {
+	int iter_link_fd;
+	struct scope_walk w;
+	ino_t seen[1024];
+	size_t n_seen;
+};
+
+static void iter_run_holder(const char *path, void *arg)
+{
+	struct scope_host_walk *h = arg;
+	struct stat stbuf;
+	int fd;
+
+	if (stat(path, &stbuf))
+		return;
+	for (size_t i = 0; i < h->n_seen; i++)
+		if (h->seen[i] == stbuf.st_ino)
+			return;
+	if (h->n_seen == sizeof(h->seen) / sizeof(h->seen[0]))
+		return;
+	h->seen[h->n_seen++] = stbuf.st_ino;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	iter_run_ns(h->iter_link_fd, fd, &h->w);
+	close(fd);
+}
+
 /*
  * Run the socket iterator behind iter_link_fd once in every network
  * namespace in scope: ours, the one at scope_path, or with scope host each
@@ -328,9 +356,7 @@ static void iter_run_ns(int iter_link_fd, int ns_fd, struct scope_walk *w)
 static struct scope_walk iter_run_scope(int iter_link_fd, const struct config *cfg)
 {
 	struct scope_walk w = { 0 };
-	static const char *const dirs[] = { "/proc", "/var/run/netns" };
-	ino_t seen[1024];
-	size_t n_seen = 0;
+	struct scope_host_walk h = { .iter_link_fd = iter_link_fd };
 
 	if (cfg->scope == SCOPE_NETNS) {
 		iter_run_ns(iter_link_fd, -1, &w);
@@ -347,38 +373,8 @@ static struct scope_walk iter_run_scope(int iter_link_fd, const struct config *c
 		close(fd);
 		return w;
 	}
-	for (size_t d = 0; d < 2; d++) {
-		DIR *dir = opendir(dirs[d]);
-		struct dirent *de;
-
-		while (dir && (de = readdir(dir))) {
-			char path[300];
-			struct stat stbuf;
-			bool dup = false;
-			int fd;
-
-			if (de->d_name[0] == '.' ||
-			    (d == 0 && (de->d_name[0] < '0' || de->d_name[0] > '9')))
-				continue;
-			snprintf(path, sizeof(path), d == 0 ? "%s/%s/ns/net" : "%s/%s", dirs[d],
-				 de->d_name);
-			if (stat(path, &stbuf))
-				continue;
-			for (size_t i = 0; i < n_seen && !dup; i++)
-				dup = seen[i] == stbuf.st_ino;
-			if (dup || n_seen == sizeof(seen) / sizeof(seen[0]))
-				continue;
-			seen[n_seen++] = stbuf.st_ino;
-			fd = open(path, O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
-				continue;
-			iter_run_ns(iter_link_fd, fd, &w);
-			close(fd);
-		}
-		if (dir)
-			closedir(dir);
-	}
-	return w;
+	netns_foreach_holder(iter_run_holder, &h);
+	return h.w;
 }
 
 /*
@@ -642,31 +638,23 @@ static void udp_seed_clear(int fd)
  */
 static void seed_udp_owners(struct udp_bpf *skel, const struct config *cfg)
 {
-	struct bpf_link *link;
+	int seed_fd = bpf_map__fd(skel->maps.udp_seed), err = 0;
 	struct scope_walk w = { 0 };
-	char buf[256];
-	size_t noted = 0, full = 0;
+	struct bpf_link *link;
+	size_t full = 0;
 	ssize_t n;
-	int fd, err = 0;
+	__u64 key;
 
+	/* Step 1 prints one byte per socket it could not note. */
 	link = bpf_program__attach_iter(skel->progs.seed_udp_owners, NULL);
-	fd = link ? bpf_iter_create(bpf_link__fd(link)) : -1;
-	if (fd < 0) {
-		err = -errno;
-	} else {
-		while ((n = read(fd, buf, sizeof(buf))) > 0)
-			for (ssize_t i = 0; i < n; i++) {
-				if (buf[i] == 's')
-					noted++;
-				else
-					full++;
-			}
-		if (n < 0)
-			err = -errno;
-		close(fd);
-	}
+	n = link ? iter_run_in(bpf_link__fd(link), -1) : -errno;
 	bpf_link__destroy(link);
-	if (!err && noted) {
+	if (n < 0)
+		err = (int)n;
+	else
+		full = (size_t)n;
+	/* Step 2 only when step 1 noted a socket. */
+	if (!err && !bpf_map_get_next_key(seed_fd, NULL, &key)) {
 		link = bpf_program__attach_iter(skel->progs.seed_udp_apply, NULL);
 		if (link) {
 			w = iter_run_scope(bpf_link__fd(link), cfg);
@@ -675,7 +663,7 @@ static void seed_udp_owners(struct udp_bpf *skel, const struct config *cfg)
 			err = -errno;
 		}
 	}
-	udp_seed_clear(bpf_map__fd(skel->maps.udp_seed));
+	udp_seed_clear(seed_fd);
 	if (err)
 		pr_warn("cannot name the owners of UDP sockets open before start (%s): their "
 			"flows get an owner once the socket sends",

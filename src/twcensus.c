@@ -12,7 +12,6 @@
  * again every TWC_RESCAN_NS. A socket in a namespace holds that namespace, so
  * the ones no longer found are closed at the next rescan.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -70,8 +69,9 @@ static struct twc_ns *find_ns(struct twcensus *t, dev_t dev, ino_t ino)
 }
 
 /* Note the namespace at path: seen again, or a new socket there. */
-static void visit_ns(struct twcensus *t, const char *path)
+static void visit_ns(const char *path, void *arg)
 {
+	struct twcensus *t = arg;
 	struct twc_ns *ns;
 	struct stat st;
 	int ns_fd, fd = -1;
@@ -109,28 +109,11 @@ static void visit_ns(struct twcensus *t, const char *path)
 
 static void rescan(struct twcensus *t)
 {
-	static const char *const dirs[] = { "/proc", "/var/run/netns" };
 	size_t kept = 0, before = t->n;
 
 	for (size_t i = 0; i < t->n; i++)
 		t->ns[i].seen = false;
-	for (size_t d = 0; d < 2; d++) {
-		DIR *dir = opendir(dirs[d]);
-		struct dirent *de;
-
-		while (dir && (de = readdir(dir))) {
-			char path[300];
-
-			if (de->d_name[0] == '.' ||
-			    (d == 0 && (de->d_name[0] < '0' || de->d_name[0] > '9')))
-				continue;
-			snprintf(path, sizeof(path), d == 0 ? "%s/%s/ns/net" : "%s/%s", dirs[d],
-				 de->d_name);
-			visit_ns(t, path);
-		}
-		if (dir)
-			closedir(dir);
-	}
+	netns_foreach_holder(visit_ns, t);
 	for (size_t i = 0; i < t->n; i++) {
 		if (t->ns[i].seen)
 			t->ns[kept++] = t->ns[i];

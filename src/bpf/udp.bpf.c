@@ -262,8 +262,8 @@ int handle_udp_sock_create(struct bpf_sock *sk)
  *     gets each socket as a pointer the verifier trusts, and gives it the
  *     noted owner unless it already has one.
  *
- * Each writes one byte per socket: step 1 's' noted, 'f' not noted (udp_seed
- * full); step 2 's' named.
+ * Step 1 writes one byte per socket it could not note (udp_seed full), step
+ * 2 one per socket it named: user space counts what it reads.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -302,9 +302,7 @@ int seed_udp_owners(struct bpf_iter__task_file *ctx)
 	key = (__u64)sk;
 	/* The first holder found stays (BPF_NOEXIST). */
 	err = bpf_map_update_elem(&udp_seed, &key, &o, BPF_NOEXIST);
-	if (err == 0)
-		bpf_seq_write(ctx->meta->seq, "s", 1);
-	else if (err != -EEXIST)
+	if (err && err != -EEXIST)
 		bpf_seq_write(ctx->meta->seq, "f", 1);
 	return 0;
 }
