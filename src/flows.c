@@ -668,12 +668,13 @@ static bool tcp_dropped_child(const struct gs_event *ev)
 static void tcp_record(struct flows *f, const struct gs_event *ev)
 {
 	const struct gs_conn *c = &ev->conn;
-	struct entry *e = tcp_entry(f, ev->sock_id, c, !tcp_dropped_child(ev));
+	bool dropped = tcp_dropped_child(ev);
+	struct entry *e = tcp_entry(f, ev->sock_id, c, !dropped);
 	const char *v[U_MAX];
 
 	if (!e)
 		return;
-	if (tcp_dropped_child(ev)) { /* seen open by a pass: forget it */
+	if (dropped) { /* seen open by a pass: forget it */
 		table_del(f, &f->tcp, e);
 		return;
 	}
