@@ -48,11 +48,14 @@ GEN_SRCS   := $(patsubst %.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS))
 GEN_HDRS   := $(GEN_SRCS:.c=.h)
 GEN_OBJS   := $(GEN_SRCS:.c=.o)
 
-# Library part: everything but main.c; unit tests link against it.
-LIB_SRCS   := $(filter-out src/main.c,$(wildcard src/*.c src/exporters/*.c))
+# Library part: everything but main.c; unit tests link against it. The folders
+# are the pipeline: probes -> flows -> enrich -> metrics -> exporters, with
+# config and util beside them (README "How it works").
+SRC_DIRS   := src/util src/config src/probes src/flows src/enrich src/metrics src/exporters
+LIB_SRCS   := $(filter-out src/main.c,$(wildcard src/*.c $(addsuffix /*.c,$(SRC_DIRS))))
 LIB_OBJS   := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(GEN_OBJS)
-UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
-UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+UNIT_SRCS  := $(wildcard tests/unit/*/test_*.c)
+UNIT_BINS  := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(UNIT_SRCS)))
 TOOL_SRCS  := $(wildcard tests/lib/*.c bench/*.c)
 TOOL_BINS  := $(patsubst %.c,$(BUILD)/tools/%,$(notdir $(TOOL_SRCS)))
 
@@ -108,7 +111,7 @@ $(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c $(GEN_HDRS)
 
 .SECONDARY: $(GEN_PROTOS) $(GEN_SRCS) $(GEN_HDRS) $(SKELS) $(LEGACY_SKELS)
 
-$(BUILD)/obj/%.o: src/%.c $(SKELS) $(LEGACY_SKELS) $(GEN_HDRS) $(wildcard src/*.h src/abi/*.h src/exporters/*.h)
+$(BUILD)/obj/%.o: src/%.c $(SKELS) $(LEGACY_SKELS) $(GEN_HDRS) $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -118,9 +121,11 @@ $(BUILD)/libgespann.a: $(LIB_OBJS)
 $(BUILD)/gespann: $(BUILD)/obj/main.o $(BUILD)/libgespann.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgespann.a
+# Unit tests mirror src/: tests/unit/<folder>/test_<file>.c, built flat.
+vpath test_%.c $(sort $(dir $(UNIT_SRCS)))
+$(BUILD)/tests/%: %.c $(BUILD)/libgespann.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libgespann.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Itests -Itests/unit -o $@ $< $(BUILD)/libgespann.a $(LDLIBS) -lcmocka
 
 tools: $(TOOL_BINS)
 $(BUILD)/tools/%: tests/lib/%.c
@@ -160,9 +165,9 @@ test-kernels: deps
 FUZZ_CC         ?= clang
 FUZZ_TIME       ?= 300
 FUZZ_SMOKE_TIME ?= 10
-FUZZ_CFLAGS     := -g -O1 -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc -fno-omit-frame-pointer \
+FUZZ_CFLAGS     := -g -O1 -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc -Itests -fno-omit-frame-pointer \
                    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_LIB_SRCS   := src/dns.c src/dnstrack.c src/hostcache.c src/event.c
+FUZZ_LIB_SRCS   := src/enrich/dns.c src/enrich/dnstrack.c src/enrich/hostcache.c src/flows/event.c
 FUZZ_SRCS       := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS       := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_RUN         = set -e; for t in $(FUZZ_BINS); do \
@@ -176,7 +181,7 @@ FUZZ_RUN         = set -e; for t in $(FUZZ_BINS); do \
 		$(BUILD)/fuzz/$$name.log; \
 	done
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRCS) $(wildcard src/*.h src/abi/*.h tests/fuzz/*.h)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRCS) $(wildcard src/*/*.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRCS)
 

@@ -17,14 +17,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "collector.h"
-#include "config.h"
+#include "util/clock.h"
+#include "metrics/collector.h"
+#include "config/config.h"
 #include "exporters/exporter.h"
-#include "flows.h"
-#include "log.h"
-#include "probes.h"
-#include "registry.h"
+#include "flows/flows.h"
+#include "util/log.h"
+#include "probes/probes.h"
+#include "metrics/registry.h"
 
 #define EXIT_CONFIG 2
 

@@ -33,9 +33,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../clock.h"
-#include "../log.h"
-#include "exporter.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "exporters/exporter.h"
 
 #define DSD_UDP_PAYLOAD	   1432 /* an Ethernet MTU minus IPv6 and UDP headers */
 #define DSD_UDS_PAYLOAD	   8192 /* the Datadog Agent's default unix socket buffer */

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "exporter.h"
+#include "exporters/exporter.h"
 
 extern const struct exporter_ops prometheus_exporter_ops;
 extern const struct exporter_ops dogstatsd_exporter_ops;

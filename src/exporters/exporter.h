@@ -11,8 +11,8 @@
 
 #include <stdint.h>
 
-#include "../config.h"
-#include "../registry.h"
+#include "config/config.h"
+#include "metrics/registry.h"
 
 struct exporter_env {
 	struct registry *reg;

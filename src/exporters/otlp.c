@@ -47,9 +47,9 @@
 
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 
-#include "../clock.h"
-#include "../log.h"
-#include "exporter.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "exporters/exporter.h"
 
 #define NS_PER_MS  UINT64_C(1000000)
 #define NS_PER_SEC UINT64_C(1000000000)

@@ -24,8 +24,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "../log.h"
-#include "prometheus.h"
+#include "util/log.h"
+#include "exporters/prometheus.h"
 
 #define PROM_CONNECTION_LIMIT	  64
 #define PROM_CONNECTION_TIMEOUT_S 10

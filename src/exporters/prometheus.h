@@ -9,8 +9,8 @@
 
 #include <stdint.h>
 
-#include "../registry.h"
-#include "exporter.h"
+#include "metrics/registry.h"
+#include "exporters/exporter.h"
 
 struct prometheus_exporter;
 

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "dns.h"
-#include "hostcache.h"
+#include "enrich/dns.h"
+#include "enrich/hostcache.h"
 
 static struct hostcache *cache;
 

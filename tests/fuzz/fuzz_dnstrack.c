@@ -17,8 +17,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "dnstrack.h"
-#include "hostcache.h"
+#include "enrich/dnstrack.h"
+#include "enrich/hostcache.h"
 
 static struct hostcache *cache;
 

@@ -4,7 +4,7 @@
  * (dns_fixtures.h): DNS messages for fuzz_dns, record streams (query then
  * response, in fuzz_dnstrack's input format) for fuzz_dnstrack. Not part of
  * the build; after changing the fixtures, regenerate with
- *   cc -Isrc -o /tmp/gen_seeds tests/fuzz/gen_seeds.c && /tmp/gen_seeds tests/fuzz/corpus
+ *   cc -Isrc -Itests -o /tmp/gen_seeds tests/fuzz/gen_seeds.c && /tmp/gen_seeds tests/fuzz/corpus
  */
 #include <stdio.h>
 #include <stdlib.h>

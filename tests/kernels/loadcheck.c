@@ -3,13 +3,13 @@
  * loadcheck: load each BPF program of Gespann's objects on its own and say
  * which ones the running kernel accepts. The objects are the ones embedded
  * in build/tcp.skel.h and build/udp.skel.h (or their GS_LEGACY builds),
- * configured with the kernel fallbacks the agent would choose (src/kcompat.h):
+ * configured with the kernel fallbacks the agent would choose (src/probes/kcompat.h):
  * byte for byte what the agent loads. The agent stops at the first program
  * the kernel refuses; this tool goes through all of them, so one boot of an
  * old kernel names every program that needs a fallback, with the libbpf and
  * verifier lines that explain why. Used by tests/kernels/guest_run.sh.
  *
- *   cc -Ibuild -Isrc -o build/kernels/loadcheck tests/kernels/loadcheck.c src/kcompat.c -lbpf
+ *   cc -Ibuild -Isrc -o build/kernels/loadcheck tests/kernels/loadcheck.c src/probes/kcompat.c -lbpf
  *   loadcheck
  *
  * Prints one line per program, "OBJECT PROGRAM: ok" or "OBJECT PROGRAM:
@@ -25,7 +25,7 @@
 
 #include <bpf/libbpf.h>
 
-#include "kcompat.h"
+#include "probes/kcompat.h"
 #include "tcp.skel.h"
 #include "tcp_legacy.skel.h"
 #include "udp.skel.h"

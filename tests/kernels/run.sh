@@ -134,7 +134,7 @@ wait_for_bench() {
 build_loadcheck() {
 	mkdir -p "$BUILD/kernels"
 	cc -O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -I"$BUILD" -I"$ROOT/src" \
-		-o "$BUILD/kernels/loadcheck" "$ROOT/tests/kernels/loadcheck.c" "$ROOT/src/kcompat.c" -lbpf
+		-o "$BUILD/kernels/loadcheck" "$ROOT/tests/kernels/loadcheck.c" "$ROOT/src/probes/kcompat.c" -lbpf
 }
 
 # boot SUITE: one guest, results into $OUT/SUITE; a guest whose kernel

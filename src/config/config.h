@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Configuration: the YAML file the README documents, or the embedded default.
+ * Parsing is strict: an unknown key, a wrong type or a bad value is an error
+ * that names the key and the line.
+ */
+#ifndef GESPANN_CONFIG_H
+#define GESPANN_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/log.h"
+
+#define CONFIG_MAX_ADAPTERS 8
+
+enum adapter_type {
+	ADAPTER_PROMETHEUS = 1,
+	ADAPTER_DATADOG = 2,
+	ADAPTER_OTLP = 3,
+};
+
+#define CONFIG_MAX_TAGS	   16
+#define CONFIG_MAX_HEADERS 16
+
+enum datadog_histogram {
+	DATADOG_HIST_DISTRIBUTION = 0, /* |d (default) */
+	DATADOG_HIST_HISTOGRAM = 1,    /* |h */
+};
+
+enum otlp_protocol {
+	OTLP_HTTP_PROTOBUF = 0, /* default */
+	OTLP_HTTP_JSON = 1,
+};
+
+struct adapter_config {
+	enum adapter_type type;
+	/* prometheus */
+	char address[64]; /* listen address, default "0.0.0.0" ("::" also ok) */
+	uint16_t port;	  /* default 8080 */
+	/* datadog (DogStatsD) */
+	char host[256];		    /* default "localhost:8125"; or "unix:///path/dsd.socket" */
+	uint64_t flush_interval_ns; /* default 10s */
+	char metric_namespace[64];  /* default "gespann" (YAML key: namespace) */
+	char tags[CONFIG_MAX_TAGS][128]; /* global tags "key:value" (YAML: tags: [..]) */
+	size_t n_tags;
+	enum datadog_histogram histogram; /* YAML: histogram: distribution | histogram */
+	/* otlp */
+	char endpoint[512];			  /* default "http://localhost:4318/v1/metrics" */
+	enum otlp_protocol protocol;		  /* YAML: protocol: http/protobuf | http/json */
+	char headers[CONFIG_MAX_HEADERS][2][256]; /* YAML: headers: {name: value} */
+	size_t n_headers;
+	uint64_t interval_ns; /* default 10s */
+	uint64_t timeout_ns;  /* default 10s */
+	int gzip;	      /* YAML: compression: gzip | none (default none) */
+};
+
+/*
+ * attributes.select: one entry per glob pattern over family names, in file
+ * order. has_include is 1 when the entry has an include list (never empty);
+ * "*" in include means every attribute of the family.
+ */
+#define CONFIG_MAX_SELECT 32
+#define CONFIG_MAX_ATTRS  24
+struct config_select {
+	char pattern[128];
+	char include[CONFIG_MAX_ATTRS][40];
+	size_t n_include;
+	int has_include;
+	char exclude[CONFIG_MAX_ATTRS][40];
+	size_t n_exclude;
+};
+
+/*
+ * networks: a CIDR with its zone and class. family is AF_INET (addr[0..3]) or
+ * AF_INET6; host bits are cleared; v4-mapped IPv6 networks (::ffff:a.b.c.d/96+)
+ * are stored as IPv4. An empty class_name means "the built-in class of the
+ * address" (localhost, internal or external); zone "" means none.
+ */
+#define CONFIG_MAX_NETWORKS 256
+struct config_network {
+	uint16_t family;
+	uint8_t prefix;
+	uint8_t addr[16];
+	char zone[64];
+	char class_name[32];
+};
+
+enum dns_events {
+	DNS_EVENTS_NONE = 0, /* default */
+	DNS_EVENTS_LOG = 1,  /* one JSON line per answered or timed-out query */
+};
+
+enum scope_kind {
+	SCOPE_HOST = 0,	 /* every network namespace */
+	SCOPE_NETNS = 1, /* the namespace the agent runs in */
+	SCOPE_PATH = 2,	 /* the namespace behind scope_path */
+};
+
+struct config {
+	enum log_level log_level;  /* default info */
+	enum scope_kind scope;	   /* default host */
+	char scope_path[256];	   /* for SCOPE_PATH */
+	uint64_t idle_timeout_ns;  /* default 30s */
+	uint32_t max_connections;  /* size of the kernel connection map, default 65536 */
+	uint32_t max_udp_flows;	   /* size of the kernel UDP flow map, default 16384 */
+	uint32_t ringbuf_bytes;	   /* ring buffer size, power of 2 >= 4096, default 1 MiB */
+	uint64_t poll_interval_ns; /* ring buffer drain / map refresh period, default 100ms */
+	size_t n_adapters;
+	struct adapter_config adapters[CONFIG_MAX_ADAPTERS];
+	/* attributes: */
+	struct config_select select[CONFIG_MAX_SELECT];
+	size_t n_select;
+	uint64_t max_series; /* per metric family, default 10000 (1..10000000) */
+	/* networks: */
+	struct config_network networks[CONFIG_MAX_NETWORKS];
+	size_t n_networks;
+	/* dns: */
+	int dns_enabled;	    /* default 1 */
+	enum dns_events dns_events; /* default none */
+	uint32_t dns_max_names;	    /* host name cache entries, default 65536 */
+	uint32_t dns_max_pending;   /* queries waiting for an answer, default 4096 */
+	uint64_t dns_timeout_ns;    /* unanswered -> rcode "timeout", default 5s */
+	char getaddrinfo[256];	    /* "auto" (default), "off" or an absolute libc path */
+	/* processes: */
+	uint32_t max_processes; /* process cache entries, default 32768 */
+};
+
+/* The embedded default: Prometheus on 0.0.0.0:8080, scope host. */
+extern const char config_default_yaml[];
+
+/* Fill *cfg with the defaults above (the same values config_default_yaml gives). */
+void config_set_defaults(struct config *cfg);
+
+/*
+ * Parse YAML text into *cfg (defaults first, then the text's keys).
+ * On error returns -EINVAL (-ENOMEM if libyaml runs out of memory), leaves
+ * *cfg untouched and writes one line, without newline, into err
+ * (e.g. "config.yaml:7: adapters[0].settings.port: 70000 is not a port (1-65535)").
+ * `name` is used as the file name in messages.
+ */
+int config_parse(const char *text, size_t len, const char *name, struct config *cfg, char *err,
+		 size_t errlen);
+
+/*
+ * Read and parse a file. Same contract; a read failure names the file and
+ * returns -errno; a file over 1 MiB is refused with -EFBIG.
+ */
+int config_load_file(const char *path, struct config *cfg, char *err, size_t errlen);
+
+/* Parse "30s", "5m", "500ms", "1h", "250us", "100ns" (integer + unit, unit required).
+ * Returns 0 or -EINVAL. */
+int config_parse_duration(const char *s, uint64_t *out_ns);
+
+#endif

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Flows: who talks to whom. The user-space connection table between event
+ * decoding and the metrics registry. It gives every TCP connection and UDP
+ * flow its labels once (owning process from the process cache, peer name
+ * from the DNS host-name cache, peer class and zone from the network table),
+ * turns the kernel's per-connection figures into deltas (batch reads of the
+ * live maps, then the final record) and adds them to capped, attribute-
+ * selected families. DNS packet records, getaddrinfo results and process
+ * records come through here too: they feed the caches the labels come from.
+ */
+#ifndef GESPANN_FLOWS_H
+#define GESPANN_FLOWS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "abi/gespann_abi.h"
+#include "config/config.h"
+#include "metrics/registry.h"
+
+struct flows;
+
+/*
+ * Declare the flow, process and DNS families in reg, with the attributes the
+ * config selects. Returns NULL with a one-line message in err (an unknown
+ * attribute in attributes.select, out of memory).
+ */
+struct flows *flows_new(struct registry *reg, const struct config *cfg, char *err, size_t errlen);
+void flows_free(struct flows *f); /* accepts NULL */
+
+/* Check attributes.select against the families and attributes that exist,
+ * before anything starts: 0, or -EINVAL with one line in err naming the
+ * select entry and the unknown name (a configuration error). */
+int flows_check_config(const struct config *cfg, char *err, size_t errlen);
+
+/* A validated ring-buffer record of any type (event_validate() passed). */
+void flows_record(struct flows *f, const void *data, size_t size, uint64_t now_ns);
+
+/* One batch pass over the kernel's connection map: call begin, entry for
+ * every (key, value) read, then end. Open connections' byte growth since
+ * the last pass is counted; the open-connection gauge is rebuilt. */
+void flows_tcp_begin(struct flows *f);
+void flows_tcp_entry(struct flows *f, uint64_t key, const struct gs_conn *c, uint64_t now_ns);
+void flows_tcp_end(struct flows *f, uint64_t now_ns);
+
+/* UDP flows read from the kernel's flow map (growth since the last read is
+ * counted); final=1 when the flow was removed from the map (its last values). */
+void flows_udp(struct flows *f, const struct gs_udp_key *k, const struct gs_udp_flow *v, int final,
+	       uint64_t now_ns);
+
+/* After a whole sweep of the UDP flow map: entries it did not see are dropped. */
+void flows_udp_end(struct flows *f);
+
+/* Periodic upkeep: DNS timeouts, cache expiry. */
+void flows_tick(struct flows *f, uint64_t now_ns);
+
+/* Write every family into the registry. */
+void flows_publish(struct flows *f);
+
+/* Listening ports the kernel reported (netns cookie, port): a connection of
+ * unknown direction whose local port is one of them is the server side. */
+void flows_set_listener_fd(struct flows *f, int listeners_map_fd);
+
+/* Count TIME_WAIT sockets of the watched namespace (the agent's own for
+ * scope host and netns) in every batch pass, with a sock_diag dump. */
+void flows_open_census(struct flows *f);
+
+#endif

@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests: the flow table. Synthetic kernel records and batch readings go
+ * in, the Prometheus text comes out; every figure is checked exactly. No
+ * root, no BPF: owners use pid 0 (no /proc lookup) and their comm.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "config/config.h"
+#include "flows/flows.h"
+#include "metrics/registry.h"
+
+#define S 1000000000ULL
+
+struct fixture {
+	struct config *cfg;
+	struct registry *reg;
+	struct flows *f;
+	struct strbuf out;
+};
+
+static int setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+	char err[256];
+
+	fx->cfg = calloc(1, sizeof(*fx->cfg));
+	config_set_defaults(fx->cfg);
+	fx->cfg->dns_enabled = 0;
+	fx->reg = registry_new();
+	fx->f = flows_new(fx->reg, fx->cfg, err, sizeof(err));
+	assert_non_null(fx->f);
+	strbuf_init(&fx->out);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	flows_free(fx->f);
+	registry_free(fx->reg);
+	strbuf_free(&fx->out);
+	free(fx->cfg);
+	free(fx);
+	return 0;
+}
+
+static const char *render(struct fixture *fx)
+{
+	flows_publish(fx->f);
+	strbuf_reset(&fx->out);
+	assert_int_equal(registry_render_prometheus(fx->reg, &fx->out), 0);
+	return fx->out.buf;
+}
+
+/* The line "series value" must be in the exposition, exactly. */
+static void expect(struct fixture *fx, const char *series, const char *value)
+{
+	char line[1024];
+	const char *text = render(fx);
+
+	snprintf(line, sizeof(line), "\n%s %s\n", series, value);
+	if (!strstr(text, line))
+		fail_msg("missing \"%s %s\" in:\n%s", series, value, text);
+}
+
+static void absent(struct fixture *fx, const char *needle)
+{
+	const char *text = render(fx);
+
+	if (strstr(text, needle))
+		fail_msg("unexpected \"%s\" in:\n%s", needle, text);
+}
+
+static void conn(struct gs_conn *c, const char *comm, const char *dst, uint16_t dport,
+		 uint32_t flags)
+{
+	memset(c, 0, sizeof(*c));
+	c->family = AF_INET;
+	c->flags = flags;
+	c->start_ns = 7 * S;
+	c->sport = 40000;
+	c->dport = dport;
+	inet_pton(AF_INET, "198.18.0.1", c->saddr);
+	inet_pton(AF_INET, dst, c->daddr);
+	strncpy(c->comm, comm, sizeof(c->comm)); /* a full 16 bytes: no NUL needed */
+}
+
+static void record(struct fixture *fx, uint32_t type, uint64_t id, const struct gs_conn *c)
+{
+	struct gs_event ev = { .hdr = { .type = type, .size = sizeof(ev) }, .sock_id = id };
+
+	ev.conn = *c;
+	flows_record(fx->f, &ev, sizeof(ev), 10 * S);
+}
+
+#define FB "gespann_flow_bytes_total"
+#define LBL_A                                                                                \
+	"protocol=\"tcp\",role=\"client\",src_process=\"alpha\",dst_address=\"198.18.0.2\"," \
+	"dst_port=\"9101\",dst_name=\"\",dst_class=\"internal\",dst_zone=\"\""
+
+/* An open connection read twice, then closed: every byte once. */
+static void test_growth_then_close(void **state)
+{
+	struct fixture *fx = *state;
+	struct gs_conn c;
+
+	conn(&c, "alpha", "198.18.0.2", 9101, GS_CF_ACTIVE | GS_CF_ESTABLISHED);
+	c.bytes_sent = 100;
+	c.bytes_received = 30;
+	flows_tcp_begin(fx->f);
+	flows_tcp_entry(fx->f, 0x1000, &c, 8 * S);
+	flows_tcp_end(fx->f, 8 * S);
+	expect(fx, FB "{direction=\"sent\"," LBL_A "}", "100");
+	expect(fx,
+	       "gespann_flow_open_connections{role=\"client\",src_process=\"alpha\",dst_address="
+	       "\"198.18.0.2\",dst_port=\"9101\",dst_name=\"\",state=\"established\"}",
+	       "1");
+
+	c.bytes_sent = 250;
+	c.bytes_received = 29; /* went back (the FIN seen early): never subtracted */
+	c.total_retrans = 3;
+	flows_tcp_begin(fx->f);
+	flows_tcp_entry(fx->f, 0x1000, &c, 9 * S);
+	flows_tcp_end(fx->f, 9 * S);
+	expect(fx, FB "{direction=\"sent\"," LBL_A "}", "250");
+	expect(fx, FB "{direction=\"received\"," LBL_A "}", "30");
+
+	c.bytes_sent = 400;
+	c.bytes_received = 80;
+	c.total_retrans = 5;
+	c.srtt_us = 1500;
+	c.flags |= GS_CF_CLOSED;
+	record(fx, GS_EV_CLOSE, 0x1000, &c);
+	expect(fx, FB "{direction=\"sent\"," LBL_A "}", "400");
+	expect(fx, FB "{direction=\"received\"," LBL_A "}", "80");
+	expect(fx, "gespann_flow_connections_total{" LBL_A ",outcome=\"ok\"}", "1");
+	expect(fx,
+	       "gespann_flow_retransmits_total{role=\"client\",src_process=\"alpha\",dst_address="
+	       "\"198.18.0.2\",dst_port=\"9101\",dst_name=\"\"}",
+	       "5");
+	expect(fx,
+	       "gespann_flow_rtt_seconds_count{role=\"client\",src_process=\"alpha\",dst_address="
+	       "\"198.18.0.2\",dst_port=\"9101\",dst_name=\"\"}",
+	       "1");
+	expect(fx,
+	       "gespann_process_bytes_total{process=\"alpha\",direction=\"sent\",protocol=\"tcp\"}",
+	       "400");
+
+	/* Closed: the next pass rebuilds the gauge without it. */
+	flows_tcp_begin(fx->f);
+	flows_tcp_end(fx->f, 11 * S);
+	absent(fx, "gespann_flow_open_connections{");
+}
+
+/* An accepted connection: labelled by our service port, not the client's. */
+static void test_server_side_and_outcomes(void **state)
+{
+	struct fixture *fx = *state;
+	struct gs_conn c;
+
+	conn(&c, "svc-one", "198.18.0.1", 41234, GS_CF_PASSIVE | GS_CF_ESTABLISHED);
+	c.sport = 9101;
+	c.bytes_received = 11;
+	c.flags |= GS_CF_RST_RECEIVED;
+	record(fx, GS_EV_CLOSE, 0x2000, &c);
+	expect(fx,
+	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"server\",src_process=\"svc-"
+	       "one\",dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",dst_class="
+	       "\"internal\",dst_zone=\"\",outcome=\"reset\"}",
+	       "1");
+	absent(fx, "dst_port=\"41234\"");
+
+	conn(&c, "alpha", "198.18.0.9", 9, GS_CF_ACTIVE | GS_CF_FAILED);
+	c.err = ECONNREFUSED;
+	record(fx, GS_EV_FAILED, 0x3000, &c);
+	c.err = ETIMEDOUT;
+	c.start_ns++;
+	record(fx, GS_EV_FAILED, 0x3000, &c);
+	expect(fx,
+	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"client\",src_process="
+	       "\"alpha\",dst_address=\"198.18.0.9\",dst_port=\"9\",dst_name=\"\",dst_class="
+	       "\"internal\",dst_zone=\"\",outcome=\"refused\"}",
+	       "1");
+	expect(fx,
+	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"client\",src_process="
+	       "\"alpha\",dst_address=\"198.18.0.9\",dst_port=\"9\",dst_name=\"\",dst_class="
+	       "\"internal\",dst_zone=\"\",outcome=\"timeout\"}",
+	       "1");
+}
+
+/* A child that lost the kernel's race to create a connection (closed in
+ * SYN_RECV, no error, no RST, never accepted) is not a connection; one
+ * reset before ESTABLISHED is. */
+static void test_dropped_child(void **state)
+{
+	struct fixture *fx = *state;
+	struct gs_conn c;
+
+	conn(&c, "svc-one", "198.18.0.1", 41234, GS_CF_PASSIVE);
+	c.sport = 9101;
+	flows_tcp_begin(fx->f);
+	flows_tcp_entry(fx->f, 0x4000, &c, 8 * S);
+	flows_tcp_end(fx->f, 8 * S);
+	expect(fx,
+	       "gespann_flow_open_connections{role=\"server\",src_process=\"svc-one\",dst_address="
+	       "\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",state=\"syn_recv\"}",
+	       "1");
+	c.flags |= GS_CF_FAILED | GS_CF_CLOSED;
+	record(fx, GS_EV_FAILED, 0x4000, &c);
+	c.start_ns++;
+	record(fx, GS_EV_FAILED, 0x4100, &c);
+	absent(fx, "gespann_flow_connections_total{");
+	flows_tcp_begin(fx->f);
+	flows_tcp_end(fx->f, 9 * S);
+	absent(fx, "gespann_flow_open_connections{");
+
+	c.start_ns++;
+	c.err = ECONNRESET;
+	record(fx, GS_EV_FAILED, 0x4200, &c);
+	expect(fx,
+	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"server\",src_process=\"svc-"
+	       "one\",dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",dst_class="
+	       "\"internal\",dst_zone=\"\",outcome=\"reset\"}",
+	       "1");
+}
+
+/* A record whose entry a pass never saw, and an entry whose record was
+ * lost: neither is counted twice nor kept forever. */
+static void test_lost_record_and_reused_socket(void **state)
+{
+	struct fixture *fx = *state;
+	struct gs_conn a, b;
+
+	conn(&a, "alpha", "198.18.0.2", 9101, GS_CF_ACTIVE | GS_CF_ESTABLISHED);
+	a.bytes_sent = 10;
+	flows_tcp_begin(fx->f);
+	flows_tcp_entry(fx->f, 0x4000, &a, 8 * S);
+	flows_tcp_end(fx->f, 8 * S);
+	/* Same socket address, a new connection (another start time). */
+	conn(&b, "alpha", "198.18.0.2", 9101, GS_CF_ACTIVE | GS_CF_ESTABLISHED);
+	b.start_ns = 9 * S;
+	b.bytes_sent = 5;
+	for (int pass = 0; pass < 3; pass++) {
+		flows_tcp_begin(fx->f);
+		flows_tcp_entry(fx->f, 0x4000, &b, (10 + pass) * S);
+		flows_tcp_end(fx->f, (10 + pass) * S);
+	}
+	/* a's record never came: its 10 bytes stay, b's 5 add. */
+	expect(fx, FB "{direction=\"sent\"," LBL_A "}", "15");
+	expect(fx, "gespann_flow_entries_lost_total{protocol=\"tcp\"}", "1");
+	expect(fx, "gespann_flow_entries_lost_total{protocol=\"udp\"}", "0");
+	expect(fx,
+	       "gespann_flow_open_connections{role=\"client\",src_process=\"alpha\",dst_address="
+	       "\"198.18.0.2\",dst_port=\"9101\",dst_name=\"\",state=\"established\"}",
+	       "1");
+	b.bytes_sent = 6;
+	record(fx, GS_EV_CLOSE, 0x4000, &b);
+	expect(fx, FB "{direction=\"sent\"," LBL_A "}", "16");
+}
+
+static void test_udp_roles(void **state)
+{
+	struct fixture *fx = *state;
+	struct gs_udp_key k = { .family = AF_INET, .lport = 5353, .rport = 40001 };
+	struct gs_udp_flow v = { .bytes_received = 64, .dgrams_received = 1 };
+
+	inet_pton(AF_INET, "127.0.0.1", k.laddr);
+	inet_pton(AF_INET, "127.0.0.1", k.raddr);
+	memcpy(v.comm, "resolver", 9);
+	v.flags = GS_UF_OWNER; /* received first: the server side */
+	flows_udp(fx->f, &k, &v, 0, 8 * S);
+	v.bytes_sent = 100;
+	v.bytes_received = 128;
+	flows_udp(fx->f, &k, &v, 1, 9 * S);
+	expect(fx,
+	       FB "{direction=\"received\",protocol=\"udp\",role=\"server\",src_process="
+		  "\"resolver\",dst_address=\"127.0.0.1\",dst_port=\"5353\",dst_name=\"\",dst_"
+		  "class=\"localhost\",dst_zone=\"\"}",
+	       "128");
+	expect(fx,
+	       "gespann_flow_connections_total{protocol=\"udp\",role=\"server\",src_process="
+	       "\"resolver\",dst_address=\"127.0.0.1\",dst_port=\"5353\",dst_name=\"\",dst_class="
+	       "\"localhost\",dst_zone=\"\",outcome=\"ok\"}",
+	       "1");
+}
+
+/* A proc record (the kernel's strings without NUL) must not upset the
+ * table, and an unknown owner is "unknown". */
+static void test_unknown_owner(void **state)
+{
+	struct fixture *fx = *state;
+	struct gs_conn c;
+
+	conn(&c, "", "203.0.113.5", 443, GS_CF_ACTIVE | GS_CF_ESTABLISHED);
+	record(fx, GS_EV_CLOSE, 0x5000, &c);
+	expect(fx,
+	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"client\",src_process="
+	       "\"unknown\",dst_address=\"203.0.113.5\",dst_port=\"443\",dst_name=\"\",dst_class="
+	       "\"external\",dst_zone=\"\",outcome=\"ok\"}",
+	       "1");
+}
+
+static void test_check_config(void **state)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	char err[512] = "";
+
+	(void)state;
+	config_set_defaults(cfg);
+	assert_int_equal(flows_check_config(cfg, err, sizeof(err)), 0);
+	cfg->n_select = 1;
+	snprintf(cfg->select[0].pattern, sizeof(cfg->select[0].pattern), "gespann_flow_*");
+	snprintf(cfg->select[0].include[0], sizeof(cfg->select[0].include[0]), "dst_nmae");
+	cfg->select[0].n_include = 1;
+	cfg->select[0].has_include = 1;
+	assert_int_equal(flows_check_config(cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "unknown attribute 'dst_nmae'"));
+	free(cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_growth_then_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_side_and_outcomes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dropped_child, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_record_and_reused_socket, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_udp_roles, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_owner, setup, teardown),
+		cmocka_unit_test(test_check_config),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
