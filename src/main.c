@@ -21,6 +21,7 @@
 #include "metrics/collector.h"
 #include "config/config.h"
 #include "exporters/exporter.h"
+#include "flows/feed.h"
 #include "flows/flows.h"
 #include "util/log.h"
 #include "probes/probes.h"
@@ -40,6 +41,8 @@ struct agent {
 	struct probes probes;
 	struct registry *reg;
 	struct collector *collector;
+	struct flows *flows;
+	struct feed *feed;
 	struct exporter exporters[CONFIG_MAX_ADAPTERS];
 	size_t n_exporters;
 	int epfd, sigfd, timerfd;
@@ -63,7 +66,10 @@ static void usage(FILE *out)
 
 static void refresh_registry(void *ctx)
 {
-	collector_update(ctx);
+	struct agent *a = ctx;
+
+	collector_update(a->collector, a->feed);
+	flows_publish(a->flows);
 }
 
 static int epoll_add(int epfd, int fd, uint64_t tag)
@@ -99,8 +105,8 @@ static int agent_setup_loop(struct agent *a)
 	if ((err = epoll_add(a->epfd, a->sigfd, TAG_SIGNAL)) ||
 	    (err = epoll_add(a->epfd, a->timerfd, TAG_TIMER)))
 		return err;
-	if (collector_events_fd(a->collector) >= 0 &&
-	    (err = epoll_add(a->epfd, collector_events_fd(a->collector), TAG_EVENTS)))
+	if (feed_events_fd(a->feed) >= 0 &&
+	    (err = epoll_add(a->epfd, feed_events_fd(a->feed), TAG_EVENTS)))
 		return err;
 	for (size_t i = 0; i < a->n_exporters; i++) {
 		int fd = a->exporters[i].ops->fd(a->exporters[i].state);
@@ -154,14 +160,14 @@ static int agent_run(struct agent *a)
 				if (read(a->timerfd, &expirations, sizeof(expirations)) < 0 &&
 				    errno != EAGAIN)
 					pr_warn("timerfd read failed: %s", strerror(errno));
-				collector_drain(a->collector);
+				feed_drain(a->feed);
 				now = mono_ns();
 				if (now - last_sweep >= sweep_every) {
-					collector_tick(a->collector, now);
+					feed_tick(a->feed, now);
 					last_sweep = now;
 				}
 			} else if (tag == TAG_EVENTS) {
-				collector_drain(a->collector);
+				feed_drain(a->feed);
 			}
 		}
 		/* Exporters run after I/O and after their timeouts. */
@@ -174,6 +180,10 @@ static void agent_stop(struct agent *a)
 {
 	exporters_stop(a->exporters, a->n_exporters);
 	a->n_exporters = 0;
+	feed_free(a->feed);
+	a->feed = NULL;
+	flows_free(a->flows);
+	a->flows = NULL;
 	collector_free(a->collector);
 	a->collector = NULL;
 	probes_stop(&a->probes);
@@ -252,10 +262,19 @@ int main(int argc, char **argv)
 	a.reg = registry_new();
 	if (!a.reg)
 		goto out;
-	a.collector = collector_new(a.reg, &a.probes, &a.cfg);
+	/* Core families first, then the flow families: the order of /metrics. */
+	a.collector = collector_new(a.reg, &a.probes);
 	if (!a.collector)
 		goto out;
-	if (exporters_start(&a.cfg, a.reg, refresh_registry, a.collector, a.exporters))
+	a.flows = flows_new(a.reg, &a.cfg, err, sizeof(err));
+	if (!a.flows) {
+		pr_err("%s", err);
+		goto out;
+	}
+	a.feed = feed_new(&a.probes, a.flows, a.cfg.idle_timeout_ns);
+	if (!a.feed)
+		goto out;
+	if (exporters_start(&a.cfg, a.reg, refresh_registry, &a, a.exporters))
 		goto out;
 	a.n_exporters = a.cfg.n_adapters;
 	collector_set_exporters(a.collector, a.exporters, a.n_exporters);

@@ -31,365 +31,13 @@
 #include "enrich/dns.h"
 #include "enrich/dnstrack.h"
 #include "flows/event.h"
-#include "flows/flows.h"
+#include "flows/flows_int.h"
 #include "util/hashmix.h"
 #include "enrich/hostcache.h"
 #include "util/log.h"
 #include "enrich/netclass.h"
 #include "enrich/proccache.h"
 #include "flows/twcensus.h"
-
-/* ==== Labels ==== */
-
-/* The flow label universe; each flow family exports a subset. */
-enum ulabel {
-	U_DIRECTION = 0,
-	U_PROTOCOL,
-	U_ROLE,
-	U_SRC_PROCESS,
-	U_SRC_PID,
-	U_SRC_EXE,
-	U_SRC_CONTAINER,
-	U_SRC_UNIT,
-	U_SRC_CGROUP,
-	U_SRC_ADDRESS,
-	U_DST_ADDRESS,
-	U_DST_PORT,
-	U_DST_NAME,
-	U_DST_CLASS,
-	U_DST_ZONE,
-	U_OUTCOME,
-	U_STATE,
-	U_MAX,
-};
-
-static const char *const uname_[U_MAX] = {
-	"direction",	 "protocol",  "role",	    "src_process", "src_pid",	  "src_exe",
-	"src_container", "src_unit",  "src_cgroup", "src_address", "dst_address", "dst_port",
-	"dst_name",	 "dst_class", "dst_zone",   "outcome",	   "state",
-};
-
-#define B(x) (1ULL << (x))
-
-enum fam_id {
-	FF_BYTES = 0,
-	FF_CONNS,
-	FF_RETRANS,
-	FF_RTT,
-	FF_OPEN,
-	FF_PROC_BYTES,
-	FF_DNS_QUERIES,
-	FF_DNS_LATENCY,
-	FF_MAX,
-};
-
-#define SRC_EXTRA                                                                             \
-	(B(U_SRC_PID) | B(U_SRC_EXE) | B(U_SRC_CONTAINER) | B(U_SRC_UNIT) | B(U_SRC_CGROUP) | \
-	 B(U_SRC_ADDRESS))
-#define PEER (B(U_DST_ADDRESS) | B(U_DST_PORT) | B(U_DST_NAME) | B(U_DST_CLASS) | B(U_DST_ZONE))
-
-struct fam_def {
-	const char *name;
-	const char *help;
-	enum metric_type type;
-	uint64_t labels;   /* universe labels the family has (flow families) */
-	uint64_t defaults; /* of which exported by default */
-};
-
-static const struct fam_def fam_defs[FF_MAX] = {
-	[FF_BYTES] = { "gespann_flow_bytes_total",
-		       "Payload bytes per flow: local process, peer and service port.",
-		       METRIC_COUNTER,
-		       B(U_DIRECTION) | B(U_PROTOCOL) | B(U_ROLE) | B(U_SRC_PROCESS) | SRC_EXTRA |
-			       PEER,
-		       B(U_DIRECTION) | B(U_PROTOCOL) | B(U_ROLE) | B(U_SRC_PROCESS) | PEER },
-	[FF_CONNS] = { "gespann_flow_connections_total",
-		       "TCP connections per flow when they end (closed or failed), by outcome; UDP flows "
-		       "when first seen.",
-		       METRIC_COUNTER,
-		       B(U_PROTOCOL) | B(U_ROLE) | B(U_SRC_PROCESS) | SRC_EXTRA | PEER |
-			       B(U_OUTCOME),
-		       B(U_PROTOCOL) | B(U_ROLE) | B(U_SRC_PROCESS) | PEER | B(U_OUTCOME) },
-	[FF_RETRANS] = { "gespann_flow_retransmits_total", "Retransmitted TCP segments per flow.",
-			 METRIC_COUNTER, B(U_ROLE) | B(U_SRC_PROCESS) | SRC_EXTRA | PEER,
-			 B(U_ROLE) | B(U_SRC_PROCESS) | B(U_DST_ADDRESS) | B(U_DST_PORT) |
-				 B(U_DST_NAME) },
-	[FF_RTT] = { "gespann_flow_rtt_seconds",
-		     "Smoothed RTT of TCP connections at close, per flow.", METRIC_HISTOGRAM,
-		     B(U_ROLE) | B(U_SRC_PROCESS) | SRC_EXTRA | PEER,
-		     B(U_ROLE) | B(U_SRC_PROCESS) | B(U_DST_ADDRESS) | B(U_DST_PORT) |
-			     B(U_DST_NAME) },
-	[FF_OPEN] = { "gespann_flow_open_connections",
-		      "Open TCP connections per flow and state (time_wait included).", METRIC_GAUGE,
-		      B(U_ROLE) | B(U_SRC_PROCESS) | SRC_EXTRA | PEER | B(U_STATE),
-		      B(U_ROLE) | B(U_SRC_PROCESS) | B(U_DST_ADDRESS) | B(U_DST_PORT) |
-			      B(U_DST_NAME) | B(U_STATE) },
-};
-
-/* Process bytes and DNS families have their own label lists. */
-enum plabel {
-	P_PROCESS = 0,
-	P_DIRECTION,
-	P_PROTOCOL,
-	P_PID,
-	P_EXE,
-	P_CONTAINER,
-	P_UNIT,
-	P_CGROUP,
-	P_MAX
-};
-static const char *const plabels[P_MAX + 1] = { "process",   "direction", "protocol", "pid", "exe",
-						"container", "unit",	  "cgroup",   NULL };
-enum qlabel { Q_QTYPE = 0, Q_RCODE, Q_SERVER, Q_SRC_PROCESS, Q_NAME, Q_MAX };
-static const char *const qlabels[Q_MAX + 1] = { "qtype",       "rcode", "server",
-						"src_process", "name",	NULL };
-enum llabel { LL_SERVER = 0, LL_QTYPE, LL_SRC_PROCESS, LL_MAX };
-static const char *const llabels[LL_MAX + 1] = { "server", "qtype", "src_process", NULL };
-
-/* An interned label set: everything about a flow but direction, outcome and
- * state. Shared by the connections with the same values. */
-struct lset {
-	struct lset *next;
-	uint64_t hash;
-	uint32_t refs;
-	uint32_t tw_n;	      /* TIME_WAIT sockets in the last census */
-	struct lset *tw_next; /* list of the sets with tw_n > 0 */
-	char *v[U_MAX];	      /* U_DIRECTION, U_OUTCOME, U_STATE unused (NULL) */
-};
-
-/* ==== Connection table ==== */
-
-enum entry_kind { K_TCP = 1, K_UDP = 2, K_TW = 3 };
-
-struct ekey {
-	uint8_t kind;
-	uint8_t pad[7];
-	uint8_t b[48];
-};
-
-struct entry {
-	struct entry *next;
-	uint64_t hash;
-	struct ekey key;
-	struct lset *ls;
-	uint64_t sent, rcvd;
-	uint32_t retrans;
-	uint32_t pid;	    /* owner the labels were made for */
-	uint32_t seen_pass; /* last batch pass that saw it (TCP) */
-	uint64_t expire_ns; /* K_TW: forget after */
-};
-
-struct table {
-	struct entry **b;
-	size_t nb; /* power of 2 */
-	size_t n;
-};
-
-#define DNS_HIST_NBOUNDS 14
-static const double dns_bounds[DNS_HIST_NBOUNDS] = { 0.0005, 0.001, 0.0025, 0.005, 0.01,
-						     0.025,  0.05,  0.1,    0.25,  0.5,
-						     1,	     2.5,   5,	    10 };
-
-#define TW_REMEMBER_NS	  (120ULL * 1000000000ULL) /* TIME_WAIT lasts 60 s */
-/* A census dumps every namespace in scope, and each dump walks the kernel's
- * whole established hash (all namespaces share it): at most 0.5% of a core,
- * so the next one waits 200 times what the last took, 30 s at most. The
- * passes in between count what it found. */
-#define TW_CENSUS_SPACING 200
-#define TW_CENSUS_MAX_NS  (30ULL * 1000000000ULL)
-#define RESOLVE_TTL_S	  60 /* getaddrinfo gives no TTL */
-
-struct flows {
-	const struct config *cfg;
-	struct registry *reg;
-	struct agg *a[FF_MAX];
-	int fam_idx[FF_MAX][U_MAX]; /* family label position -> universe label */
-	int fam_n[FF_MAX];
-	struct metric_family *f_dropped, *f_malformed, *f_names, *f_lost;
-	struct attrsel *sel;
-	struct proccache *pc;
-	struct hostcache *hc;
-	struct netclass *nc;
-	struct dnstrack *dt;
-	struct twcensus *tw;
-	struct lset *tw_sets; /* sets the last census found (tw_n > 0) */
-	uint64_t next_census_ns;
-	struct table tcp, udp, tws; /* K_TCP, K_UDP, K_TW entries */
-	struct lset **ls_b;
-	size_t ls_nb, ls_n;
-	uint32_t pass;	   /* TCP batch passes */
-	uint32_t udp_pass; /* UDP sweeps */
-	int listeners_fd;
-	uint16_t eph_lo, eph_hi;     /* net.ipv4.ip_local_port_range */
-	uint64_t now_ns;	     /* of the record or pass being handled */
-	uint64_t lost_tcp, lost_udp; /* entries whose final reading never came */
-};
-
-static int table_grow(struct table *t)
-{
-	size_t nb = t->nb ? t->nb * 2 : 1024;
-	struct entry **b = calloc(nb, sizeof(*b));
-
-	if (!b)
-		return -ENOMEM;
-	for (size_t i = 0; i < t->nb; i++) {
-		struct entry *e = t->b[i], *next;
-
-		for (; e; e = next) {
-			next = e->next;
-			e->next = b[e->hash & (nb - 1)];
-			b[e->hash & (nb - 1)] = e;
-		}
-	}
-	free(t->b);
-	t->b = b;
-	t->nb = nb;
-	return 0;
-}
-
-static struct entry *table_find(struct table *t, const struct ekey *k, uint64_t h)
-{
-	if (!t->nb)
-		return NULL;
-	for (struct entry *e = t->b[h & (t->nb - 1)]; e; e = e->next)
-		if (e->hash == h && !memcmp(&e->key, k, sizeof(*k)))
-			return e;
-	return NULL;
-}
-
-static struct entry *table_add(struct table *t, const struct ekey *k, uint64_t h)
-{
-	struct entry *e;
-
-	if (t->n + 1 > t->nb * 2 && table_grow(t))
-		return NULL;
-	if (!t->nb && table_grow(t))
-		return NULL;
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		return NULL;
-	e->key = *k;
-	e->hash = h;
-	e->next = t->b[h & (t->nb - 1)];
-	t->b[h & (t->nb - 1)] = e;
-	t->n++;
-	return e;
-}
-
-static void lset_put(struct flows *f, struct lset *ls);
-
-static void table_del(struct flows *f, struct table *t, struct entry *e)
-{
-	struct entry **pp = &t->b[e->hash & (t->nb - 1)];
-
-	for (; *pp; pp = &(*pp)->next) {
-		if (*pp == e) {
-			*pp = e->next;
-			t->n--;
-			lset_put(f, e->ls);
-			free(e);
-			return;
-		}
-	}
-}
-
-/* ==== Interned label sets ==== */
-
-static uint64_t lset_hash(char *const *v)
-{
-	uint64_t h = FNV1A_INIT;
-
-	for (int i = 0; i < U_MAX; i++) {
-		if (v[i])
-			h = fnv1a_bytes(h, v[i], strlen(v[i]));
-		h = fnv1a_bytes(h, "\x1f", 1);
-	}
-	return h;
-}
-
-static bool lset_equal(char *const *a, char *const *b)
-{
-	for (int i = 0; i < U_MAX; i++) {
-		if (!a[i] != !b[i])
-			return false;
-		if (a[i] && strcmp(a[i], b[i]))
-			return false;
-	}
-	return true;
-}
-
-/* Returns a referenced set equal to v (strings copied), or NULL (ENOMEM). */
-static struct lset *lset_get(struct flows *f, char *const *v)
-{
-	uint64_t h = lset_hash(v);
-	struct lset *ls;
-	size_t slot;
-
-	if (f->ls_n + 1 > f->ls_nb * 2) {
-		size_t nb = f->ls_nb ? f->ls_nb * 2 : 1024;
-		struct lset **b = calloc(nb, sizeof(*b));
-
-		if (!b)
-			return NULL;
-		for (size_t i = 0; i < f->ls_nb; i++) {
-			struct lset *s = f->ls_b[i], *next;
-
-			for (; s; s = next) {
-				next = s->next;
-				s->next = b[s->hash & (nb - 1)];
-				b[s->hash & (nb - 1)] = s;
-			}
-		}
-		free(f->ls_b);
-		f->ls_b = b;
-		f->ls_nb = nb;
-	}
-	slot = h & (f->ls_nb - 1);
-	for (ls = f->ls_b[slot]; ls; ls = ls->next) {
-		if (ls->hash == h && lset_equal(ls->v, v)) {
-			ls->refs++;
-			return ls;
-		}
-	}
-	ls = calloc(1, sizeof(*ls));
-	if (!ls)
-		return NULL;
-	for (int i = 0; i < U_MAX; i++) {
-		if (!v[i])
-			continue;
-		ls->v[i] = strdup(v[i]);
-		if (!ls->v[i]) {
-			for (int j = 0; j < i; j++)
-				free(ls->v[j]);
-			free(ls);
-			return NULL;
-		}
-	}
-	ls->hash = h;
-	ls->refs = 1;
-	ls->next = f->ls_b[slot];
-	f->ls_b[slot] = ls;
-	f->ls_n++;
-	return ls;
-}
-
-static void lset_put(struct flows *f, struct lset *ls)
-{
-	struct lset **pp;
-
-	if (!ls || --ls->refs)
-		return;
-	for (pp = &f->ls_b[ls->hash & (f->ls_nb - 1)]; *pp; pp = &(*pp)->next) {
-		if (*pp == ls) {
-			*pp = ls->next;
-			break;
-		}
-	}
-	for (int i = 0; i < U_MAX; i++)
-		free(ls->v[i]);
-	free(ls);
-	f->ls_n--;
-}
 
 /* ==== Label values of one flow ==== */
 
@@ -445,7 +93,7 @@ static struct lset *labels_for(struct flows *f, const char *protocol, bool serve
 	v[U_DST_NAME] = name ? (char *)name : "";
 	v[U_DST_CLASS] = (char *)cls;
 	v[U_DST_ZONE] = (char *)zone;
-	return lset_get(f, v);
+	return flows_lset_get(f, v);
 }
 
 /* ==== Counting ==== */
@@ -569,14 +217,14 @@ static struct entry *tcp_entry(struct flows *f, uint64_t sock_id, const struct g
 
 	tcp_key(&k, sock_id, c->start_ns);
 	h = fnv1a_bytes(FNV1A_INIT, &k, sizeof(k));
-	e = table_find(&f->tcp, &k, h);
+	e = ftable_find(&f->tcp, &k, h);
 	if (e) {
 		/* accept() handed it to another process since: label anew. */
 		if (e->pid != c->pid && c->pid) {
 			struct lset *ls = tcp_labels(f, c);
 
 			if (ls) {
-				lset_put(f, e->ls);
+				flows_lset_put(f, e->ls);
 				e->ls = ls;
 				e->pid = c->pid;
 			}
@@ -585,12 +233,12 @@ static struct entry *tcp_entry(struct flows *f, uint64_t sock_id, const struct g
 	}
 	if (!create || !c->family)
 		return NULL;
-	e = table_add(&f->tcp, &k, h);
+	e = ftable_add(&f->tcp, &k, h);
 	if (!e)
 		return NULL;
 	e->ls = tcp_labels(f, c);
 	if (!e->ls) {
-		table_del(f, &f->tcp, e);
+		ftable_del(f, &f->tcp, e);
 		return NULL;
 	}
 	e->pid = c->pid;
@@ -637,13 +285,13 @@ static void tw_remember(struct flows *f, const struct gs_conn *c, struct lset *l
 	memcpy(k.b + 34, &c->dport, 2);
 	memcpy(k.b + 36, &c->family, 2);
 	h = fnv1a_bytes(FNV1A_INIT, &k, sizeof(k));
-	e = table_find(&f->tws, &k, h);
+	e = ftable_find(&f->tws, &k, h);
 	if (!e)
-		e = table_add(&f->tws, &k, h);
+		e = ftable_add(&f->tws, &k, h);
 	if (!e)
 		return;
 	ls->refs++;
-	lset_put(f, e->ls);
+	flows_lset_put(f, e->ls);
 	e->ls = ls;
 	e->expire_ns = f->now_ns + TW_REMEMBER_NS;
 }
@@ -675,7 +323,7 @@ static void tcp_record(struct flows *f, const struct gs_event *ev)
 	if (!e)
 		return;
 	if (dropped) { /* seen open by a pass: forget it */
-		table_del(f, &f->tcp, e);
+		ftable_del(f, &f->tcp, e);
 		return;
 	}
 	count_growth(f, e, c->bytes_sent, c->bytes_received, c->total_retrans);
@@ -687,7 +335,7 @@ static void tcp_record(struct flows *f, const struct gs_event *ev)
 	}
 	if (ev->hdr.type == GS_EV_CLOSE)
 		tw_remember(f, c, e->ls);
-	table_del(f, &f->tcp, e);
+	ftable_del(f, &f->tcp, e);
 }
 
 void flows_tcp_begin(struct flows *f)
@@ -735,7 +383,7 @@ static void tw_seen(uint16_t family, const uint8_t saddr[16], uint16_t sport,
 	memcpy(k.b + 34, &dport, 2);
 	memcpy(k.b + 36, &family, 2);
 	h = fnv1a_bytes(FNV1A_INIT, &k, sizeof(k));
-	e = table_find(&f->tws, &k, h);
+	e = ftable_find(&f->tws, &k, h);
 	if (e) {
 		ls = e->ls;
 		ls->refs++;
@@ -751,12 +399,12 @@ static void tw_seen(uint16_t family, const uint8_t saddr[16], uint16_t sport,
 		ls->tw_next = f->tw_sets; /* the list keeps this reference */
 		f->tw_sets = ls;
 	} else {
-		lset_put(f, ls);
+		flows_lset_put(f, ls);
 	}
 }
 
 /* Forget the last census (the sets' references with it). */
-static void tw_forget(struct flows *f)
+void flows_tw_forget(struct flows *f)
 {
 	struct lset *ls = f->tw_sets, *next;
 
@@ -764,7 +412,7 @@ static void tw_forget(struct flows *f)
 		next = ls->tw_next;
 		ls->tw_n = 0;
 		ls->tw_next = NULL;
-		lset_put(f, ls);
+		flows_lset_put(f, ls);
 	}
 	f->tw_sets = NULL;
 }
@@ -777,7 +425,7 @@ static void tw_census(struct flows *f, uint64_t now_ns)
 	if (f->tw && now_ns >= f->next_census_ns) {
 		uint64_t t0 = mono_ns(), took;
 
-		tw_forget(f);
+		flows_tw_forget(f);
 		twcensus_run(f->tw, tw_seen, f);
 		/* One namespace costs little: census every pass. Many (scope
 		 * host) are spaced by what they cost. */
@@ -802,7 +450,7 @@ static void sweep_table(struct flows *f, struct table *t,
 		for (; e; e = next) {
 			next = e->next;
 			if (stale(f, e))
-				table_del(f, t, e);
+				ftable_del(f, t, e);
 		}
 	}
 }
@@ -849,18 +497,18 @@ void flows_udp(struct flows *f, const struct gs_udp_key *k, const struct gs_udp_
 	f->now_ns = now_ns;
 	memcpy(key.b, k, sizeof(*k));
 	h = fnv1a_bytes(FNV1A_INIT, &key, sizeof(key));
-	e = table_find(&f->udp, &key, h);
+	e = ftable_find(&f->udp, &key, h);
 	if (!e) {
 		struct owner o = { .pid = v->pid, .cgroup_id = v->cgroup_id, .comm = v->comm };
 		bool server = !(v->flags & GS_UF_EGRESS_FIRST);
 
-		e = table_add(&f->udp, &key, h);
+		e = ftable_add(&f->udp, &key, h);
 		if (!e)
 			return;
 		e->ls = labels_for(f, "udp", server, &o, k->family, k->laddr, k->lport, k->raddr,
 				   k->rport);
 		if (!e->ls) {
-			table_del(f, &f->udp, e);
+			ftable_del(f, &f->udp, e);
 			return;
 		}
 		e->pid = v->pid;
@@ -870,7 +518,7 @@ void flows_udp(struct flows *f, const struct gs_udp_key *k, const struct gs_udp_
 	e->seen_pass = f->udp_pass;
 	count_growth(f, e, v->bytes_sent, v->bytes_received, 0);
 	if (final)
-		table_del(f, &f->udp, e);
+		ftable_del(f, &f->udp, e);
 }
 
 void flows_udp_end(struct flows *f)
@@ -884,7 +532,7 @@ void flows_udp_end(struct flows *f)
 
 /* ==== DNS, getaddrinfo, processes ==== */
 
-static void dns_result(const struct dnstrack_result *r, void *ctx)
+void flows_dns_result(const struct dnstrack_result *r, void *ctx)
 {
 	struct flows *f = ctx;
 	char qtype[16], rcode[16], server[EVENT_ADDR_STRLEN], comm[GS_COMM_LEN + 1];
@@ -980,41 +628,6 @@ void flows_tick(struct flows *f, uint64_t now_ns)
 	hostcache_expire(f->hc, now_ns);
 }
 
-static const char *const agg_names[FF_MAX] = {
-	[FF_BYTES] = "gespann_flow_bytes_total",
-	[FF_CONNS] = "gespann_flow_connections_total",
-	[FF_RETRANS] = "gespann_flow_retransmits_total",
-	[FF_RTT] = "gespann_flow_rtt_seconds",
-	[FF_OPEN] = "gespann_flow_open_connections",
-	[FF_PROC_BYTES] = "gespann_process_bytes_total",
-	[FF_DNS_QUERIES] = "gespann_dns_queries_total",
-	[FF_DNS_LATENCY] = "gespann_dns_latency_seconds",
-};
-
-void flows_publish(struct flows *f)
-{
-	struct hostcache_stats hs;
-	const char *lv[1];
-
-	for (int i = 0; i < FF_MAX; i++) {
-		agg_publish(f->a[i]);
-		lv[0] = agg_names[i];
-		registry_set(f->f_dropped, lv, (double)agg_dropped(f->a[i]));
-	}
-	if (f->dt) {
-		struct dnstrack_stats st;
-
-		dnstrack_get_stats(f->dt, &st);
-		registry_set(f->f_malformed, NULL, (double)st.malformed);
-	}
-	hostcache_get_stats(f->hc, &hs);
-	registry_set(f->f_names, NULL, (double)hs.entries);
-	lv[0] = "tcp";
-	registry_set(f->f_lost, lv, (double)f->lost_tcp);
-	lv[0] = "udp";
-	registry_set(f->f_lost, lv, (double)f->lost_udp);
-}
-
 void flows_set_listener_fd(struct flows *f, int fd)
 {
 	f->listeners_fd = fd;
@@ -1029,220 +642,15 @@ void flows_open_census(struct flows *f)
 				     cfg->scope == SCOPE_HOST);
 }
 
-/* ==== Setup ==== */
-
-static void read_port_range(struct flows *f)
-{
-	FILE *fp = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
-	unsigned lo = 32768, hi = 60999;
-
-	if (fp) {
-		if (fscanf(fp, "%u %u", &lo, &hi) != 2 || lo > hi || hi > 65535)
-			lo = 32768, hi = 60999;
-		fclose(fp);
-	}
-	f->eph_lo = lo;
-	f->eph_hi = hi;
-}
-
-static struct agg *flow_family(struct flows *f, int fam, const double *bounds, size_t nb, char *err,
-			       size_t errlen)
-{
-	const struct fam_def *d = &fam_defs[fam];
-	const char *all[U_MAX + 1];
-	uint64_t defmask = 0, mask = 0;
-	int n = 0;
-
-	for (int u = 0; u < U_MAX; u++) {
-		if (!(d->labels & B(u)))
-			continue;
-		if (d->defaults & B(u))
-			defmask |= B(n);
-		f->fam_idx[fam][n] = u;
-		all[n++] = uname_[u];
-	}
-	all[n] = NULL;
-	f->fam_n[fam] = n;
-	if (attrsel_resolve(f->sel, d->name, all, defmask, &mask)) {
-		snprintf(err, errlen, "attributes for %s could not be resolved", d->name);
-		return NULL;
-	}
-	return agg_new(f->reg, d->name, d->help, d->type, all, mask, bounds, nb,
-		       f->cfg->max_series);
-}
-
-static struct agg *plain_family(struct flows *f, const char *name, const char *help,
-				enum metric_type type, const char *const *all, uint64_t defmask,
-				const double *bounds, size_t nb, char *err, size_t errlen)
-{
-	uint64_t mask = 0;
-
-	if (attrsel_resolve(f->sel, name, all, defmask, &mask)) {
-		snprintf(err, errlen, "attributes for %s could not be resolved", name);
-		return NULL;
-	}
-	return agg_new(f->reg, name, help, type, all, mask, bounds, nb, f->cfg->max_series);
-}
-
-struct flows *flows_new(struct registry *reg, const struct config *cfg, char *err, size_t errlen)
-{
-	static const char *const lbl_family[] = { "family", NULL };
-	static const char *const lbl_protocol[] = { "protocol", NULL };
-	struct flows *f = calloc(1, sizeof(*f));
-	double rtt_bounds[GS_HIST_NBOUNDS];
-	const uint64_t hb[GS_HIST_NBOUNDS] = GS_HIST_BOUNDS_NS;
-
-	if (!f) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	f->cfg = cfg;
-	f->reg = reg;
-	f->listeners_fd = -1;
-	read_port_range(f);
-	for (int i = 0; i < GS_HIST_NBOUNDS; i++)
-		rtt_bounds[i] = (double)hb[i] / 1e9;
-	f->sel = attrsel_new(cfg);
-	f->pc = proccache_new(cfg->max_processes, "/proc", "/sys/fs/cgroup");
-	f->hc = hostcache_new(cfg->dns_max_names);
-	f->nc = netclass_new(cfg->networks, cfg->n_networks);
-	if (!f->sel || !f->pc || !f->hc || !f->nc) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	err[0] = '\0';
-	f->a[FF_BYTES] = flow_family(f, FF_BYTES, NULL, 0, err, errlen);
-	f->a[FF_CONNS] = flow_family(f, FF_CONNS, NULL, 0, err, errlen);
-	f->a[FF_RETRANS] = flow_family(f, FF_RETRANS, NULL, 0, err, errlen);
-	f->a[FF_RTT] = flow_family(f, FF_RTT, rtt_bounds, GS_HIST_NBOUNDS, err, errlen);
-	f->a[FF_OPEN] = flow_family(f, FF_OPEN, NULL, 0, err, errlen);
-	f->a[FF_PROC_BYTES] = plain_family(
-		f, agg_names[FF_PROC_BYTES],
-		"Payload bytes per local process (TCP and UDP), by direction.", METRIC_COUNTER,
-		plabels, B(P_PROCESS) | B(P_DIRECTION) | B(P_PROTOCOL), NULL, 0, err, errlen);
-	f->a[FF_DNS_QUERIES] = plain_family(
-		f, agg_names[FF_DNS_QUERIES],
-		"DNS queries sent by local processes, by query type, response code (timeout when "
-		"unanswered) and server.",
-		METRIC_COUNTER, qlabels, B(Q_QTYPE) | B(Q_RCODE) | B(Q_SERVER), NULL, 0, err,
-		errlen);
-	f->a[FF_DNS_LATENCY] = plain_family(
-		f, agg_names[FF_DNS_LATENCY],
-		"Time from a DNS query sent to its answer received, per server.", METRIC_HISTOGRAM,
-		llabels, B(LL_SERVER), dns_bounds, DNS_HIST_NBOUNDS, err, errlen);
-	for (int i = 0; i < FF_MAX; i++) {
-		if (!f->a[i]) {
-			if (!err[0])
-				snprintf(err, errlen, "cannot declare the flow metric families: %s",
-					 strerror(errno));
-			goto fail;
-		}
-	}
-	if (attrsel_unused(f->sel, err, errlen))
-		goto fail;
-	f->f_dropped = registry_add(reg, "gespann_series_dropped_total",
-				    "Label sets folded into the `other` series of a family because "
-				    "it reached attributes.max_series.",
-				    METRIC_COUNTER, lbl_family, NULL, 0);
-	f->f_malformed = registry_add(reg, "gespann_dns_malformed_total",
-				      "DNS packets on port 53 that failed to parse.",
-				      METRIC_COUNTER, NULL, NULL, 0);
-	f->f_names = registry_add(reg, "gespann_dns_names",
-				  "Addresses with a host name in the DNS cache.", METRIC_GAUGE,
-				  NULL, NULL, 0);
-	f->f_lost =
-		registry_add(reg, "gespann_flow_entries_lost_total",
-			     "Flow table entries forgotten without their final reading (the close "
-			     "record or the last map read was lost); growth up to then is counted.",
-			     METRIC_COUNTER, lbl_protocol, NULL, 0);
-	if (!f->f_dropped || !f->f_malformed || !f->f_names || !f->f_lost) {
-		snprintf(err, errlen, "cannot declare the flow metric families");
-		goto fail;
-	}
-	if (cfg->dns_enabled) {
-		f->dt = dnstrack_new(cfg->dns_max_pending, cfg->dns_timeout_ns, dns_result, f);
-		if (!f->dt) {
-			snprintf(err, errlen, "out of memory");
-			goto fail;
-		}
-	}
-	return f;
-fail:
-	flows_free(f);
-	return NULL;
-}
-
-/* Every family's full attribute list, as flows_new() declares them. */
-static int resolve_all(struct attrsel *sel)
-{
-	static const char *const *const plain[] = { plabels, qlabels, llabels };
-	static const int plain_fam[] = { FF_PROC_BYTES, FF_DNS_QUERIES, FF_DNS_LATENCY };
-	uint64_t mask;
-
-	for (int fam = 0; fam <= FF_OPEN; fam++) {
-		const char *all[U_MAX + 1];
-		int n = 0;
-
-		for (int u = 0; u < U_MAX; u++)
-			if (fam_defs[fam].labels & B(u))
-				all[n++] = uname_[u];
-		all[n] = NULL;
-		if (attrsel_resolve(sel, fam_defs[fam].name, all, 0, &mask))
-			return -EINVAL;
-	}
-	for (size_t i = 0; i < 3; i++)
-		if (attrsel_resolve(sel, agg_names[plain_fam[i]], plain[i], 0, &mask))
-			return -EINVAL;
-	return 0;
-}
-
-int flows_check_config(const struct config *cfg, char *err, size_t errlen)
-{
-	struct attrsel *sel = attrsel_new(cfg);
-	int rc;
-
-	if (!sel) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	rc = resolve_all(sel);
-	if (rc)
-		snprintf(err, errlen, "attributes.select: cannot resolve the flow families");
-	else
-		rc = attrsel_unused(sel, err, errlen);
-	attrsel_free(sel);
-	return rc;
-}
-
 void flows_free(struct flows *f)
 {
 	if (!f)
 		return;
-	struct table *tables[] = { &f->tcp, &f->udp, &f->tws };
-
-	for (size_t t = 0; t < 3; t++) {
-		for (size_t i = 0; i < tables[t]->nb; i++) {
-			struct entry *e = tables[t]->b[i], *next;
-
-			for (; e; e = next) {
-				next = e->next;
-				free(e);
-			}
-		}
-		free(tables[t]->b);
-	}
-	tw_forget(f);
-	for (size_t i = 0; i < f->ls_nb; i++) {
-		struct lset *s = f->ls_b[i], *next;
-
-		for (; s; s = next) {
-			next = s->next;
-			for (int u = 0; u < U_MAX; u++)
-				free(s->v[u]);
-			free(s);
-		}
-	}
-	free(f->ls_b);
+	ftable_free(&f->tcp);
+	ftable_free(&f->udp);
+	ftable_free(&f->tws);
+	flows_tw_forget(f);
+	flows_lsets_free(f);
 	for (int i = 0; i < FF_MAX; i++)
 		agg_free(f->a[i]);
 	dnstrack_free(f->dt);

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * Collector: kernel maps -> metrics registry.
+ * Collector: the kernel's counters -> metrics registry.
  *
- * Counters come from the per-CPU `stats` arrays (summed over CPUs). The
- * payload of open TCP connections is folded into those same counters by the
- * refresh program, run here on a timer (not per scrape), so a scrape reads a
- * handful of per-CPU values whatever the number of connections.
+ * Counters come from the per-CPU `stats` arrays (summed over CPUs, read
+ * through probes/readers.h). The payload of open TCP connections is folded
+ * into those same counters by the refresh program the feed runs on a timer
+ * (not per scrape), so a scrape reads a handful of per-CPU values whatever
+ * the number of connections.
  * Adding a metric: declare its family in collector_new(), set it in
  * collector_update().
  */
@@ -18,22 +19,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-
 #include "abi/gespann_abi.h"
-#include "util/clock.h"
 #include "metrics/collector.h"
-#include "flows/conntab.h"
 #include "flows/event.h"
-#include "flows/flows.h"
+#include "flows/feed.h"
 #include "util/log.h"
-#include "tcp.skel.h"
-#include "udp.skel.h"
-#include "proc.skel.h"
-
-#define UDP_BATCH  1024
-#define CONN_BATCH 1024
+#include "probes/readers.h"
 
 enum family_id {
 	F_OPEN = 0,
@@ -78,33 +69,12 @@ enum family_id {
 };
 
 struct collector {
-	struct registry *reg;
 	struct probes *probes;
-	const struct config *cfg;
 	struct metric_family *f[F_MAX];
-	struct ring_buffer *rb;
-	int ncpus;
-	struct gs_stats *percpu; /* ncpus values, for one lookup */
-	struct gs_stats sum;
-	struct gs_stats udp_sum;
-	struct gs_stats proc_sum;
-	uint64_t delivered;
-	uint64_t invalid;
-	uint64_t udp_expired;
-	uint64_t udp_active;
-	struct gs_udp_key *udp_keys;
-	struct gs_udp_flow *udp_vals;
-	struct gs_udp_key *udp_expired_keys;
-	struct conntab_udp_sweep udp_sweep; /* the sweep in progress */
+	struct probes_sums sums; /* the last read, kept off the stack */
 	double hist_bounds_s[GS_HIST_NBOUNDS];
 	const struct exporter *exporters;
 	size_t n_exporters;
-	struct flows *flows;
-	__u64 *conn_keys; /* CONN_BATCH, for batch reads of `conns` */
-	struct gs_conn *conn_vals;
-	uint64_t drain_now_ns;
-	struct gs_live live;	  /* the last refresh pass */
-	uint64_t next_refresh_ns; /* CLOCK_MONOTONIC */
 };
 
 static const uint64_t hist_bounds_ns[GS_HIST_NBOUNDS] = GS_HIST_BOUNDS_NS;
@@ -250,101 +220,13 @@ static const struct family_def defs[F_MAX] = {
 			    lbl_none },
 };
 
-/* Debug line for a DNS packet record. Checks the record itself (the parser
- * that consumes these validates again): exact size, len within data. comm is
- * copied without trusting NUL termination. */
-static void log_dns_record(const void *data, size_t size)
-{
-	const struct gs_dns_event *ev = data;
-	char sa[EVENT_ADDR_STRLEN], da[EVENT_ADDR_STRLEN], comm[GS_COMM_LEN];
-	char src[EVENT_ADDR_STRLEN + 2], dst[EVENT_ADDR_STRLEN + 2];
-	const char *fmt;
-	unsigned int id = 0, idoff;
-	size_t i;
-
-	if (size != sizeof(*ev) || ev->hdr.size != sizeof(*ev) || ev->len > GS_DNS_MAX ||
-	    (ev->family != AF_INET && ev->family != AF_INET6)) {
-		pr_debug("dns record invalid (size %zu)", size);
-		return;
-	}
-	if (log_get_level() < LOG_LEVEL_DEBUG)
-		return;
-	for (i = 0; i < GS_COMM_LEN - 1 && ev->comm[i]; i++)
-		comm[i] = (ev->comm[i] > 0x20 && ev->comm[i] < 0x7f) ? ev->comm[i] : '?';
-	comm[i] = '\0';
-	/* The message id: after the 2-byte length prefix for TCP. */
-	idoff = ev->protocol == IPPROTO_TCP ? 2 : 0;
-	if (ev->len >= idoff + 2)
-		id = (unsigned int)ev->data[idoff] << 8 | ev->data[idoff + 1];
-	fmt = ev->family == AF_INET6 ? "[%s]" : "%s"; /* [v6]:port */
-	snprintf(src, sizeof(src), fmt, event_addr(ev->family, ev->saddr, sa, sizeof(sa)));
-	snprintf(dst, sizeof(dst), fmt, event_addr(ev->family, ev->daddr, da, sizeof(da)));
-	pr_debug("dns %s %s %s:%u -> %s:%u pid=%u comm=%s len=%u payload=%u id=0x%04x",
-		 ev->egress ? "egress" : "ingress", ev->protocol == IPPROTO_TCP ? "tcp" : "udp",
-		 src, ev->sport, dst, ev->dport, ev->pid, comm[0] ? comm : "-", ev->len,
-		 ev->payload_len, id);
-}
-
-static int handle_record(void *ctx, void *data, size_t size)
-{
-	struct collector *c = ctx;
-	char line[1024]; /* a getaddrinfo record with 8 IPv6 addresses */
-
-	if (event_validate(data, size)) {
-		c->invalid++;
-		return 0;
-	}
-	if (log_get_level() >= LOG_LEVEL_DEBUG) {
-		switch (event_type(data)) {
-		case GS_EV_EXEC:
-		case GS_EV_FORK:
-		case GS_EV_EXIT:
-			event_format_proc(data, line, sizeof(line));
-			pr_debug("%s", line);
-			break;
-		case GS_EV_RESOLVE:
-			event_format_resolve(data, line, sizeof(line));
-			pr_debug("%s", line);
-			break;
-		case GS_EV_DNS:
-			log_dns_record(data, size);
-			break;
-		default:
-			event_format(data, (const char(*)[32])c->probes->reset_reason_names,
-				     c->probes->n_reset_reasons, line, sizeof(line));
-			pr_debug("%s", line);
-			break;
-		}
-	}
-	if (event_type(data) == GS_EV_CLOSE || event_type(data) == GS_EV_FAILED)
-		c->delivered++;
-	flows_record(c->flows, data, size, c->drain_now_ns);
-	return 0;
-}
-
-struct collector *collector_new(struct registry *reg, struct probes *p, const struct config *cfg)
+struct collector *collector_new(struct registry *reg, struct probes *p)
 {
 	struct collector *c = calloc(1, sizeof(*c));
-	char errbuf[512];
-	int err;
 
 	if (!c)
 		return NULL;
-	c->reg = reg;
 	c->probes = p;
-	c->cfg = cfg;
-	c->ncpus = libbpf_num_possible_cpus();
-	if (c->ncpus <= 0)
-		goto fail;
-	c->percpu = calloc(c->ncpus, sizeof(*c->percpu));
-	c->udp_keys = calloc(UDP_BATCH, sizeof(*c->udp_keys));
-	c->udp_vals = calloc(UDP_BATCH, sizeof(*c->udp_vals));
-	c->udp_expired_keys = calloc(UDP_BATCH, sizeof(*c->udp_expired_keys));
-	c->conn_keys = calloc(CONN_BATCH, sizeof(*c->conn_keys));
-	c->conn_vals = calloc(CONN_BATCH, sizeof(*c->conn_vals));
-	if (!c->percpu || !c->udp_keys || !c->udp_vals || !c->udp_expired_keys || !c->conn_keys ||
-	    !c->conn_vals)
-		goto fail;
 	for (int i = 0; i < GS_HIST_NBOUNDS; i++)
 		c->hist_bounds_s[i] = (double)hist_bounds_ns[i] / 1e9;
 	for (int i = 0; i < F_MAX; i++) {
@@ -355,43 +237,15 @@ struct collector *collector_new(struct registry *reg, struct probes *p, const st
 				       d->histogram ? GS_HIST_NBOUNDS : 0);
 		if (!c->f[i]) {
 			pr_err("failed to declare metric %s", d->name);
-			goto fail;
-		}
-	}
-	c->flows = flows_new(reg, cfg, errbuf, sizeof(errbuf));
-	if (!c->flows) {
-		pr_err("%s", errbuf);
-		goto fail;
-	}
-	flows_open_census(c->flows);
-	if (p->tcp)
-		flows_set_listener_fd(c->flows, bpf_map__fd(p->tcp->maps.listeners));
-	if (p->tcp) {
-		c->rb = ring_buffer__new(bpf_map__fd(p->tcp->maps.events), handle_record, c, NULL);
-		if (!c->rb) {
-			err = -errno;
-			pr_err("failed to open the ring buffer: %s", strerror(-err));
-			goto fail;
+			free(c);
+			return NULL;
 		}
 	}
 	return c;
-fail:
-	collector_free(c);
-	return NULL;
 }
 
 void collector_free(struct collector *c)
 {
-	if (!c)
-		return;
-	ring_buffer__free(c->rb);
-	flows_free(c->flows);
-	free(c->conn_keys);
-	free(c->conn_vals);
-	free(c->percpu);
-	free(c->udp_keys);
-	free(c->udp_vals);
-	free(c->udp_expired_keys);
 	free(c);
 }
 
@@ -401,173 +255,7 @@ void collector_set_exporters(struct collector *c, const struct exporter *ex, siz
 	c->n_exporters = n;
 }
 
-int collector_events_fd(const struct collector *c)
-{
-	return c->rb ? ring_buffer__epoll_fd(c->rb) : -1;
-}
-
-int collector_drain(struct collector *c)
-{
-	int n;
-
-	if (!c->rb)
-		return 0;
-	c->drain_now_ns = mono_ns();
-	n = ring_buffer__consume(c->rb);
-	if (n < 0 && n != -EINTR)
-		pr_warn("ring buffer consume failed: %s", strerror(-n));
-	return n;
-}
-
-/* ==== Live refresh of open TCP connections ==== */
-
-/* Refresh at most once a second, and never more than 2% of the time: the
- * pass walks the whole connection map (about 150 ns an entry, plus the empty
- * buckets), so with 100k connections it runs every ~1 s for ~15 ms. */
-#define REFRESH_MIN_INTERVAL_NS 1000000000ULL
-#define REFRESH_MAX_DUTY	50
-
-/* Read a whole hash map in batches of up to cap entries into keys/vals,
- * handing each batch to fn. Returns true when the map was read to its end,
- * false when a read failed (logged, naming what). */
-typedef void (*batch_fn)(struct collector *c, __u32 n, uint64_t now_ns);
-
-static bool read_map_batches(struct collector *c, int fd, void *keys, void *vals, __u32 cap,
-			     const char *what, batch_fn fn, uint64_t now_ns)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u64 in_batch = 0, out_batch = 0;
-	bool first = true;
-	int err;
-
-	for (;;) {
-		__u32 count = cap;
-
-		err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, keys, vals,
-					   &count, &opts);
-		err = err ? -errno : 0;
-		if (err && err != -ENOENT) {
-			pr_warn("reading the %s map failed: %s", what, strerror(-err));
-			return false;
-		}
-		fn(c, count, now_ns);
-		if (err == -ENOENT)
-			return true;
-		in_batch = out_batch;
-		first = false;
-	}
-}
-
-static void conn_batch(struct collector *c, __u32 n, uint64_t now_ns)
-{
-	for (__u32 i = 0; i < n; i++)
-		flows_tcp_entry(c->flows, c->conn_keys[i], &c->conn_vals[i], now_ns);
-}
-
-/* Every connection entry into the flow table: growth of open connections
- * and the open-connection gauge. Records drained first, so a connection
- * whose record was consumed is not read back from a map entry. */
-static void conn_pass(struct collector *c, uint64_t now_ns)
-{
-	collector_drain(c);
-	flows_tcp_begin(c->flows);
-	read_map_batches(c, bpf_map__fd(c->probes->tcp->maps.conns), c->conn_keys, c->conn_vals,
-			 CONN_BATCH, "connection", conn_batch, now_ns);
-	flows_tcp_end(c->flows, now_ns);
-}
-
-static void refresh_live(struct collector *c, uint64_t now_ns)
-{
-	uint64_t took, wait;
-	__u32 zero = 0;
-
-	if (!c->probes->tcp || now_ns < c->next_refresh_ns)
-		return;
-	if (c->probes->features[FEAT_LIVE_REFRESH]) {
-		if (probes_refresh_live(c->probes)) {
-			c->next_refresh_ns = now_ns + REFRESH_MIN_INTERVAL_NS;
-			return;
-		}
-		bpf_map_lookup_elem(bpf_map__fd(c->probes->tcp->maps.live), &zero, &c->live);
-	}
-	conn_pass(c, now_ns);
-	took = mono_ns() - now_ns;
-	wait = took * REFRESH_MAX_DUTY;
-	c->next_refresh_ns =
-		now_ns + (wait > REFRESH_MIN_INTERVAL_NS ? wait : REFRESH_MIN_INTERVAL_NS);
-}
-
-/* ==== UDP flow expiry ==== */
-
-static void sweep_udp(struct collector *c, uint64_t now_ns);
-
-void collector_tick(struct collector *c, uint64_t now_ns)
-{
-	refresh_live(c, now_ns);
-	sweep_udp(c, now_ns);
-	flows_tick(c->flows, now_ns);
-}
-
-static void udp_batch(struct collector *c, __u32 n, uint64_t now_ns)
-{
-	for (__u32 i = 0; i < n; i++)
-		flows_udp(c->flows, &c->udp_keys[i], &c->udp_vals[i], 0, now_ns);
-	conntab_sweep_udp(c->udp_keys, c->udp_vals, n, now_ns, c->cfg->idle_timeout_ns,
-			  c->udp_expired_keys, UDP_BATCH, &c->udp_sweep);
-}
-
-static void sweep_udp(struct collector *c, uint64_t now_ns)
-{
-	struct conntab_udp_sweep sw;
-	bool complete;
-	int fd;
-
-	if (!c->probes->udp)
-		return;
-	fd = bpf_map__fd(c->probes->udp->maps.udp_flows);
-	memset(&c->udp_sweep, 0, sizeof(c->udp_sweep));
-	complete = read_map_batches(c, fd, c->udp_keys, c->udp_vals, UDP_BATCH, "UDP flow",
-				    udp_batch, now_ns);
-	sw = c->udp_sweep;
-	for (uint64_t i = 0; i < sw.expired; i++) {
-		struct gs_udp_flow last;
-
-		/* Atomically: datagrams counted after the read above are in
-		 * the last values, none is lost between reading and deleting. */
-		if (!bpf_map_lookup_and_delete_elem(fd, &c->udp_expired_keys[i], &last)) {
-			flows_udp(c->flows, &c->udp_expired_keys[i], &last, 1, now_ns);
-			c->udp_expired++;
-		} else if (errno != ENOENT && !bpf_map_delete_elem(fd, &c->udp_expired_keys[i])) {
-			/* Hash lookup-and-delete is 5.14+: the flow table drops
-			 * the entry at the end of the next sweep. */
-			c->udp_expired++;
-		} else {
-			sw.active++; /* gone already */
-		}
-	}
-	if (complete)
-		flows_udp_end(c->flows);
-	c->udp_active = sw.active;
-}
-
 /* ==== Kernel aggregates -> registry ==== */
-
-static void sum_stats(struct collector *c, int map_fd, struct gs_stats *out)
-{
-	__u32 zero = 0;
-	const __u64 *src;
-	__u64 *dst = (__u64 *)out;
-	size_t words = sizeof(*out) / sizeof(__u64);
-
-	memset(out, 0, sizeof(*out));
-	if (bpf_map_lookup_elem(map_fd, &zero, c->percpu))
-		return;
-	for (int cpu = 0; cpu < c->ncpus; cpu++) {
-		src = (const __u64 *)&c->percpu[cpu];
-		for (size_t w = 0; w < words; w++)
-			dst[w] += src[w];
-	}
-}
 
 static void set0(struct collector *c, int f, double v)
 {
@@ -576,8 +264,8 @@ static void set0(struct collector *c, int f, double v)
 
 static void set_hist(struct collector *c, int f, enum gs_hist h)
 {
-	registry_set_histogram(c->f[f], NULL, (const uint64_t *)c->sum.hist[h],
-			       (double)c->sum.hist_sum_ns[h] / 1e9);
+	registry_set_histogram(c->f[f], NULL, (const uint64_t *)c->sums.tcp.hist[h],
+			       (double)c->sums.tcp.hist_sum_ns[h] / 1e9);
 }
 
 static void update_self(struct collector *c)
@@ -596,25 +284,12 @@ static void update_self(struct collector *c)
 	}
 }
 
-static void update_recursion_misses(struct collector *c)
+static void set_recursion_misses(void *ctx, const char *program, uint64_t misses)
 {
-	struct bpf_program *prog;
-	const char *lv[2] = { NULL, NULL };
+	struct collector *c = ctx;
+	const char *lv[2] = { program, NULL };
 
-	if (!c->probes->tcp)
-		return;
-	bpf_object__for_each_program(prog, c->probes->tcp->obj) {
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-		int fd = bpf_program__fd(prog);
-
-		if (fd < 0 || !bpf_program__autoattach(prog))
-			continue;
-		if (bpf_obj_get_info_by_fd(fd, &info, &len))
-			continue;
-		lv[0] = bpf_program__name(prog);
-		registry_set(c->f[F_RECURSION_MISSES], lv, (double)info.recursion_misses);
-	}
+	registry_set(c->f[F_RECURSION_MISSES], lv, (double)misses);
 }
 
 /*
@@ -640,33 +315,31 @@ static uint64_t tcp_open_connections(const __u64 *k)
 	return open;
 }
 
-void collector_update(struct collector *c)
+void collector_update(struct collector *c, struct feed *fd)
 {
-	const struct gs_live live = c->live;
-	const __u64 *k = c->sum.counters;
-	const __u64 *u = c->udp_sum.counters;
-	const __u64 *pr = c->proc_sum.counters;
+	struct probes_sums *sums = &c->sums;
+	const struct feed_stats *st;
+	const __u64 *k = sums->tcp.counters;
+	const __u64 *u = sums->udp.counters;
+	const __u64 *pr = sums->proc.counters;
 	const char *lv[4];
 	char errname[32];
 	uint64_t tcp_open, closed_dur, bytes_sent_tcp, bytes_rcvd_tcp;
+	struct gs_live live;
 
-	if (c->probes->tcp)
-		sum_stats(c, bpf_map__fd(c->probes->tcp->maps.stats), &c->sum);
-	if (c->probes->udp)
-		sum_stats(c, bpf_map__fd(c->probes->udp->maps.udp_stats), &c->udp_sum);
-	if (c->probes->proc)
-		sum_stats(c, bpf_map__fd(c->probes->proc->maps.proc_stats), &c->proc_sum);
-	collector_drain(c);
+	probes_read_sums(c->probes, sums);
+	st = feed_stats(fd); /* drains the records first */
+	live = st->live;
 
 	tcp_open = tcp_open_connections(k);
-	set0(c, F_OPEN, (double)(tcp_open + c->udp_active));
+	set0(c, F_OPEN, (double)(tcp_open + st->udp_active));
 	set0(c, F_TOTAL_GAUGE,
 	     (double)(k[GS_C_TCP_ACTIVE_OPENS] + k[GS_C_TCP_PASSIVE_OPENS] + u[GS_C_UDP_FLOWS]));
 	set0(c, F_CONNECTIONS_TOTAL,
 	     (double)(k[GS_C_TCP_ACTIVE_OPENS] + k[GS_C_TCP_PASSIVE_OPENS] + u[GS_C_UDP_FLOWS]));
 	set0(c, F_TCP_CONNECTIONS, (double)(k[GS_C_TCP_ACTIVE_OPENS] + k[GS_C_TCP_PASSIVE_OPENS]));
 	set0(c, F_UDP_CONNECTIONS, (double)u[GS_C_UDP_FLOWS]);
-	set0(c, F_CLOSED, (double)(k[GS_C_TCP_CLOSED] + c->udp_expired));
+	set0(c, F_CLOSED, (double)(k[GS_C_TCP_CLOSED] + st->udp_expired));
 	set0(c, F_RESET, (double)k[GS_C_TCP_RESET_CLOSED]);
 	set0(c, F_FAILED, (double)k[GS_C_TCP_FAILED]);
 	set0(c, F_IDLE, (double)live.idle);
@@ -686,12 +359,12 @@ void collector_update(struct collector *c)
 
 	closed_dur = 0;
 	for (int i = 0; i < GS_HIST_NBUCKETS; i++)
-		closed_dur += c->sum.hist[GS_H_DURATION][i];
+		closed_dur += sums->tcp.hist[GS_H_DURATION][i];
 	set0(c, F_AVG_DURATION_MS,
-	     closed_dur ? (double)c->sum.hist_sum_ns[GS_H_DURATION] / closed_dur / 1e6 : 0);
+	     closed_dur ? (double)sums->tcp.hist_sum_ns[GS_H_DURATION] / closed_dur / 1e6 : 0);
 	set0(c, F_AVG_RTT_US,
 	     k[GS_C_RTT_SAMPLES] ?
-		     (double)c->sum.hist_sum_ns[GS_H_RTT] / k[GS_C_RTT_SAMPLES] / 1e3 :
+		     (double)sums->tcp.hist_sum_ns[GS_H_RTT] / k[GS_C_RTT_SAMPLES] / 1e3 :
 		     0);
 	set_hist(c, F_DURATION_HIST, GS_H_DURATION);
 	set_hist(c, F_RTT_HIST, GS_H_RTT);
@@ -716,7 +389,7 @@ void collector_update(struct collector *c)
 	for (unsigned int r = 0; r < GS_MAX_RST_REASON; r++) {
 		char other[16];
 
-		if (!c->sum.rst_sent_reason[r])
+		if (!sums->tcp.rst_sent_reason[r])
 			continue;
 		if (r < c->probes->n_reset_reasons && c->probes->reset_reason_names[r][0]) {
 			lv[2] = c->probes->reset_reason_names[r];
@@ -724,34 +397,34 @@ void collector_update(struct collector *c)
 			snprintf(other, sizeof(other), "reason_%u", r);
 			lv[2] = other;
 		}
-		registry_set(c->f[F_EVENTS], lv, (double)c->sum.rst_sent_reason[r]);
+		registry_set(c->f[F_EVENTS], lv, (double)sums->tcp.rst_sent_reason[r]);
 	}
 	lv[1] = "udp", lv[2] = "";
 	lv[0] = "open";
 	registry_set(c->f[F_EVENTS], lv, (double)u[GS_C_UDP_FLOWS]);
 	lv[0] = "close";
-	registry_set(c->f[F_EVENTS], lv, (double)c->udp_expired);
+	registry_set(c->f[F_EVENTS], lv, (double)st->udp_expired);
 
 	for (int e = 0; e < GS_MAX_ERRNO; e++) {
-		if (!c->sum.failed_errno[e])
+		if (!sums->tcp.failed_errno[e])
 			continue;
 		lv[0] = event_errno_label(e, errname, sizeof(errname));
-		registry_set(c->f[F_FAILURES], lv, (double)c->sum.failed_errno[e]);
+		registry_set(c->f[F_FAILURES], lv, (double)sums->tcp.failed_errno[e]);
 	}
 
 	lv[0] = GESPANN_VERSION;
 	registry_set(c->f[F_BUILD_INFO], lv, 1);
 	set0(c, F_EVENTS_LOST, (double)k[GS_C_EVENTS_LOST]);
-	set0(c, F_EVENTS_DELIVERED, (double)c->delivered);
-	set0(c, F_EVENTS_INVALID, (double)c->invalid);
+	set0(c, F_EVENTS_DELIVERED, (double)st->delivered);
+	set0(c, F_EVENTS_INVALID, (double)st->invalid);
 	lv[0] = "conns";
 	registry_set(c->f[F_MAP_FULL], lv, (double)k[GS_C_CONN_MAP_FULL]);
 	lv[0] = "listeners";
 	registry_set(c->f[F_MAP_FULL], lv, (double)k[GS_C_LISTEN_MAP_FULL]);
 	lv[0] = "udp_flows";
 	registry_set(c->f[F_MAP_FULL], lv, (double)u[GS_C_UDP_FLOW_MAP_FULL]);
-	set0(c, F_TRACKED, (double)(live.entries + c->udp_active));
-	set0(c, F_UDP_FLOWS_EXPIRED, (double)c->udp_expired);
+	set0(c, F_TRACKED, (double)(live.entries + st->udp_active));
+	set0(c, F_UDP_FLOWS_EXPIRED, (double)st->udp_expired);
 	lv[0] = "sent";
 	registry_set(c->f[F_UDP_DGRAMS], lv, (double)u[GS_C_UDP_DGRAMS_SENT]);
 	lv[0] = "received";
@@ -761,7 +434,7 @@ void collector_update(struct collector *c)
 		lv[0] = feature_name(i);
 		registry_set(c->f[F_FEATURE], lv, c->probes->features[i] ? 1 : 0);
 	}
-	update_recursion_misses(c);
+	probes_recursion_misses(c->probes, set_recursion_misses, c);
 	lv[0] = "process";
 	registry_set(c->f[F_RECORDS], lv, (double)pr[GS_C_PROC_EVENTS]);
 	registry_set(c->f[F_RECORDS_LOST], lv, (double)pr[GS_C_PROC_LOST]);
@@ -773,7 +446,6 @@ void collector_update(struct collector *c)
 	registry_set(c->f[F_RECORDS_LOST], lv, (double)pr[GS_C_RESOLVE_LOST]);
 	set0(c, F_ACCEPT_OWNED, (double)k[GS_C_ACCEPT_OWNED]);
 	set0(c, F_UDP_UNOWNED, (double)u[GS_C_UDP_OWNER_UNKNOWN]);
-	flows_publish(c->flows);
 	for (size_t i = 0; i < c->n_exporters; i++) {
 		const struct exporter *ex = &c->exporters[i];
 

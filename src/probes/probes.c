@@ -26,6 +26,7 @@
 #include "util/log.h"
 #include "util/netns.h"
 #include "probes/probes.h"
+#include "probes/readers.h"
 #include "proc.skel.h"
 #include "proc_legacy.skel.h"
 #include "tcp.skel.h"
@@ -962,6 +963,7 @@ void probes_stop(struct probes *p)
 {
 	if (!p)
 		return;
+	probes_readers_free(p);
 	for (int i = 0; i < PROBES_L_MAX; i++) {
 		bpf_link__destroy(p->proc_links[i]);
 		p->proc_links[i] = NULL;

@@ -12,6 +12,8 @@
 
 #include "config/config.h"
 
+struct probes_io;
+
 enum feature {
 	FEAT_BTF = 0,
 	FEAT_RINGBUF,
@@ -71,6 +73,7 @@ struct probes {
 	bool features[FEAT_MAX];
 	char reset_reason_names[64][32]; /* enum sk_rst_reason, lowercased */
 	unsigned int n_reset_reasons;
+	struct probes_io *io; /* readers.c: ring buffer and batch buffers */
 };
 
 const char *feature_name(enum feature f);

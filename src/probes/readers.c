@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Readers: everything user space reads out of the probe families' maps, in
+ * one file next to the code that loads them, so no other part of the agent
+ * includes a skeleton. Batch reads use one preallocated buffer per map kind
+ * (no allocation per pass); the ring buffer hands records on unchanged.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "probes/readers.h"
+#include "util/log.h"
+#include "proc.skel.h"
+#include "tcp.skel.h"
+#include "udp.skel.h"
+
+#define BATCH 1024 /* entries per batch read, for both maps */
+
+struct probes_io {
+	struct ring_buffer *rb;
+	probes_record_fn record_fn;
+	void *record_ctx;
+	int ncpus;
+	struct gs_stats *percpu; /* ncpus values, for one lookup */
+	__u64 *conn_keys;
+	struct gs_conn *conn_vals;
+	struct gs_udp_key *udp_keys;
+	struct gs_udp_flow *udp_vals;
+};
+
+static struct probes_io *io_get(struct probes *p)
+{
+	struct probes_io *io = p->io;
+
+	if (io)
+		return io;
+	io = calloc(1, sizeof(*io));
+	if (!io)
+		return NULL;
+	io->ncpus = libbpf_num_possible_cpus();
+	if (io->ncpus > 0)
+		io->percpu = calloc(io->ncpus, sizeof(*io->percpu));
+	io->conn_keys = calloc(BATCH, sizeof(*io->conn_keys));
+	io->conn_vals = calloc(BATCH, sizeof(*io->conn_vals));
+	io->udp_keys = calloc(BATCH, sizeof(*io->udp_keys));
+	io->udp_vals = calloc(BATCH, sizeof(*io->udp_vals));
+	if (!io->percpu || !io->conn_keys || !io->conn_vals || !io->udp_keys || !io->udp_vals) {
+		p->io = io;
+		probes_readers_free(p);
+		return NULL;
+	}
+	p->io = io;
+	return io;
+}
+
+void probes_readers_free(struct probes *p)
+{
+	struct probes_io *io = p ? p->io : NULL;
+
+	if (!io)
+		return;
+	ring_buffer__free(io->rb);
+	free(io->percpu);
+	free(io->conn_keys);
+	free(io->conn_vals);
+	free(io->udp_keys);
+	free(io->udp_vals);
+	free(io);
+	p->io = NULL;
+}
+
+/* ==== Per-CPU counters ==== */
+
+static void sum_stats(struct probes_io *io, int map_fd, struct gs_stats *out)
+{
+	__u32 zero = 0;
+	const __u64 *src;
+	__u64 *dst = (__u64 *)out;
+	size_t words = sizeof(*out) / sizeof(__u64);
+
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(map_fd, &zero, io->percpu))
+		return;
+	for (int cpu = 0; cpu < io->ncpus; cpu++) {
+		src = (const __u64 *)&io->percpu[cpu];
+		for (size_t w = 0; w < words; w++)
+			dst[w] += src[w];
+	}
+}
+
+void probes_read_sums(struct probes *p, struct probes_sums *out)
+{
+	struct probes_io *io = io_get(p);
+
+	memset(out, 0, sizeof(*out));
+	if (!io)
+		return;
+	if (p->tcp)
+		sum_stats(io, bpf_map__fd(p->tcp->maps.stats), &out->tcp);
+	if (p->udp)
+		sum_stats(io, bpf_map__fd(p->udp->maps.udp_stats), &out->udp);
+	if (p->proc)
+		sum_stats(io, bpf_map__fd(p->proc->maps.proc_stats), &out->proc);
+}
+
+/* ==== Ring buffer ==== */
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct probes_io *io = ctx;
+
+	io->record_fn(io->record_ctx, data, size);
+	return 0;
+}
+
+int probes_events_open(struct probes *p, probes_record_fn fn, void *ctx)
+{
+	struct probes_io *io = io_get(p);
+	int err;
+
+	if (!io)
+		return -ENOMEM;
+	if (!p->tcp)
+		return 0;
+	io->record_fn = fn;
+	io->record_ctx = ctx;
+	io->rb = ring_buffer__new(bpf_map__fd(p->tcp->maps.events), on_record, io, NULL);
+	if (!io->rb) {
+		err = -errno;
+		pr_err("failed to open the ring buffer: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int probes_events_fd(const struct probes *p)
+{
+	return p->io && p->io->rb ? ring_buffer__epoll_fd(p->io->rb) : -1;
+}
+
+int probes_events_drain(struct probes *p)
+{
+	int n;
+
+	if (!p->io || !p->io->rb)
+		return 0;
+	n = ring_buffer__consume(p->io->rb);
+	if (n < 0 && n != -EINTR)
+		pr_warn("ring buffer consume failed: %s", strerror(-n));
+	return n;
+}
+
+/* ==== Hash maps in batches ==== */
+
+/* Read a whole hash map in batches of up to BATCH entries into keys/vals,
+ * handing each batch to fn(ctx, n). Returns true when the map was read to
+ * its end, false when a read failed (logged, naming what). */
+static bool read_batches(int fd, void *keys, void *vals, const char *what,
+			 void (*fn)(void *ctx, __u32 n), void *ctx)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u64 in_batch = 0, out_batch = 0;
+	bool first = true;
+	int err;
+
+	for (;;) {
+		__u32 count = BATCH;
+
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, keys, vals,
+					   &count, &opts);
+		err = err ? -errno : 0;
+		if (err && err != -ENOENT) {
+			pr_warn("reading the %s map failed: %s", what, strerror(-err));
+			return false;
+		}
+		fn(ctx, count);
+		if (err == -ENOENT)
+			return true;
+		in_batch = out_batch;
+		first = false;
+	}
+}
+
+struct batch_call {
+	struct probes_io *io;
+	void *fn;
+	void *ctx;
+};
+
+static void conn_batch(void *arg, __u32 n)
+{
+	struct batch_call *b = arg;
+
+	((probes_conn_fn)b->fn)(b->ctx, b->io->conn_keys, b->io->conn_vals, n);
+}
+
+bool probes_read_conns(struct probes *p, probes_conn_fn fn, void *ctx)
+{
+	struct probes_io *io = io_get(p);
+	struct batch_call b = { io, (void *)fn, ctx };
+
+	if (!io || !p->tcp)
+		return false;
+	return read_batches(bpf_map__fd(p->tcp->maps.conns), io->conn_keys, io->conn_vals,
+			    "connection", conn_batch, &b);
+}
+
+static void udp_batch(void *arg, __u32 n)
+{
+	struct batch_call *b = arg;
+
+	((probes_udp_fn)b->fn)(b->ctx, b->io->udp_keys, b->io->udp_vals, n);
+}
+
+bool probes_read_udp(struct probes *p, probes_udp_fn fn, void *ctx)
+{
+	struct probes_io *io = io_get(p);
+	struct batch_call b = { io, (void *)fn, ctx };
+
+	if (!io || !p->udp)
+		return false;
+	return read_batches(bpf_map__fd(p->udp->maps.udp_flows), io->udp_keys, io->udp_vals,
+			    "UDP flow", udp_batch, &b);
+}
+
+int probes_udp_take(struct probes *p, const struct gs_udp_key *k, struct gs_udp_flow *last)
+{
+	int fd;
+
+	if (!p->udp)
+		return -ENOENT;
+	fd = bpf_map__fd(p->udp->maps.udp_flows);
+	if (!bpf_map_lookup_and_delete_elem(fd, k, last))
+		return 1;
+	if (errno != ENOENT && !bpf_map_delete_elem(fd, k))
+		return 0;
+	return -ENOENT;
+}
+
+/* ==== Live sums and program statistics ==== */
+
+int probes_read_live(struct probes *p, struct gs_live *out)
+{
+	__u32 zero = 0;
+	int err = probes_refresh_live(p);
+
+	if (err)
+		return err;
+	bpf_map_lookup_elem(bpf_map__fd(p->tcp->maps.live), &zero, out);
+	return 0;
+}
+
+void probes_recursion_misses(struct probes *p, probes_prog_fn fn, void *ctx)
+{
+	struct bpf_program *prog;
+
+	if (!p->tcp)
+		return;
+	bpf_object__for_each_program(prog, p->tcp->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd < 0 || !bpf_program__autoattach(prog))
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		fn(ctx, bpf_program__name(prog), info.recursion_misses);
+	}
+}
+
+int probes_listeners_fd(const struct probes *p)
+{
+	return p->tcp ? bpf_map__fd(p->tcp->maps.listeners) : -1;
+}
