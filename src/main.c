@@ -17,6 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "enrich/hostcache.h"
+#include "enrich/netclass.h"
+#include "enrich/proccache.h"
 #include "util/clock.h"
 #include "metrics/collector.h"
 #include "config/config.h"
@@ -41,6 +44,7 @@ struct agent {
 	struct probes probes;
 	struct registry *reg;
 	struct collector *collector;
+	struct flows_enrich enrich; /* the caches flows label with */
 	struct flows *flows;
 	struct feed *feed;
 	struct exporter exporters[CONFIG_MAX_ADAPTERS];
@@ -184,6 +188,10 @@ static void agent_stop(struct agent *a)
 	a->feed = NULL;
 	flows_free(a->flows);
 	a->flows = NULL;
+	netclass_free(a->enrich.nc);
+	hostcache_free(a->enrich.hc);
+	proccache_free(a->enrich.pc);
+	memset(&a->enrich, 0, sizeof(a->enrich));
 	collector_free(a->collector);
 	a->collector = NULL;
 	probes_stop(&a->probes);
@@ -266,7 +274,15 @@ int main(int argc, char **argv)
 	a.collector = collector_new(a.reg, &a.probes);
 	if (!a.collector)
 		goto out;
-	a.flows = flows_new(a.reg, &a.cfg, err, sizeof(err));
+	/* The caches, each from its own section: processes, dns, networks. */
+	a.enrich.pc = proccache_new(a.cfg.max_processes, "/proc", "/sys/fs/cgroup");
+	a.enrich.hc = hostcache_new(a.cfg.dns_max_names);
+	a.enrich.nc = netclass_new(a.cfg.networks, a.cfg.n_networks);
+	if (!a.enrich.pc || !a.enrich.hc || !a.enrich.nc) {
+		pr_err("out of memory");
+		goto out;
+	}
+	a.flows = flows_new(a.reg, &a.cfg, &a.enrich, err, sizeof(err));
 	if (!a.flows) {
 		pr_err("%s", err);
 		goto out;

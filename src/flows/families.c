@@ -29,7 +29,6 @@
 #include "enrich/proccache.h"
 #include "flows/twcensus.h"
 
-
 static const char *const uname_[U_MAX] = {
 	"direction",	 "protocol",  "role",	    "src_process", "src_pid",	  "src_exe",
 	"src_container", "src_unit",  "src_cgroup", "src_address", "dst_address", "dst_port",
@@ -181,7 +180,8 @@ static struct agg *plain_family(struct flows *f, const char *name, const char *h
 	return agg_new(f->reg, name, help, type, all, mask, bounds, nb, f->cfg->max_series);
 }
 
-struct flows *flows_new(struct registry *reg, const struct config *cfg, char *err, size_t errlen)
+struct flows *flows_new(struct registry *reg, const struct config *cfg,
+			const struct flows_enrich *en, char *err, size_t errlen)
 {
 	static const char *const lbl_family[] = { "family", NULL };
 	static const char *const lbl_protocol[] = { "protocol", NULL };
@@ -199,11 +199,11 @@ struct flows *flows_new(struct registry *reg, const struct config *cfg, char *er
 	read_port_range(f);
 	for (int i = 0; i < GS_HIST_NBOUNDS; i++)
 		rtt_bounds[i] = (double)hb[i] / 1e9;
+	f->pc = en->pc;
+	f->hc = en->hc;
+	f->nc = en->nc;
 	f->sel = attrsel_new(cfg);
-	f->pc = proccache_new(cfg->max_processes, "/proc", "/sys/fs/cgroup");
-	f->hc = hostcache_new(cfg->dns_max_names);
-	f->nc = netclass_new(cfg->networks, cfg->n_networks);
-	if (!f->sel || !f->pc || !f->hc || !f->nc) {
+	if (!f->sel) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -257,7 +257,8 @@ struct flows *flows_new(struct registry *reg, const struct config *cfg, char *er
 		goto fail;
 	}
 	if (cfg->dns_enabled) {
-		f->dt = dnstrack_new(cfg->dns_max_pending, cfg->dns_timeout_ns, flows_dns_result, f);
+		f->dt = dnstrack_new(cfg->dns_max_pending, cfg->dns_timeout_ns, flows_dns_result,
+				     f);
 		if (!f->dt) {
 			snprintf(err, errlen, "out of memory");
 			goto fail;
@@ -310,4 +311,3 @@ int flows_check_config(const struct config *cfg, char *err, size_t errlen)
 	attrsel_free(sel);
 	return rc;
 }
-

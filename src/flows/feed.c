@@ -156,8 +156,7 @@ static void refresh_live(struct feed *fd, uint64_t now_ns)
 
 	if (!fd->probes->tcp || now_ns < fd->next_refresh_ns)
 		return;
-	if (fd->probes->features[FEAT_LIVE_REFRESH] &&
-	    probes_read_live(fd->probes, &fd->st.live)) {
+	if (fd->probes->features[FEAT_LIVE_REFRESH] && probes_read_live(fd->probes, &fd->st.live)) {
 		fd->next_refresh_ns = now_ns + REFRESH_MIN_INTERVAL_NS;
 		return;
 	}

@@ -655,9 +655,6 @@ void flows_free(struct flows *f)
 		agg_free(f->a[i]);
 	dnstrack_free(f->dt);
 	twcensus_free(f->tw);
-	netclass_free(f->nc);
-	hostcache_free(f->hc);
-	proccache_free(f->pc);
 	attrsel_free(f->sel);
 	free(f);
 }

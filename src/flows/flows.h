@@ -20,13 +20,26 @@
 #include "metrics/registry.h"
 
 struct flows;
+struct proccache;
+struct hostcache;
+struct netclass;
+
+/* The enrichment the labels come from, built by the caller from their own
+ * config sections (processes, dns, networks); they must outlive the flows.
+ * The flows feed process records and DNS answers into pc and hc. */
+struct flows_enrich {
+	struct proccache *pc;
+	struct hostcache *hc;
+	struct netclass *nc;
+};
 
 /*
  * Declare the flow, process and DNS families in reg, with the attributes the
  * config selects. Returns NULL with a one-line message in err (an unknown
  * attribute in attributes.select, out of memory).
  */
-struct flows *flows_new(struct registry *reg, const struct config *cfg, char *err, size_t errlen);
+struct flows *flows_new(struct registry *reg, const struct config *cfg,
+			const struct flows_enrich *en, char *err, size_t errlen);
 void flows_free(struct flows *f); /* accepts NULL */
 
 /* Check attributes.select against the families and attributes that exist,

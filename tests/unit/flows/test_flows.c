@@ -18,6 +18,9 @@
 #include <cmocka.h>
 
 #include "config/config.h"
+#include "enrich/hostcache.h"
+#include "enrich/netclass.h"
+#include "enrich/proccache.h"
 #include "flows/flows.h"
 #include "metrics/registry.h"
 
@@ -28,6 +31,7 @@ struct fixture {
 	struct registry *reg;
 	struct flows *f;
 	struct strbuf out;
+	struct flows_enrich en;
 };
 
 static int setup(void **state)
@@ -39,7 +43,10 @@ static int setup(void **state)
 	config_set_defaults(fx->cfg);
 	fx->cfg->dns_enabled = 0;
 	fx->reg = registry_new();
-	fx->f = flows_new(fx->reg, fx->cfg, err, sizeof(err));
+	fx->en.pc = proccache_new(fx->cfg->max_processes, "/proc", "/sys/fs/cgroup");
+	fx->en.hc = hostcache_new(fx->cfg->dns_max_names);
+	fx->en.nc = netclass_new(fx->cfg->networks, fx->cfg->n_networks);
+	fx->f = flows_new(fx->reg, fx->cfg, &fx->en, err, sizeof(err));
 	assert_non_null(fx->f);
 	strbuf_init(&fx->out);
 	*state = fx;
@@ -51,6 +58,9 @@ static int teardown(void **state)
 	struct fixture *fx = *state;
 
 	flows_free(fx->f);
+	netclass_free(fx->en.nc);
+	hostcache_free(fx->en.hc);
+	proccache_free(fx->en.pc);
 	registry_free(fx->reg);
 	strbuf_free(&fx->out);
 	free(fx->cfg);
