@@ -10,11 +10,11 @@
  * Layout: one allocation per process, found by a uthash table on the pid
  * and kept on one of two utlist lists: live entries in LRU order and exited
  * entries in exit order. Room is made by evicting the oldest exited entry
- * first, then the least recently used live one. A second, open-addressed
- * table of fixed size (bounded, flushed when full, keyed by kernel-assigned
- * inode numbers: no growth and no per-id allocation to gain) maps
- * cgroup ids (the inode number of the cgroup's directory in cgroup2) to
- * paths; an unknown id costs one bounded walk of the cgroup tree that caches
+ * first, then the least recently used live one. A second table,
+ * open-addressed and of fixed size, maps cgroup ids (the inode number of the
+ * cgroup's directory in cgroup2) to paths; it never grows (it starts over
+ * when full) and the kernel assigns its keys, so uthash would gain nothing
+ * there. An unknown id costs one bounded walk of the cgroup tree that caches
  * every directory it sees.
  */
 #include <dirent.h>
