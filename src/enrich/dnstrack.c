@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * DNS transaction tracker. Waiting queries live in one array allocated up
- * front, found by a seeded chained hash on (netns, protocol, client,
- * server, id) and kept on a list in the order they were sent, so expiry
- * walks only what has timed out. A record is checked, its header peeked to
- * see whether it belongs to a client transaction (a query leaving, a
- * response arriving), and only then parsed; the other copy of a loopback
- * packet and server-side traffic are counted as ignored, so a malformed
- * packet on loopback counts once.
+ * DNS transaction tracker. Waiting queries are found by a uthash table on
+ * (netns, protocol, client, server, id), hashed with a random seed (the
+ * addresses and ids come from the network), and the table's own insertion
+ * order is the order they were sent, so expiry walks only what has timed
+ * out. A record is checked, its header peeked to see whether it belongs to a
+ * client transaction (a query leaving, a response arriving), and only then
+ * parsed; the other copy of a loopback packet and server-side traffic are
+ * counted as ignored, so a malformed packet on loopback counts once.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -15,15 +15,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "enrich/dnstrack.h"
 #include "util/hashmix.h"
 #include "flows/event.h"
 
-#define DT_NONE	       UINT32_MAX
+static uint64_t dt_seed; /* hashmix_seed_once, by dnstrack_new */
+#define HASH_FUNCTION(key, len, hv) \
+	((hv) = hashmix_key(__atomic_load_n(&dt_seed, __ATOMIC_RELAXED), key, len))
+#define HASH_NONFATAL_OOM 1 /* a query that cannot be indexed is not tracked */
+#include <uthash.h>
+
 #define DT_MAX_PENDING (1u << 24)
 
 /* Memory-compared: always memset before filling. */
@@ -44,21 +47,16 @@ struct dt_entry {
 	uint64_t ts_ns;
 	uint64_t cgroup_id;
 	uint32_t pid;
-	uint32_t hnext;	     /* bucket chain, or free list */
-	uint32_t prev, next; /* age list, oldest first */
 	uint16_t qtype, qclass;
-	int used;
 	char comm[GS_COMM_LEN];
 	char qname[DNS_NAME_MAX];
+	UT_hash_handle hh; /* by key; the table's order is the age order */
 };
 
 struct dnstrack {
-	struct dt_entry *entries;
-	uint32_t *buckets;
-	size_t max, count, mask;
-	uint32_t free_head, oldest, newest;
-	uint32_t unused; /* entries [unused, max) never used: not touched yet */
-	uint64_t timeout_ns, seed;
+	struct dt_entry *pending; /* uthash head: the oldest query */
+	size_t max, count;
+	uint64_t timeout_ns;
 	dnstrack_fn fn;
 	void *ctx;
 	struct dnstrack_stats stats;
@@ -68,48 +66,18 @@ struct dnstrack {
 
 /* ==== Table ==== */
 
-static size_t dt_hash(const struct dnstrack *t, const struct dt_key *k)
+static struct dt_entry *dt_find(struct dnstrack *t, const struct dt_key *k)
 {
-	uint64_t h = t->seed, w;
+	struct dt_entry *e;
 
-	for (size_t i = 0; i < sizeof(*k); i += 8) {
-		memcpy(&w, (const uint8_t *)k + i, 8);
-		h = hashmix64(h ^ w);
-	}
-	return (size_t)(h & t->mask);
+	HASH_FIND(hh, t->pending, k, sizeof(*k), e);
+	return e;
 }
 
-static uint32_t dt_find(const struct dnstrack *t, const struct dt_key *k)
+static void dt_remove(struct dnstrack *t, struct dt_entry *e)
 {
-	uint32_t i = t->buckets[dt_hash(t, k)];
-
-	while (i != DT_NONE) {
-		if (!memcmp(&t->entries[i].key, k, sizeof(*k)))
-			return i;
-		i = t->entries[i].hnext;
-	}
-	return DT_NONE;
-}
-
-static void dt_remove(struct dnstrack *t, uint32_t i)
-{
-	struct dt_entry *e = &t->entries[i];
-	uint32_t *link = &t->buckets[dt_hash(t, &e->key)];
-
-	while (*link != i)
-		link = &t->entries[*link].hnext;
-	*link = e->hnext;
-	if (e->prev != DT_NONE)
-		t->entries[e->prev].next = e->next;
-	else
-		t->oldest = e->next;
-	if (e->next != DT_NONE)
-		t->entries[e->next].prev = e->prev;
-	else
-		t->newest = e->prev;
-	e->used = 0;
-	e->hnext = t->free_head;
-	t->free_head = i;
+	HASH_DELETE(hh, t->pending, e);
+	free(e);
 	t->count--;
 }
 
@@ -169,41 +137,31 @@ static void report(struct dnstrack *t, const struct dt_entry *e, int rcode, uint
 struct dnstrack *dnstrack_new(size_t max_pending, uint64_t timeout_ns, dnstrack_fn fn, void *ctx)
 {
 	struct dnstrack *t;
-	size_t nb = 1;
 
 	if (!fn || max_pending == 0 || max_pending > DT_MAX_PENDING || timeout_ns == 0)
 		return NULL;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
-	while (nb < max_pending)
-		nb <<= 1;
-	t->entries = calloc(max_pending, sizeof(*t->entries));
-	t->buckets = malloc(nb * sizeof(*t->buckets));
-	if (!t->entries || !t->buckets) {
-		dnstrack_free(t);
-		return NULL;
-	}
-	memset(t->buckets, 0xff, nb * sizeof(*t->buckets));
-	t->mask = nb - 1;
 	t->max = max_pending;
-	/* Handed out from `unused` first: untouched pages stay unresident. */
-	t->free_head = DT_NONE;
-	t->unused = 0;
-	t->oldest = t->newest = DT_NONE;
 	t->timeout_ns = timeout_ns;
 	t->fn = fn;
 	t->ctx = ctx;
-	t->seed = hashmix_seed(t);
+	hashmix_seed_once(&dt_seed);
 	return t;
 }
 
 void dnstrack_free(struct dnstrack *t)
 {
+	struct dt_entry *e, *tmp;
+
 	if (!t)
 		return;
-	free(t->entries);
-	free(t->buckets);
+	HASH_ITER(hh, t->pending, e, tmp)
+	{
+		HASH_DELETE(hh, t->pending, e);
+		free(e);
+	}
 	free(t);
 }
 
@@ -222,12 +180,10 @@ static void track_query(struct dnstrack *t, const struct gs_dns_event *ev, const
 {
 	struct dt_key k;
 	struct dt_entry *e;
-	uint32_t i;
-	size_t b;
 
 	make_key(&k, ev, 1);
 	k.id = m->id;
-	if (dt_find(t, &k) != DT_NONE) {
+	if (dt_find(t, &k)) {
 		t->stats.retransmits++;
 		return;
 	}
@@ -237,33 +193,22 @@ static void track_query(struct dnstrack *t, const struct gs_dns_event *ev, const
 		t->stats.pending_full++;
 		return;
 	}
-	if (t->free_head != DT_NONE) {
-		i = t->free_head;
-		t->free_head = t->entries[i].hnext;
-	} else {
-		i = t->unused++;
-	}
-	e = &t->entries[i];
-	memset(e, 0, sizeof(*e));
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return;
 	e->key = k;
 	e->ts_ns = ev->ts_ns;
 	e->cgroup_id = ev->cgroup_id;
 	e->pid = ev->pid;
 	e->qtype = m->qtype;
 	e->qclass = m->qclass;
-	e->used = 1;
 	copy_comm(e->comm, ev->comm);
 	memcpy(e->qname, m->qname, sizeof(e->qname));
-	b = dt_hash(t, &k);
-	e->hnext = t->buckets[b];
-	t->buckets[b] = i;
-	e->next = DT_NONE;
-	e->prev = t->newest;
-	if (t->newest != DT_NONE)
-		t->entries[t->newest].next = i;
-	else
-		t->oldest = i;
-	t->newest = i;
+	HASH_ADD(hh, t->pending, key, sizeof(e->key), e);
+	if (!e->hh.tbl) { /* no memory for the table: not tracked */
+		free(e);
+		return;
+	}
 	t->count++;
 	t->stats.queries++;
 }
@@ -273,16 +218,14 @@ static void match_response(struct dnstrack *t, const struct gs_dns_event *ev,
 {
 	struct dt_key k;
 	struct dt_entry *e;
-	uint32_t i;
 
 	make_key(&k, ev, 0);
 	k.id = m->id;
-	i = dt_find(t, &k);
-	if (i == DT_NONE) {
+	e = dt_find(t, &k);
+	if (!e) {
 		t->stats.unmatched++;
 		return;
 	}
-	e = &t->entries[i];
 	/* Same id, other question: not the answer to this query (RFC 5452
 	 * 9.1); the query keeps waiting. */
 	if (e->qtype != m->qtype || e->qclass != m->qclass || strcmp(e->qname, m->qname)) {
@@ -291,7 +234,7 @@ static void match_response(struct dnstrack *t, const struct gs_dns_event *ev,
 	}
 	t->stats.responses++;
 	report(t, e, m->rcode, ev->ts_ns, m);
-	dt_remove(t, i);
+	dt_remove(t, e);
 }
 
 int dnstrack_packet(struct dnstrack *t, const struct gs_dns_event *ev)
@@ -349,15 +292,14 @@ void dnstrack_expire(struct dnstrack *t, uint64_t now_ns)
 {
 	if (!t)
 		return;
-	while (t->oldest != DT_NONE) {
-		uint32_t i = t->oldest;
-		const struct dt_entry *e = &t->entries[i];
+	while (t->pending) {
+		struct dt_entry *e = t->pending;
 
 		if (now_ns < e->ts_ns || now_ns - e->ts_ns < t->timeout_ns)
 			break;
 		t->stats.timeouts++;
 		report(t, e, -1, now_ns, NULL);
-		dt_remove(t, i);
+		dt_remove(t, e);
 	}
 }
 

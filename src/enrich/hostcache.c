@@ -1,112 +1,100 @@
 // SPDX-License-Identifier: MIT
 /*
- * Address -> host name cache. Entries live in one array allocated up front;
- * a chained hash (bucket heads and next links are array indices) finds an
- * address in O(1) on average, and a binary min-heap on expiry time finds the
- * entry to drop when the cache is full: the one that expires first, which is
- * an already expired one whenever there is any. Addresses come from DNS
- * answers, that is from the network, so the hash is keyed with a random
- * seed: a hostile server cannot aim every address at one bucket. Names are
- * copied on put (one small allocation); lookups allocate nothing and change
- * nothing, so a name they return stays put until the next put or expire.
+ * Address -> host name cache. Entries are found by a uthash table on the
+ * address, and a binary min-heap on expiry time (an array of entry
+ * pointers, allocated up front) finds the entry to drop when the cache is
+ * full: the one that expires first, which is an already expired one
+ * whenever there is any. Addresses come from DNS answers, that is from the
+ * network, so the table hashes with a random seed: a hostile server cannot
+ * aim every address at one bucket. An entry and its name are allocated on
+ * put; lookups allocate nothing and change nothing, so a name they return
+ * stays put until the next put or expire.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "enrich/dns.h"
 #include "enrich/hostcache.h"
 #include "util/hashmix.h"
 
-#define HC_NONE	       UINT32_MAX
+static uint64_t hc_seed; /* hashmix_seed_once, by hostcache_new */
+#define HASH_FUNCTION(key, len, hv) \
+	((hv) = hashmix_key(__atomic_load_n(&hc_seed, __ATOMIC_RELAXED), key, len))
+#define HASH_NONFATAL_OOM 1 /* an address that cannot be indexed is not kept */
+#include <uthash.h>
+
 #define HC_NAME_MAX    255
 #define NS_PER_SEC     1000000000ULL
 #define HC_MAX_ENTRIES (1u << 24)
 
+/* Memory-compared: always zeroed before filling. */
+struct hc_key {
+	uint8_t addr[16]; /* AF_INET: 4 bytes, then zeros */
+	uint16_t family;
+};
+
 struct hc_entry {
+	struct hc_key key;
 	uint64_t expires_ns;
 	char *name;
-	uint32_t hnext;	   /* next in bucket chain, or next free */
-	uint32_t heap_pos; /* index in heap */
-	uint16_t family;   /* 0: free */
-	uint8_t addr[16];
+	size_t heap_pos; /* index in heap */
+	UT_hash_handle hh;
 };
 
 struct hostcache {
-	struct hc_entry *entries;
-	uint32_t *buckets;
-	uint32_t *heap; /* entry indices, min-heap on expires_ns */
-	size_t max, count, mask;
-	uint32_t free_head;
-	uint32_t unused; /* entries [unused, max) never used: not touched yet */
-	uint64_t seed;
+	struct hc_entry *by_addr; /* uthash head */
+	struct hc_entry **heap;	  /* min-heap on expires_ns */
+	size_t max, count;
 	struct hostcache_stats stats;
 };
 
 /* ==== Keys ==== */
 
 /* Normalise to the stored form: AF_INET with 12 zero bytes after the
- * address, v4-mapped IPv6 as AF_INET. 0 for families we do not keep. */
-static uint16_t hc_key(uint16_t family, const uint8_t in[16], uint8_t out[16])
+ * address, v4-mapped IPv6 as AF_INET. Family 0 for families we do not keep. */
+static uint16_t hc_key(uint16_t family, const uint8_t in[16], struct hc_key *k)
 {
 	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
-	memset(out, 0, 16);
+	memset(k, 0, sizeof(*k));
 	if (family == AF_INET) {
-		memcpy(out, in, 4);
-		return AF_INET;
+		memcpy(k->addr, in, 4);
+		k->family = AF_INET;
+	} else if (family == AF_INET6 && !memcmp(in, v4mapped, sizeof(v4mapped))) {
+		memcpy(k->addr, in + 12, 4);
+		k->family = AF_INET;
+	} else if (family == AF_INET6) {
+		memcpy(k->addr, in, 16);
+		k->family = AF_INET6;
 	}
-	if (family != AF_INET6)
-		return 0;
-	if (!memcmp(in, v4mapped, sizeof(v4mapped))) {
-		memcpy(out, in + 12, 4);
-		return AF_INET;
-	}
-	memcpy(out, in, 16);
-	return AF_INET6;
+	return k->family;
 }
 
-static size_t hc_hash(const struct hostcache *h, uint16_t family, const uint8_t a[16])
+static struct hc_entry *hc_find(const struct hostcache *h, const struct hc_key *k)
 {
-	uint64_t w0, w1;
+	struct hc_entry *e;
 
-	memcpy(&w0, a, 8);
-	memcpy(&w1, a + 8, 8);
-	return (size_t)(hashmix64(hashmix64(w0 ^ h->seed ^ family) ^ w1) & h->mask);
-}
-
-static uint32_t hc_find(const struct hostcache *h, uint16_t family, const uint8_t key[16])
-{
-	uint32_t i = h->buckets[hc_hash(h, family, key)];
-
-	while (i != HC_NONE) {
-		const struct hc_entry *e = &h->entries[i];
-
-		if (e->family == family && !memcmp(e->addr, key, 16))
-			return i;
-		i = e->hnext;
-	}
-	return HC_NONE;
+	HASH_FIND(hh, h->by_addr, k, sizeof(*k), e);
+	return e;
 }
 
 /* ==== Expiry heap ==== */
 
 static void heap_swap(struct hostcache *h, size_t a, size_t b)
 {
-	uint32_t t = h->heap[a];
+	struct hc_entry *t = h->heap[a];
 
 	h->heap[a] = h->heap[b];
 	h->heap[b] = t;
-	h->entries[h->heap[a]].heap_pos = (uint32_t)a;
-	h->entries[h->heap[b]].heap_pos = (uint32_t)b;
+	h->heap[a]->heap_pos = a;
+	h->heap[b]->heap_pos = b;
 }
 
 static uint64_t heap_key(const struct hostcache *h, size_t pos)
 {
-	return h->entries[h->heap[pos]].expires_ns;
+	return h->heap[pos]->expires_ns;
 }
 
 static void heap_up(struct hostcache *h, size_t pos)
@@ -133,16 +121,12 @@ static void heap_down(struct hostcache *h, size_t pos)
 	}
 }
 
-/* Unlink entry i from its bucket and the heap and free it. */
-static void hc_remove(struct hostcache *h, uint32_t i)
+/* Take e out of the table and the heap and free it. */
+static void hc_remove(struct hostcache *h, struct hc_entry *e)
 {
-	struct hc_entry *e = &h->entries[i];
-	uint32_t *link = &h->buckets[hc_hash(h, e->family, e->addr)];
 	size_t pos = e->heap_pos, last = h->count - 1;
 
-	while (*link != i)
-		link = &h->entries[*link].hnext;
-	*link = e->hnext;
+	HASH_DELETE(hh, h->by_addr, e);
 	if (pos != last) {
 		heap_swap(h, pos, last);
 		h->count--;
@@ -152,10 +136,7 @@ static void hc_remove(struct hostcache *h, uint32_t i)
 		h->count--;
 	}
 	free(e->name);
-	e->name = NULL;
-	e->family = 0;
-	e->hnext = h->free_head;
-	h->free_head = i;
+	free(e);
 }
 
 /* ==== API ==== */
@@ -163,29 +144,20 @@ static void hc_remove(struct hostcache *h, uint32_t i)
 struct hostcache *hostcache_new(size_t max_entries)
 {
 	struct hostcache *h;
-	size_t nb = 1;
 
 	if (max_entries == 0 || max_entries > HC_MAX_ENTRIES)
 		return NULL;
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return NULL;
-	while (nb < max_entries)
-		nb <<= 1;
-	h->entries = calloc(max_entries, sizeof(*h->entries));
-	h->buckets = malloc(nb * sizeof(*h->buckets));
+	/* Untouched pages of the heap stay unresident. */
 	h->heap = malloc(max_entries * sizeof(*h->heap));
-	if (!h->entries || !h->buckets || !h->heap) {
+	if (!h->heap) {
 		hostcache_free(h);
 		return NULL;
 	}
-	memset(h->buckets, 0xff, nb * sizeof(*h->buckets));
-	h->mask = nb - 1;
 	h->max = max_entries;
-	/* Handed out from `unused` first: untouched pages stay unresident. */
-	h->free_head = HC_NONE;
-	h->unused = 0;
-	h->seed = hashmix_seed(h);
+	hashmix_seed_once(&hc_seed);
 	return h;
 }
 
@@ -193,11 +165,8 @@ void hostcache_free(struct hostcache *h)
 {
 	if (!h)
 		return;
-	if (h->entries)
-		for (size_t i = 0; i < h->unused; i++)
-			free(h->entries[i].name);
-	free(h->entries);
-	free(h->buckets);
+	while (h->count)
+		hc_remove(h, h->heap[h->count - 1]);
 	free(h->heap);
 	free(h);
 }
@@ -205,38 +174,34 @@ void hostcache_free(struct hostcache *h)
 void hostcache_put(struct hostcache *h, uint16_t family, const uint8_t addr[16], const char *name,
 		   uint32_t ttl_s, uint64_t now_ns)
 {
-	uint8_t key[16];
+	struct hc_key key;
 	uint64_t expires;
 	struct hc_entry *e;
-	uint32_t i;
-	size_t b;
 
 	if (!h || !addr || !name || !name[0])
 		return;
-	family = hc_key(family, addr, key);
-	if (!family)
+	if (!hc_key(family, addr, &key))
 		return;
 	if (ttl_s & 0x80000000u)
 		ttl_s = 0;
-	i = hc_find(h, family, key);
+	e = hc_find(h, &key);
 	if (ttl_s == 0) { /* replaces what was known, and is itself not kept */
-		if (i != HC_NONE)
-			hc_remove(h, i);
+		if (e)
+			hc_remove(h, e);
 		return;
 	}
 	expires = now_ns + (uint64_t)ttl_s * NS_PER_SEC;
 	if (expires < now_ns)
 		expires = UINT64_MAX;
 
-	if (i != HC_NONE) {
-		e = &h->entries[i];
+	if (e) {
 		size_t nlen = strnlen(name, HC_NAME_MAX);
 
 		if (strlen(e->name) != nlen || memcmp(e->name, name, nlen) != 0) {
 			char *copy = strndup(name, HC_NAME_MAX);
 
 			if (!copy) {
-				hc_remove(h, i);
+				hc_remove(h, e);
 				return;
 			}
 			free(e->name);
@@ -249,56 +214,53 @@ void hostcache_put(struct hostcache *h, uint16_t family, const uint8_t addr[16],
 	}
 
 	if (h->count == h->max) {
-		uint32_t victim = h->heap[0];
+		struct hc_entry *victim = h->heap[0];
 
-		if (h->entries[victim].expires_ns <= now_ns)
+		if (victim->expires_ns <= now_ns)
 			h->stats.expired++;
 		else
 			h->stats.evictions++;
 		hc_remove(h, victim);
 	}
-	i = h->free_head != HC_NONE ? h->free_head : h->unused;
-	e = &h->entries[i];
-	e->name = strndup(name, HC_NAME_MAX);
-	if (!e->name)
+	e = calloc(1, sizeof(*e));
+	if (!e)
 		return;
-	if (i == h->free_head)
-		h->free_head = e->hnext;
-	else
-		h->unused++;
-	e->family = family;
-	memcpy(e->addr, key, 16);
+	e->name = strndup(name, HC_NAME_MAX);
+	e->key = key;
 	e->expires_ns = expires;
-	b = hc_hash(h, family, key);
-	e->hnext = h->buckets[b];
-	h->buckets[b] = i;
-	e->heap_pos = (uint32_t)h->count;
-	h->heap[h->count++] = i;
+	if (e->name)
+		HASH_ADD(hh, h->by_addr, key, sizeof(e->key), e);
+	if (!e->name || !e->hh.tbl) { /* no memory: not kept */
+		free(e->name);
+		free(e);
+		return;
+	}
+	e->heap_pos = h->count;
+	h->heap[h->count++] = e;
 	heap_up(h, e->heap_pos);
 }
 
 const char *hostcache_get(const struct hostcache *h, uint16_t family, const uint8_t addr[16],
 			  uint64_t now_ns)
 {
-	uint8_t key[16];
-	uint32_t i;
+	struct hc_key key;
+	const struct hc_entry *e;
 
 	if (!h || !addr)
 		return NULL;
-	family = hc_key(family, addr, key);
-	if (!family)
+	if (!hc_key(family, addr, &key))
 		return NULL;
-	i = hc_find(h, family, key);
-	if (i == HC_NONE || h->entries[i].expires_ns <= now_ns)
+	e = hc_find(h, &key);
+	if (!e || e->expires_ns <= now_ns)
 		return NULL; /* an expired entry stays until expire or put drop it */
-	return h->entries[i].name;
+	return e->name;
 }
 
 void hostcache_expire(struct hostcache *h, uint64_t now_ns)
 {
 	if (!h)
 		return;
-	while (h->count > 0 && h->entries[h->heap[0]].expires_ns <= now_ns) {
+	while (h->count > 0 && h->heap[0]->expires_ns <= now_ns) {
 		h->stats.expired++;
 		hc_remove(h, h->heap[0]);
 	}

@@ -7,12 +7,14 @@
  * the time their last record is read (exited entries stay for a grace
  * period).
  *
- * Layout: a fixed array of entries, a chained hash over pids (indices, no
- * pointers), and two lists: live entries in LRU order and exited entries in
- * exit order. Room is made by evicting the oldest exited entry first, then
- * the least recently used live one. A second, open-addressed table maps
- * cgroup ids (the inode number of the cgroup's directory in cgroup2) to
- * paths; an unknown id costs one bounded walk of the cgroup tree that caches
+ * Layout: one allocation per process, found by a uthash table on the pid
+ * and kept on one of two utlist lists: live entries in LRU order and exited
+ * entries in exit order. Room is made by evicting the oldest exited entry
+ * first, then the least recently used live one. A second table,
+ * open-addressed and of fixed size, maps cgroup ids (the inode number of the
+ * cgroup's directory in cgroup2) to paths; it never grows (it starts over
+ * when full) and the kernel assigns its keys, so uthash would gain nothing
+ * there. An unknown id costs one bounded walk of the cgroup tree that caches
  * every directory it sees.
  */
 #include <dirent.h>
@@ -27,8 +29,15 @@
 #include <unistd.h>
 
 #include "enrich/proccache.h"
+#include "util/hashmix.h"
 
-#define PC_NIL		   UINT32_MAX
+static uint64_t pc_seed; /* hashmix_seed_once, by proccache_new */
+#define HASH_FUNCTION(key, len, hv) \
+	((hv) = hashmix_key(__atomic_load_n(&pc_seed, __ATOMIC_RELAXED), key, len))
+#define HASH_NONFATAL_OOM 1 /* a process that cannot be indexed is not cached */
+#include <uthash.h>
+#include <utlist.h>
+
 #define PC_MAX_ENTRIES	   (1U << 22)
 #define CG_SLOTS	   8192U  /* power of two */
 #define CG_MAX_USED	   4096U  /* half full at most: short probe chains */
@@ -37,17 +46,10 @@
 #define PC_CGROUP_FILE_MAX 4096
 #define CGROUP2_MAGIC	   0x63677270 /* CGROUP2_SUPER_MAGIC, linux/magic.h */
 
-enum pc_list_id { PC_L_FREE = 0, PC_L_LIVE, PC_L_EXITED };
-
 struct pc_entry {
 	struct proc_info info;
-	uint32_t hnext; /* next in the hash chain */
-	uint32_t prev, next;
-	uint8_t list; /* enum pc_list_id */
-};
-
-struct pc_list {
-	uint32_t head, tail;
+	UT_hash_handle hh;	      /* by info.pid */
+	struct pc_entry *prev, *next; /* on live or exited, as info.exited says */
 };
 
 struct cg_slot {
@@ -56,14 +58,11 @@ struct cg_slot {
 };
 
 struct proccache {
-	struct pc_entry *e;
+	struct pc_entry *by_pid; /* uthash head */
+	struct pc_entry *live;	 /* utlist, head: most recently used */
+	struct pc_entry *exited; /* utlist, head: exited first */
 	uint32_t max;
-	uint32_t *buckets;
-	uint32_t bmask;
-	uint32_t free_head;    /* free entries, chained by next */
-	uint32_t unused;       /* entries [unused, max) never used: not touched yet */
-	struct pc_list live;   /* head: most recently used */
-	struct pc_list exited; /* head: exited first */
+	struct proc_info scratch; /* what proccache_get answers when out of memory */
 	struct cg_slot *cg;
 	uint32_t cg_used;
 	struct proccache_stats st;
@@ -586,133 +585,74 @@ static int pc_read_proc(struct proccache *pc, struct proc_info *pi, uint32_t pid
 
 /* ==== Entries, hash and lists ==== */
 
-static uint32_t pc_bucket(const struct proccache *pc, uint32_t pid)
+static struct pc_entry *pc_find(struct proccache *pc, uint32_t pid)
 {
-	return (pid * 2654435761U) & pc->bmask;
+	struct pc_entry *e;
+
+	HASH_FIND(hh, pc->by_pid, &pid, sizeof(pid), e);
+	return e;
 }
 
-static uint32_t pc_find(const struct proccache *pc, uint32_t pid)
+/* Take e out of the hash and its list, and free it. */
+static void pc_remove(struct proccache *pc, struct pc_entry *e)
 {
-	uint32_t i = pc->buckets[pc_bucket(pc, pid)];
-
-	while (i != PC_NIL && pc->e[i].info.pid != pid)
-		i = pc->e[i].hnext;
-	return i;
-}
-
-static struct pc_list *pc_list_of(struct proccache *pc, uint8_t id)
-{
-	return id == PC_L_LIVE ? &pc->live : &pc->exited;
-}
-
-static void pc_unlink(struct proccache *pc, uint32_t i)
-{
-	struct pc_entry *x = &pc->e[i];
-	struct pc_list *l = pc_list_of(pc, x->list);
-
-	if (x->prev != PC_NIL)
-		pc->e[x->prev].next = x->next;
+	HASH_DELETE(hh, pc->by_pid, e);
+	if (e->info.exited)
+		DL_DELETE(pc->exited, e);
 	else
-		l->head = x->next;
-	if (x->next != PC_NIL)
-		pc->e[x->next].prev = x->prev;
-	else
-		l->tail = x->prev;
-	x->prev = x->next = PC_NIL;
-}
-
-static void pc_push_head(struct proccache *pc, uint32_t i, uint8_t id)
-{
-	struct pc_list *l = pc_list_of(pc, id);
-
-	pc->e[i].list = id;
-	pc->e[i].prev = PC_NIL;
-	pc->e[i].next = l->head;
-	if (l->head != PC_NIL)
-		pc->e[l->head].prev = i;
-	else
-		l->tail = i;
-	l->head = i;
-}
-
-static void pc_push_tail(struct proccache *pc, uint32_t i, uint8_t id)
-{
-	struct pc_list *l = pc_list_of(pc, id);
-
-	pc->e[i].list = id;
-	pc->e[i].next = PC_NIL;
-	pc->e[i].prev = l->tail;
-	if (l->tail != PC_NIL)
-		pc->e[l->tail].next = i;
-	else
-		l->head = i;
-	l->tail = i;
-}
-
-/* Take entry i out of the hash and its list, onto the free list. */
-static void pc_remove(struct proccache *pc, uint32_t i)
-{
-	uint32_t *pp = &pc->buckets[pc_bucket(pc, pc->e[i].info.pid)];
-
-	while (*pp != i)
-		pp = &pc->e[*pp].hnext;
-	*pp = pc->e[i].hnext;
-	pc_unlink(pc, i);
-	pc->e[i].list = PC_L_FREE;
-	pc->e[i].next = pc->free_head;
-	pc->free_head = i;
+		DL_DELETE(pc->live, e);
+	free(e);
 	pc->st.entries--;
 }
 
-/* A fresh live entry for pid (not in the cache), evicting if full. */
-static uint32_t pc_alloc(struct proccache *pc, uint32_t pid)
+/* A fresh live entry for pid (not in the cache), evicting if full. NULL
+ * when out of memory. */
+static struct pc_entry *pc_alloc(struct proccache *pc, uint32_t pid)
 {
-	uint32_t i, b;
+	struct pc_entry *e;
 
-	if (pc->free_head == PC_NIL && pc->unused < pc->max) {
-		i = pc->unused++;
-	} else {
-		if (pc->free_head == PC_NIL) {
-			pc_remove(pc, pc->exited.head != PC_NIL ? pc->exited.head : pc->live.tail);
-			pc->st.evictions++;
-		}
-		i = pc->free_head;
-		pc->free_head = pc->e[i].next;
+	if (pc->st.entries >= pc->max) {
+		pc_remove(pc, pc->exited ? pc->exited : pc->live->prev);
+		pc->st.evictions++;
 	}
-	memset(&pc->e[i].info, 0, sizeof(pc->e[i].info));
-	pc->e[i].info.pid = pid;
-	b = pc_bucket(pc, pid);
-	pc->e[i].hnext = pc->buckets[b];
-	pc->buckets[b] = i;
-	pc_push_head(pc, i, PC_L_LIVE);
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->info.pid = pid;
+	HASH_ADD(hh, pc->by_pid, info.pid, sizeof(e->info.pid), e);
+	if (!e->hh.tbl) {
+		free(e);
+		return NULL;
+	}
+	DL_PREPEND(pc->live, e);
 	pc->st.entries++;
-	return i;
+	return e;
 }
 
 /* Entry for pid as a new process: a reused pid's old entry is dropped. */
-static uint32_t pc_fresh(struct proccache *pc, uint32_t pid)
+static struct pc_entry *pc_fresh(struct proccache *pc, uint32_t pid)
 {
-	uint32_t i = pc_find(pc, pid);
+	struct pc_entry *e = pc_find(pc, pid);
 
-	if (i != PC_NIL)
-		pc_remove(pc, i);
+	if (e)
+		pc_remove(pc, e);
 	return pc_alloc(pc, pid);
 }
 
-static void pc_touch(struct proccache *pc, uint32_t i)
+static void pc_touch(struct proccache *pc, struct pc_entry *e)
 {
-	if (pc->e[i].list == PC_L_LIVE && pc->live.head != i) {
-		pc_unlink(pc, i);
-		pc_push_head(pc, i, PC_L_LIVE);
+	if (!e->info.exited && pc->live != e) {
+		DL_DELETE(pc->live, e);
+		DL_PREPEND(pc->live, e);
 	}
 }
 
-static void pc_mark_exited(struct proccache *pc, uint32_t i, uint64_t now_ns)
+static void pc_mark_exited(struct proccache *pc, struct pc_entry *e, uint64_t now_ns)
 {
-	pc_unlink(pc, i);
-	pc->e[i].info.exited = 1;
-	pc->e[i].info.exit_ns = now_ns;
-	pc_push_tail(pc, i, PC_L_EXITED);
+	DL_DELETE(pc->live, e);
+	e->info.exited = 1;
+	e->info.exit_ns = now_ns;
+	DL_APPEND(pc->exited, e);
 }
 
 static int pc_expired(const struct proc_info *pi, uint64_t now_ns)
@@ -725,7 +665,6 @@ static int pc_expired(const struct proc_info *pi, uint64_t now_ns)
 struct proccache *proccache_new(size_t max_entries, const char *proc_root, const char *cgroup_root)
 {
 	struct proccache *pc;
-	uint32_t nb = 1;
 	struct statfs sf;
 
 	if (!max_entries || max_entries > PC_MAX_ENTRIES || !proc_root || !cgroup_root) {
@@ -740,25 +679,14 @@ struct proccache *proccache_new(size_t max_entries, const char *proc_root, const
 	pc = calloc(1, sizeof(*pc));
 	if (!pc)
 		return NULL;
-	while (nb < max_entries)
-		nb <<= 1;
 	pc->max = (uint32_t)max_entries;
-	pc->bmask = nb - 1;
-	pc->e = calloc(max_entries, sizeof(*pc->e));
-	pc->buckets = malloc(nb * sizeof(*pc->buckets));
 	pc->cg = calloc(CG_SLOTS, sizeof(*pc->cg));
-	if (!pc->e || !pc->buckets || !pc->cg) {
+	if (!pc->cg) {
 		proccache_free(pc);
 		errno = ENOMEM;
 		return NULL;
 	}
-	memset(pc->buckets, 0xff, nb * sizeof(*pc->buckets));
-	/* Entries are handed out from `unused` first: pages of the table are
-	 * touched only when a process needs them. */
-	pc->free_head = PC_NIL;
-	pc->unused = 0;
-	pc->live.head = pc->live.tail = PC_NIL;
-	pc->exited.head = pc->exited.tail = PC_NIL;
+	hashmix_seed_once(&pc_seed);
 	pc_copy(pc->proc_root, sizeof(pc->proc_root), proc_root, strlen(proc_root));
 	pc_copy(pc->cgroup_root, sizeof(pc->cgroup_root), cgroup_root, strlen(cgroup_root));
 	/* Hybrid hierarchy: v1 controllers at the root, cgroup2 under unified/. */
@@ -776,11 +704,11 @@ void proccache_free(struct proccache *pc)
 {
 	if (!pc)
 		return;
+	while (pc->by_pid)
+		pc_remove(pc, pc->by_pid);
 	if (pc->cg)
 		cg_clear(pc);
 	free(pc->cg);
-	free(pc->buckets);
-	free(pc->e);
 	free(pc);
 }
 
@@ -829,14 +757,16 @@ static int pc_join(char *out, size_t len, const char *cwd, const char *path)
 static void pc_on_exec(struct proccache *pc, const struct gs_proc_event *ev, uint64_t now_ns)
 {
 	char file[PATH_MAX], path[GS_PATH_LEN + 1], cwd[PATH_MAX];
-	uint32_t i = pc_find(pc, ev->pid);
+	struct pc_entry *e = pc_find(pc, ev->pid);
 	struct proc_info *pi;
 
-	if (i == PC_NIL || pc->e[i].info.exited)
-		i = pc_fresh(pc, ev->pid);
+	if (!e || e->info.exited)
+		e = pc_fresh(pc, ev->pid);
 	else
-		pc_touch(pc, i);
-	pi = &pc->e[i].info;
+		pc_touch(pc, e);
+	if (!e)
+		return; /* out of memory: the record is lost */
+	pi = &e->info;
 	pc_copy(pi->comm, sizeof(pi->comm), ev->comm, sizeof(ev->comm));
 	if (ev->ppid)
 		pi->ppid = ev->ppid;
@@ -863,15 +793,17 @@ static void pc_on_fork(struct proccache *pc, const struct gs_proc_event *ev, uin
 	struct proc_info parent = { 0 };
 	const struct proc_info *pp = NULL;
 	struct proc_info *pi;
-	uint32_t i;
+	struct pc_entry *e;
 
 	/* Copy the parent first: making room for the child may evict it. */
 	if (ev->ppid && ev->ppid != ev->pid)
 		pp = proccache_get(pc, ev->ppid, NULL, 0, now_ns);
 	if (pp)
 		parent = *pp;
-	i = pc_fresh(pc, ev->pid);
-	pi = &pc->e[i].info;
+	e = pc_fresh(pc, ev->pid);
+	if (!e)
+		return; /* out of memory: the record is lost */
+	pi = &e->info;
 	pi->ppid = ev->ppid;
 	pc_copy(pi->comm, sizeof(pi->comm), ev->comm, sizeof(ev->comm));
 	if (pp && parent.exe[0]) {
@@ -902,7 +834,7 @@ static void pc_on_fork(struct proccache *pc, const struct gs_proc_event *ev, uin
 
 void proccache_event(struct proccache *pc, const struct gs_proc_event *ev, uint64_t now_ns)
 {
-	uint32_t i;
+	struct pc_entry *e;
 
 	if (!pc || !ev || !ev->pid)
 		return;
@@ -914,9 +846,9 @@ void proccache_event(struct proccache *pc, const struct gs_proc_event *ev, uint6
 		pc_on_fork(pc, ev, now_ns);
 		break;
 	case GS_EV_EXIT:
-		i = pc_find(pc, ev->pid);
-		if (i != PC_NIL && !pc->e[i].info.exited)
-			pc_mark_exited(pc, i, now_ns);
+		e = pc_find(pc, ev->pid);
+		if (e && !e->info.exited)
+			pc_mark_exited(pc, e, now_ns);
 		break;
 	default:
 		break;
@@ -927,31 +859,40 @@ const struct proc_info *proccache_get(struct proccache *pc, uint32_t pid, const 
 				      uint64_t cgroup_id, uint64_t now_ns)
 {
 	struct proc_info *pi;
-	uint32_t i;
+	struct pc_entry *e;
 
 	if (!pc || !pid)
 		return NULL;
-	i = pc_find(pc, pid);
-	if (i != PC_NIL && pc_expired(&pc->e[i].info, now_ns)) {
-		pc_remove(pc, i);
-		i = PC_NIL;
+	e = pc_find(pc, pid);
+	if (e && pc_expired(&e->info, now_ns)) {
+		pc_remove(pc, e);
+		e = NULL;
 	}
-	if (i != PC_NIL) {
+	if (e) {
 		pc->st.hits++;
-		pc_touch(pc, i);
-		pi = &pc->e[i].info;
+		pc_touch(pc, e);
+		pi = &e->info;
 		if (cgroup_id && cgroup_id != pi->cgroup_id)
 			pc_set_cgroup(pc, pi, cgroup_id, NULL, pi->exited ? 0 : pid);
 		return pi;
 	}
 	pc->st.misses++;
-	i = pc_alloc(pc, pid);
-	pi = &pc->e[i].info;
+	e = pc_alloc(pc, pid);
+	pi = e ? &e->info : &pc->scratch; /* out of memory: answered, not cached */
+	if (!e) {
+		memset(pi, 0, sizeof(*pi));
+		pi->pid = pid;
+	}
 	if (pc_read_proc(pc, pi, pid, cgroup_id)) {
 		pc_copy(pi->comm, sizeof(pi->comm), comm_hint, GS_COMM_LEN);
 		pc_set_cgroup(pc, pi, cgroup_id, NULL, 0);
 		/* Gone: keep it as exited so it goes first and expires. */
-		pc_mark_exited(pc, i, now_ns);
+		if (e) {
+			pc_mark_exited(pc, e, now_ns);
+		} else {
+			pi->exited = 1;
+			pi->exit_ns = now_ns;
+		}
 	}
 	return pi;
 }
@@ -960,8 +901,8 @@ void proccache_expire(struct proccache *pc, uint64_t now_ns)
 {
 	if (!pc)
 		return;
-	while (pc->exited.head != PC_NIL && pc_expired(&pc->e[pc->exited.head].info, now_ns))
-		pc_remove(pc, pc->exited.head);
+	while (pc->exited && pc_expired(&pc->exited->info, now_ns))
+		pc_remove(pc, pc->exited);
 }
 
 void proccache_get_stats(const struct proccache *pc, struct proccache_stats *out)

@@ -303,6 +303,58 @@ static void test_pending_bound_and_retransmit(void **state)
 	dnstrack_free(t);
 }
 
+/* Thousands of waiting queries: the table grows far past its first size,
+ * the bound holds, responses in any order find their query, and expiry
+ * empties what is left, oldest first. */
+static void test_many_pending(void **state)
+{
+	enum { MAX = 2000, SENT = 2500 };
+	struct seen s = { 0 };
+	struct dnstrack *t = dnstrack_new(MAX, 5 * S, on_result, &s);
+	struct dnstrack_stats st;
+	struct gs_dns_event ev;
+	struct dnsb q, r;
+
+	(void)state;
+	for (unsigned i = 0; i < SENT; i++) { /* one source port per 100 ids */
+		fx_query(&q, i % 100, "api.gespann.test", DNS_T_A);
+		mkev(&ev, 1, "198.18.0.1", (uint16_t)(40000 + i / 100), "198.18.0.2", 53, &q,
+		     1 * S + i);
+		assert_int_equal(dnstrack_packet(t, &ev), 0);
+	}
+	dnstrack_get_stats(t, &st);
+	assert_int_equal(st.queries, MAX);
+	assert_int_equal(st.pending_full, SENT - MAX);
+	assert_int_equal(st.pending, MAX);
+	/* Answer every other one, newest first. */
+	for (unsigned i = MAX; i-- > 0;) {
+		if (i & 1)
+			continue;
+		fx_a_response(&r, i % 100);
+		mkev(&ev, 0, "198.18.0.2", 53, "198.18.0.1", (uint16_t)(40000 + i / 100), &r,
+		     2 * S);
+		assert_int_equal(dnstrack_packet(t, &ev), 0);
+		assert_int_equal(s.rcode, 0);
+		assert_int_equal(s.latency_ns, 1 * S - i);
+	}
+	dnstrack_get_stats(t, &st);
+	assert_int_equal(st.responses, MAX / 2);
+	assert_int_equal(st.pending, MAX / 2);
+	assert_int_equal(st.unmatched, 0);
+	/* The rest times out in the order it was sent. */
+	s.n = 0;
+	dnstrack_expire(t, 6 * S + 999);
+	dnstrack_get_stats(t, &st);
+	assert_int_equal(s.n, 500);
+	assert_int_equal(s.latency_ns, 5 * S); /* the last one reported: query 999 */
+	assert_int_equal(st.pending, MAX / 2 - 500);
+	dnstrack_expire(t, 7 * S);
+	dnstrack_get_stats(t, &st);
+	assert_int_equal(st.timeouts, MAX / 2);
+	assert_int_equal(st.pending, 0);
+	dnstrack_free(t);
+}
+
 static void test_tcp_transaction(void **state)
 {
 	struct seen s = { 0 };
@@ -447,6 +499,7 @@ int main(void)
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_unmatched_and_mismatched),
 		cmocka_unit_test(test_pending_bound_and_retransmit),
+		cmocka_unit_test(test_many_pending),
 		cmocka_unit_test(test_tcp_transaction),
 		cmocka_unit_test(test_malformed_records),
 		cmocka_unit_test(test_json_escaping_and_space),

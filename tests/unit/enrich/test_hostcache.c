@@ -179,6 +179,62 @@ static void test_churn(void **state)
 	hostcache_free(h);
 }
 
+/* Thousands of addresses: the table grows far past its first size, a full
+ * cache drops the entry that expires first, and expiry shrinks it again;
+ * every survivor still answers its own name. */
+static void test_grow_evict_shrink(void **state)
+{
+	enum { MAX = 3000, PUTS = 5000 };
+	struct hostcache *h = hostcache_new(MAX);
+	struct hostcache_stats st;
+	uint8_t a[16];
+	char name[32];
+
+	(void)state;
+	for (int i = 0; i < PUTS; i++) { /* address i lives i + 1 seconds */
+		memset(a, 0, sizeof(a));
+		a[0] = i & 1 ? 0xfd : 198;
+		a[1] = 18;
+		a[14] = (uint8_t)(i >> 8);
+		a[15] = (uint8_t)i;
+		if (!(i & 1)) { /* IPv4: 198.18.x.y */
+			a[2] = a[14];
+			a[3] = a[15];
+		}
+		snprintf(name, sizeof(name), "h%d.gespann.test", i);
+		hostcache_put(h, i & 1 ? AF_INET6 : AF_INET, a, name, (uint32_t)i + 1, 0);
+	}
+	hostcache_get_stats(h, &st);
+	assert_int_equal(st.entries, MAX);
+	assert_int_equal(st.evictions, PUTS - MAX);
+	assert_int_equal(st.expired, 0);
+	for (int i = 0; i < PUTS; i++) {
+		const char *got;
+
+		memset(a, 0, sizeof(a));
+		a[0] = i & 1 ? 0xfd : 198;
+		a[1] = 18;
+		a[14] = (uint8_t)(i >> 8);
+		a[15] = (uint8_t)i;
+		if (!(i & 1)) {
+			a[2] = a[14];
+			a[3] = a[15];
+		}
+		got = hostcache_get(h, i & 1 ? AF_INET6 : AF_INET, a, 0);
+		snprintf(name, sizeof(name), "h%d.gespann.test", i);
+		if (i < PUTS - MAX)
+			assert_null(got);
+		else
+			assert_string_equal(got, name);
+	}
+	/* At 4500 s, addresses 2000..4499 have run out. */
+	hostcache_expire(h, 4500 * S);
+	hostcache_get_stats(h, &st);
+	assert_int_equal(st.entries, PUTS - 4500);
+	assert_int_equal(st.expired, 4500 - (PUTS - MAX));
+	hostcache_free(h);
+}
+
 static void test_put_response_follows_cname_chain(void **state)
 {
 	struct hostcache *h = hostcache_new(16);
@@ -223,6 +279,7 @@ int main(void)
 		cmocka_unit_test(test_later_put_wins_and_families),
 		cmocka_unit_test(test_eviction_of_first_expiring),
 		cmocka_unit_test(test_churn),
+		cmocka_unit_test(test_grow_evict_shrink),
 		cmocka_unit_test(test_put_response_follows_cname_chain),
 	};
 

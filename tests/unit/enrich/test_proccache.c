@@ -665,6 +665,59 @@ static void test_fork_evicts_parent_safely(void **state)
 	proccache_free(pc);
 }
 
+/* A thousand processes and more: the table grows far past its first size,
+ * evicts the least recently used, then exited ones first in exit order, and
+ * shrinks by expiry; every survivor keeps its own fields. */
+static void test_grow_evict_expire(void **state)
+{
+	enum { MAX = 1000, EXECS = 1200 };
+	struct fixture *f = *state;
+	struct proccache *pc = proccache_new(MAX, f->proc, f->cg);
+	struct proccache_stats st;
+	struct gs_proc_event ev;
+	char exe[32];
+
+	assert_non_null(pc);
+	for (uint32_t pid = 1; pid <= EXECS; pid++) {
+		snprintf(exe, sizeof(exe), "/bin/p%u", pid);
+		ev = proc_ev(GS_EV_EXEC, pid, 1, "p", exe, 0);
+		proccache_event(pc, &ev, 0);
+	}
+	proccache_get_stats(pc, &st);
+	assert_int_equal(st.entries, MAX);
+	assert_int_equal(st.evictions, EXECS - MAX); /* 1..200, least recently used */
+	for (uint32_t pid = 201; pid <= 300; pid++) {
+		ev = proc_ev(GS_EV_EXIT, pid, 1, "p", NULL, 0);
+		proccache_event(pc, &ev, 1 * S);
+	}
+	for (uint32_t pid = 2001; pid <= 2050; pid++) { /* room from 201..250 */
+		ev = proc_ev(GS_EV_EXEC, pid, 1, "p", "/bin/new", 0);
+		proccache_event(pc, &ev, 2 * S);
+	}
+	proccache_get_stats(pc, &st);
+	assert_int_equal(st.entries, MAX);
+	assert_int_equal(st.evictions, EXECS - MAX + 50);
+	for (uint32_t pid = 251; pid <= EXECS; pid++) {
+		const struct proc_info *pi = proccache_get(pc, pid, NULL, 0, 2 * S);
+
+		snprintf(exe, sizeof(exe), "/bin/p%u", pid);
+		assert_string_equal(pi->exe, exe);
+		assert_int_equal(pi->exited, pid <= 300);
+	}
+	proccache_get_stats(pc, &st);
+	assert_int_equal(st.hits, EXECS - 250);
+	assert_int_equal(st.misses, 0);
+	proccache_expire(pc, 1 * S + PROCCACHE_GRACE_NS); /* 251..300 */
+	proccache_get_stats(pc, &st);
+	assert_int_equal(st.entries, MAX - 50);
+	assert_string_equal(proccache_get(pc, 2050, NULL, 0, 2 * S)->exe, "/bin/new");
+	assert_string_equal(proccache_get(pc, 1, "gone", 0, 2 * S)->comm, "gone");
+	proccache_get_stats(pc, &st);
+	assert_int_equal(st.misses, 1);
+	assert_int_equal(st.entries, MAX - 49);
+	proccache_free(pc);
+}
+
 /* ==== cgroup ids ==== */
 
 static void test_cgroup_walk_fake_tree(void **state)
@@ -895,6 +948,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_events_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eviction_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fork_evicts_parent_safely, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_grow_evict_expire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cgroup_walk_fake_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cgroup_cache_bound, setup, teardown),
 		cmocka_unit_test(test_live_proc_self),
