@@ -147,6 +147,17 @@ uint16_t sock_local_port(int fd)
 	return port;
 }
 
+bool wait_interrupted(int n, const char *call, const char *what)
+{
+	if (n < 0 && errno == EINTR)
+		return true;
+	if (n < 0)
+		tool_die_setup("%s: %s", call, strerror(errno));
+	if (n == 0)
+		die_deadline(what);
+	return false;
+}
+
 /* Wait until fd is ready for events; die at the deadline. Returns revents. */
 short wait_fd(int fd, short events, const char *what)
 {

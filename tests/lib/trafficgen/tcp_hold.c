@@ -76,12 +76,8 @@ static void hold_half_close(struct pollfd *pfds, uint64_t n)
 	while (open > 0) {
 		int r = poll(pfds, n, remaining_ms("waiting for the peers to close"));
 
-		if (r < 0 && errno == EINTR)
+		if (wait_interrupted(r, "poll", "waiting for the peers to close"))
 			continue;
-		if (r < 0)
-			tool_die_setup("poll: %s", strerror(errno));
-		if (r == 0)
-			die_deadline("waiting for the peers to close");
 		for (i = 0; i < n; i++) {
 			ssize_t got;
 
@@ -130,12 +126,8 @@ int cmd_tcp_hold(const struct opts *o)
 	while (pending > 0) {
 		int n = poll(pfds, o->conns, remaining_ms("connecting held connections"));
 
-		if (n < 0 && errno == EINTR)
+		if (wait_interrupted(n, "poll", "connecting held connections"))
 			continue;
-		if (n < 0)
-			tool_die_setup("poll: %s", strerror(errno));
-		if (n == 0)
-			die_deadline("connecting held connections");
 		for (i = 0; i < o->conns; i++) {
 			int e = 0;
 			socklen_t elen = sizeof(e);

@@ -215,12 +215,8 @@ int cmd_tcp_server(const struct opts *o)
 
 	while (!stop && !(o->max_conns && s->handled >= o->max_conns)) {
 		n = epoll_wait(s->ep, evs, 256, remaining_ms("serving tcp"));
-		if (n < 0 && errno == EINTR)
+		if (wait_interrupted(n, "epoll_wait", "serving tcp"))
 			continue;
-		if (n < 0)
-			tool_die_setup("epoll_wait: %s", strerror(errno));
-		if (n == 0)
-			die_deadline("serving tcp");
 		for (i = 0; i < n; i++) {
 			struct srv_tag *tag = evs[i].data.ptr;
 

@@ -99,6 +99,10 @@ void target_nth(const struct target *base, uint16_t port, uint64_t span, uint64_
 		struct target *t);
 /* The local port of fd, 0 if unknown. */
 uint16_t sock_local_port(int fd);
+/* After poll()/epoll_wait() returned n with a timeout of remaining_ms(what):
+ * true when interrupted (wait again), false when n fds are ready; a failed
+ * call ("CALL: error") or the deadline (n == 0) ends the program. */
+bool wait_interrupted(int n, const char *call, const char *what);
 /* Wait until fd is ready for events; die at the deadline. Returns revents. */
 short wait_fd(int fd, short events, const char *what);
 /* Close with a RST rather than a FIN (SO_LINGER 0). */

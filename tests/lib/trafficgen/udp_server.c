@@ -25,12 +25,8 @@ int cmd_udp_server(const struct opts *o)
 	for (;;) {
 		int n = poll(p, 2, remaining_ms("serving udp"));
 
-		if (n < 0 && errno == EINTR)
+		if (wait_interrupted(n, "poll", "serving udp"))
 			continue;
-		if (n < 0)
-			tool_die_setup("poll: %s", strerror(errno));
-		if (n == 0)
-			die_deadline("serving udp");
 		if (p[1].revents)
 			break;
 		/* Drain what is queued, a bounded batch per wakeup. */
