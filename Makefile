@@ -56,8 +56,13 @@ LIB_SRCS   := $(filter-out src/main.c,$(wildcard src/*.c $(addsuffix /*.c,$(SRC_
 LIB_OBJS   := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(GEN_OBJS)
 UNIT_SRCS  := $(wildcard tests/unit/*/test_*.c)
 UNIT_BINS  := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(UNIT_SRCS)))
+# Test and bench tools: one .c each (tests/lib/*.c, bench/*.c), or a folder
+# tests/lib/<tool>/ of several with a main.c; all share tests/lib/tool.h.
 TOOL_SRCS  := $(wildcard tests/lib/*.c bench/*.c)
-TOOL_BINS  := $(patsubst %.c,$(BUILD)/tools/%,$(notdir $(TOOL_SRCS)))
+TOOL_DIRS  := $(patsubst %/main.c,%,$(wildcard tests/lib/*/main.c))
+TOOL_BINS  := $(patsubst %.c,$(BUILD)/tools/%,$(notdir $(TOOL_SRCS))) \
+              $(addprefix $(BUILD)/tools/,$(notdir $(TOOL_DIRS)))
+TOOL_CFLAGS = $(CFLAGS) -Itests
 
 .PHONY: all run test unit asan bench check format deps check-prereqs clean tools
 all: $(BUILD)/gespann tools
@@ -128,12 +133,19 @@ $(BUILD)/tests/%: %.c $(BUILD)/libgespann.a
 	$(CC) $(CFLAGS) -Itests -Itests/unit -o $@ $< $(BUILD)/libgespann.a $(LDLIBS) -lcmocka
 
 tools: $(TOOL_BINS)
-$(BUILD)/tools/%: tests/lib/%.c
+$(BUILD)/tools/%: tests/lib/%.c tests/lib/tool.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< -lpthread
-$(BUILD)/tools/%: bench/%.c
+	$(CC) $(TOOL_CFLAGS) -o $@ $< -lpthread
+$(BUILD)/tools/%: bench/%.c tests/lib/tool.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< -lpthread
+	$(CC) $(TOOL_CFLAGS) -o $@ $< -lpthread
+# A tool in a folder: every .c in it, rebuilt when any of its files changes.
+define TOOL_DIR_RULE
+$(BUILD)/tools/$(notdir $(1)): $(wildcard $(1)/*.c $(1)/*.h) tests/lib/tool.h
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(TOOL_CFLAGS) -o $$@ $$(filter %.c,$$^) -lpthread
+endef
+$(foreach d,$(TOOL_DIRS),$(eval $(call TOOL_DIR_RULE,$(d))))
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
@@ -204,7 +216,7 @@ check:
 	scripts/check-style.sh
 
 format:
-	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'bench/*.c')
+	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h' 'bench/*.c')
 
 clean:
 	rm -rf $(BUILD)

@@ -20,28 +20,23 @@
  * the hard limit take several instances (one server port per instance).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 
-#define EXIT_SETUP    1
-#define EXIT_USAGE    2
-#define EXIT_DEADLINE 3
+#define TOOL_NAME "connhold"
+#include "lib/tool.h"
 
 #define MAX_SOURCES 64
 #define MAX_CONNS   1000000
@@ -60,62 +55,19 @@ struct opts {
 
 static uint64_t g_deadline_ns;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static void __attribute__((noreturn, format(printf, 2, 3))) die(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("connhold: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(code);
-}
-
-/* Milliseconds left until the deadline (at least 1), or die. */
-static int remaining_ms(const char *what)
-{
-	uint64_t now = now_ns();
-
-	if (now >= g_deadline_ns)
-		die(EXIT_DEADLINE, "deadline passed while %s", what);
-	return (int)((g_deadline_ns - now + 999999) / 1000000);
-}
-
-static uint64_t parse_u64(const char *name, const char *s, uint64_t min, uint64_t max)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
-		die(EXIT_USAGE, "--%s: '%s' is not a number in [%" PRIu64 ", %" PRIu64 "]", name, s,
-		    min, max);
-	return v;
-}
-
 static void parse_sources(struct opts *o, const char *list)
 {
 	char buf[1024];
 	char *save = NULL, *tok;
 
 	if (strlen(list) >= sizeof(buf))
-		die(EXIT_USAGE, "--sources: list too long");
+		tool_die(EXIT_USAGE, "--sources: list too long");
 	memcpy(buf, list, strlen(list) + 1);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (o->n_sources == MAX_SOURCES)
-			die(EXIT_USAGE, "--sources: at most %d addresses", MAX_SOURCES);
+			tool_die(EXIT_USAGE, "--sources: at most %d addresses", MAX_SOURCES);
 		if (inet_pton(AF_INET, tok, &o->sources[o->n_sources]) != 1)
-			die(EXIT_USAGE, "--sources: '%s' is not an IPv4 address", tok);
+			tool_die(EXIT_USAGE, "--sources: '%s' is not an IPv4 address", tok);
 		o->n_sources++;
 	}
 }
@@ -153,7 +105,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	else if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
 		usage(stdout), exit(0);
 	else if (strcmp(argv[1], "client"))
-		die(EXIT_USAGE, "unknown command '%s'", argv[1]);
+		tool_die(EXIT_USAGE, "unknown command '%s'", argv[1]);
 	o->first_port = 10000;
 	o->inflight = 512;
 	o->deadline_ms = 120000;
@@ -165,22 +117,22 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			o->addr = optarg;
 			break;
 		case 'p':
-			o->port = (uint16_t)parse_u64("port", optarg, 1, 65535);
+			o->port = (uint16_t)tool_opt_u64("port", optarg, 1, 65535);
 			break;
 		case 'n':
-			o->conns = parse_u64("conns", optarg, 1, MAX_CONNS);
+			o->conns = tool_opt_u64("conns", optarg, 1, MAX_CONNS);
 			break;
 		case 's':
 			parse_sources(o, optarg);
 			break;
 		case 'f':
-			o->first_port = parse_u64("first-port", optarg, 1, 65535);
+			o->first_port = tool_opt_u64("first-port", optarg, 1, 65535);
 			break;
 		case 'i':
-			o->inflight = parse_u64("inflight", optarg, 1, 65536);
+			o->inflight = tool_opt_u64("inflight", optarg, 1, 65536);
 			break;
 		case 'd':
-			o->deadline_ms = parse_u64("deadline-ms", optarg, 1, UINT32_MAX);
+			o->deadline_ms = tool_opt_u64("deadline-ms", optarg, 1, UINT32_MAX);
 			break;
 		case 'h':
 			usage(stdout);
@@ -191,16 +143,16 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		}
 	}
 	if (optind < argc)
-		die(EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
+		tool_die(EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
 	if (!o->addr || !o->port || !o->conns)
-		die(EXIT_USAGE, "%s, --port and --conns are required",
-		    o->server ? "--bind" : "--connect");
+		tool_die(EXIT_USAGE, "%s, --port and --conns are required",
+			 o->server ? "--bind" : "--connect");
 	if (!o->server && !o->n_sources)
-		die(EXIT_USAGE, "--sources is required");
+		tool_die(EXIT_USAGE, "--sources is required");
 	if (!o->server && o->first_port + (o->conns + o->n_sources - 1) / o->n_sources - 1 > 65535)
-		die(EXIT_USAGE,
-		    "%" PRIu64 " connections from %u sources do not fit above port %" PRIu64,
-		    o->conns, o->n_sources, o->first_port);
+		tool_die(EXIT_USAGE,
+			 "%" PRIu64 " connections from %u sources do not fit above port %" PRIu64,
+			 o->conns, o->n_sources, o->first_port);
 }
 
 /* Room for every connection, the listener, epoll and stdio, within the hard
@@ -208,26 +160,16 @@ static void parse_opts(int argc, char **argv, struct opts *o)
  * lack, so the benchmark runs several instances rather than one big one. */
 static void raise_nofile(uint64_t need)
 {
-	struct rlimit rl;
+	bool hard;
+	int err = tool_raise_nofile(need + 64, &hard);
 
-	need += 64;
-	if (getrlimit(RLIMIT_NOFILE, &rl))
-		die(EXIT_SETUP, "getrlimit: %s", strerror(errno));
-	if (rl.rlim_cur >= need)
-		return;
-	if (rl.rlim_max < need) {
-		rl.rlim_max = need;
-		rl.rlim_cur = need;
-		if (setrlimit(RLIMIT_NOFILE, &rl))
-			die(EXIT_SETUP,
-			    "%" PRIu64 " descriptors exceed the hard RLIMIT_NOFILE and raising it "
-			    "failed (%s): run more instances with fewer --conns each",
-			    need, strerror(errno));
-		return;
-	}
-	rl.rlim_cur = need;
-	if (setrlimit(RLIMIT_NOFILE, &rl))
-		die(EXIT_SETUP, "setrlimit: %s", strerror(errno));
+	if (err && hard)
+		tool_die(EXIT_SETUP,
+			 "%" PRIu64 " descriptors exceed the hard RLIMIT_NOFILE and raising it "
+			 "failed (%s): run more instances with fewer --conns each",
+			 need + 64, strerror(-err));
+	if (err)
+		tool_die(EXIT_SETUP, "setrlimit: %s", strerror(-err));
 }
 
 static void sockaddr_of(const char *addr, uint16_t port, struct sockaddr_in *sa)
@@ -236,7 +178,7 @@ static void sockaddr_of(const char *addr, uint16_t port, struct sockaddr_in *sa)
 	sa->sin_family = AF_INET;
 	sa->sin_port = htons(port);
 	if (inet_pton(AF_INET, addr, &sa->sin_addr) != 1)
-		die(EXIT_USAGE, "'%s' is not an IPv4 address", addr);
+		tool_die(EXIT_USAGE, "'%s' is not an IPv4 address", addr);
 }
 
 static void close_rst(int fd)
@@ -254,13 +196,13 @@ static void hold(void)
 
 	for (;;) {
 		struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
-		int n = poll(&p, 1, remaining_ms("holding connections"));
+		int n = poll(&p, 1, tool_remaining_ms(g_deadline_ns, "holding connections"));
 		ssize_t r;
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			continue; /* remaining_ms() dies at the deadline */
+			continue; /* tool_remaining_ms() dies at the deadline */
 		r = read(STDIN_FILENO, buf, sizeof(buf) - 1);
 		if (r <= 0)
 			return;
@@ -281,22 +223,22 @@ static int run_server(const struct opts *o)
 	raise_nofile(o->conns);
 	fds = calloc(o->conns, sizeof(*fds));
 	if (!fds)
-		die(EXIT_SETUP, "out of memory");
+		tool_die(EXIT_SETUP, "out of memory");
 	sockaddr_of(o->addr, o->port, &sa);
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (lfd < 0)
-		die(EXIT_SETUP, "socket: %s", strerror(errno));
+		tool_die(EXIT_SETUP, "socket: %s", strerror(errno));
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)))
-		die(EXIT_SETUP, "bind %s:%u: %s", o->addr, o->port, strerror(errno));
+		tool_die(EXIT_SETUP, "bind %s:%u: %s", o->addr, o->port, strerror(errno));
 	if (listen(lfd, 65535))
-		die(EXIT_SETUP, "listen: %s", strerror(errno));
+		tool_die(EXIT_SETUP, "listen: %s", strerror(errno));
 	printf("{\"listening\":%u}\n", o->port);
 	fflush(stdout);
-	t0 = now_ns();
+	t0 = tool_now_ns();
 	while (accepted < o->conns) {
 		struct pollfd p = { .fd = lfd, .events = POLLIN };
-		int n = poll(&p, 1, remaining_ms("accepting"));
+		int n = poll(&p, 1, tool_remaining_ms(g_deadline_ns, "accepting"));
 
 		if (n <= 0)
 			continue;
@@ -308,13 +250,14 @@ static int run_server(const struct opts *o)
 					break;
 				if (errno == EINTR || errno == ECONNABORTED)
 					continue;
-				die(EXIT_SETUP, "accept after %" PRIu64 ": %s", accepted,
-				    strerror(errno));
+				tool_die(EXIT_SETUP, "accept after %" PRIu64 ": %s", accepted,
+					 strerror(errno));
 			}
 			fds[accepted++] = fd;
 		}
 	}
-	printf("{\"accepted\":%" PRIu64 ",\"elapsed_ns\":%" PRIu64 "}\n", accepted, now_ns() - t0);
+	printf("{\"accepted\":%" PRIu64 ",\"elapsed_ns\":%" PRIu64 "}\n", accepted,
+	       tool_now_ns() - t0);
 	fflush(stdout);
 	hold();
 	for (uint64_t i = 0; i < accepted; i++)
@@ -336,12 +279,12 @@ static int run_client(const struct opts *o)
 	raise_nofile(o->conns);
 	fds = calloc(o->conns, sizeof(*fds));
 	if (!fds)
-		die(EXIT_SETUP, "out of memory");
+		tool_die(EXIT_SETUP, "out of memory");
 	sockaddr_of(o->addr, o->port, &dst);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
-		die(EXIT_SETUP, "epoll_create1: %s", strerror(errno));
-	t0 = now_ns();
+		tool_die(EXIT_SETUP, "epoll_create1: %s", strerror(errno));
+	t0 = tool_now_ns();
 	while (established + failed < o->conns) {
 		int n;
 
@@ -350,15 +293,17 @@ static int run_client(const struct opts *o)
 			int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 			if (fd < 0)
-				die(EXIT_SETUP, "socket %" PRIu64 ": %s", next, strerror(errno));
+				tool_die(EXIT_SETUP, "socket %" PRIu64 ": %s", next,
+					 strerror(errno));
 			memset(&src, 0, sizeof(src));
 			src.sin_family = AF_INET;
 			src.sin_addr = o->sources[next % o->n_sources];
 			src.sin_port = htons((uint16_t)(o->first_port + next / o->n_sources));
 			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 			if (bind(fd, (struct sockaddr *)&src, sizeof(src)))
-				die(EXIT_SETUP, "bind source %s:%u: %s", inet_ntoa(src.sin_addr),
-				    ntohs(src.sin_port), strerror(errno));
+				tool_die(EXIT_SETUP, "bind source %s:%u: %s",
+					 inet_ntoa(src.sin_addr), ntohs(src.sin_port),
+					 strerror(errno));
 			fds[next] = fd;
 			if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) &&
 			    errno != EINPROGRESS) {
@@ -366,7 +311,7 @@ static int run_client(const struct opts *o)
 				close(fd);
 				fds[next] = -1;
 			} else if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev)) {
-				die(EXIT_SETUP, "epoll_ctl: %s", strerror(errno));
+				tool_die(EXIT_SETUP, "epoll_ctl: %s", strerror(errno));
 			} else {
 				pending++;
 			}
@@ -374,9 +319,9 @@ static int run_client(const struct opts *o)
 		}
 		if (!pending)
 			continue;
-		n = epoll_wait(ep, evs, 256, remaining_ms("connecting"));
+		n = epoll_wait(ep, evs, 256, tool_remaining_ms(g_deadline_ns, "connecting"));
 		if (n < 0 && errno != EINTR)
-			die(EXIT_SETUP, "epoll_wait: %s", strerror(errno));
+			tool_die(EXIT_SETUP, "epoll_wait: %s", strerror(errno));
 		for (int i = 0; i < n; i++) {
 			uint64_t idx = evs[i].data.u64;
 			int fd = fds[idx], err = 0;
@@ -393,7 +338,7 @@ static int run_client(const struct opts *o)
 			}
 		}
 	}
-	elapsed = now_ns() - t0;
+	elapsed = tool_now_ns() - t0;
 	printf("{\"established\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"elapsed_ns\":%" PRIu64
 	       ",\"rate\":%.1f}\n",
 	       established, failed, elapsed, elapsed ? established * 1e9 / (double)elapsed : 0.0);
@@ -412,6 +357,6 @@ int main(int argc, char **argv)
 	struct opts o = { 0 };
 
 	parse_opts(argc, argv, &o);
-	g_deadline_ns = now_ns() + o.deadline_ms * 1000000ULL;
+	g_deadline_ns = tool_deadline_in_ms(o.deadline_ms);
 	return o.server ? run_server(&o) : run_client(&o);
 }

@@ -22,24 +22,20 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 
-#define EXIT_SETUP    1
-#define EXIT_USAGE    2
-#define EXIT_DEADLINE 3
+#define TOOL_NAME "udpflood"
+#include "lib/tool.h"
 
 #define RECV_BATCH    64
 #define RECV_BUF      (64 << 20) /* receive buffer: keep drops at zero */
@@ -48,39 +44,6 @@
 static uint64_t g_deadline_ns;
 static atomic_bool g_sending_done;
 static uint64_t g_received, g_bytes_received;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static void __attribute__((noreturn, format(printf, 2, 3))) die(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("udpflood: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(code);
-}
-
-static uint64_t parse_u64(const char *name, const char *s, uint64_t min, uint64_t max)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
-		die(EXIT_USAGE, "--%s: '%s' is not a number in [%" PRIu64 ", %" PRIu64 "]", name, s,
-		    min, max);
-	return v;
-}
 
 /* Udp RcvbufErrors of the current network namespace, 0 if unreadable. */
 static uint64_t snmp_udp_rcvbuf_errors(void)
@@ -141,9 +104,9 @@ static void *receiver(void *arg)
 			continue;
 		}
 		if (n < 0 && errno != EAGAIN && errno != EINTR)
-			die(EXIT_SETUP, "recvmmsg: %s", strerror(errno));
+			tool_die(EXIT_SETUP, "recvmmsg: %s", strerror(errno));
 		if (atomic_load(&g_sending_done)) {
-			uint64_t now = now_ns();
+			uint64_t now = tool_now_ns();
 
 			if (!idle_since)
 				idle_since = now;
@@ -171,9 +134,9 @@ int main(int argc, char **argv)
 	uint64_t sent = 0, errors = 0, t0, elapsed, rcvbuf0, rcvbuf1;
 	struct sockaddr_in dst, src;
 	socklen_t slen = sizeof(src);
-	struct rlimit rl;
+	bool hard;
 	pthread_t rx;
-	int *fds, rfd, big = RECV_BUF, c;
+	int *fds, rfd, big = RECV_BUF, c, err;
 	char payload[65507];
 
 	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
@@ -182,19 +145,19 @@ int main(int argc, char **argv)
 			addr = optarg;
 			break;
 		case 'p':
-			port = parse_u64("port", optarg, 1, 65535);
+			port = tool_opt_u64("port", optarg, 1, 65535);
 			break;
 		case 'n':
-			nsock = parse_u64("sockets", optarg, 1, 60000);
+			nsock = tool_opt_u64("sockets", optarg, 1, 60000);
 			break;
 		case 'm':
-			count = parse_u64("datagrams", optarg, 1, UINT32_MAX);
+			count = tool_opt_u64("datagrams", optarg, 1, UINT32_MAX);
 			break;
 		case 's':
-			size = parse_u64("size", optarg, 0, sizeof(payload));
+			size = tool_opt_u64("size", optarg, 0, sizeof(payload));
 			break;
 		case 'd':
-			deadline_ms = parse_u64("deadline-ms", optarg, 1, UINT32_MAX);
+			deadline_ms = tool_opt_u64("deadline-ms", optarg, 1, UINT32_MAX);
 			break;
 		case 'h':
 			puts("usage: udpflood --connect ADDR --port P --sockets N --datagrams M "
@@ -205,51 +168,47 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind < argc || !addr || !port || !nsock || !count)
-		die(EXIT_USAGE, "--connect, --port, --sockets and --datagrams are required");
-	g_deadline_ns = now_ns() + deadline_ms * 1000000ULL;
+		tool_die(EXIT_USAGE, "--connect, --port, --sockets and --datagrams are required");
+	g_deadline_ns = tool_deadline_in_ms(deadline_ms);
 	memset(&dst, 0, sizeof(dst));
 	dst.sin_family = AF_INET;
 	dst.sin_port = htons((uint16_t)port);
 	if (inet_pton(AF_INET, addr, &dst.sin_addr) != 1)
-		die(EXIT_USAGE, "'%s' is not an IPv4 address", addr);
+		tool_die(EXIT_USAGE, "'%s' is not an IPv4 address", addr);
 	memset(payload, 'u', sizeof(payload));
 
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < nsock + 64) {
-		rl.rlim_cur = nsock + 64;
-		if (rl.rlim_max < rl.rlim_cur)
-			rl.rlim_max = rl.rlim_cur;
-		if (setrlimit(RLIMIT_NOFILE, &rl))
-			die(EXIT_SETUP, "cannot raise RLIMIT_NOFILE: %s", strerror(errno));
-	}
+	err = tool_raise_nofile(nsock + 64, &hard);
+	if (err)
+		tool_die(EXIT_SETUP, "cannot raise RLIMIT_NOFILE: %s", strerror(-err));
 
 	rfd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (rfd < 0)
-		die(EXIT_SETUP, "socket: %s", strerror(errno));
+		tool_die(EXIT_SETUP, "socket: %s", strerror(errno));
 	if (setsockopt(rfd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)))
 		setsockopt(rfd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
 	if (bind(rfd, (struct sockaddr *)&dst, sizeof(dst)))
-		die(EXIT_SETUP, "bind %s:%" PRIu64 ": %s", addr, port, strerror(errno));
+		tool_die(EXIT_SETUP, "bind %s:%" PRIu64 ": %s", addr, port, strerror(errno));
 
 	fds = calloc(nsock, sizeof(*fds));
 	if (!fds)
-		die(EXIT_SETUP, "out of memory");
+		tool_die(EXIT_SETUP, "out of memory");
 	memset(&src, 0, sizeof(src));
 	src.sin_family = AF_INET;
 	src.sin_addr = dst.sin_addr;
 	for (uint64_t i = 0; i < nsock; i++) {
 		fds[i] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		if (fds[i] < 0)
-			die(EXIT_SETUP, "socket %" PRIu64 ": %s", i, strerror(errno));
+			tool_die(EXIT_SETUP, "socket %" PRIu64 ": %s", i, strerror(errno));
 		if (bind(fds[i], (struct sockaddr *)&src, sizeof(src)))
-			die(EXIT_SETUP, "bind source %" PRIu64 ": %s", i, strerror(errno));
+			tool_die(EXIT_SETUP, "bind source %" PRIu64 ": %s", i, strerror(errno));
 	}
 	if (getsockname(fds[0], (struct sockaddr *)&src, &slen))
-		die(EXIT_SETUP, "getsockname: %s", strerror(errno));
+		tool_die(EXIT_SETUP, "getsockname: %s", strerror(errno));
 
 	rcvbuf0 = snmp_udp_rcvbuf_errors();
 	if (pthread_create(&rx, NULL, receiver, &rfd))
-		die(EXIT_SETUP, "pthread_create failed");
-	t0 = now_ns();
+		tool_die(EXIT_SETUP, "pthread_create failed");
+	t0 = tool_now_ns();
 	for (uint64_t i = 0; i < count; i++) {
 		ssize_t w = sendto(fds[i % nsock], payload, size, 0, (struct sockaddr *)&dst,
 				   sizeof(dst));
@@ -258,10 +217,10 @@ int main(int argc, char **argv)
 			sent++;
 		else
 			errors++;
-		if ((i & 4095) == 0 && now_ns() >= g_deadline_ns)
-			die(EXIT_DEADLINE, "deadline passed after %" PRIu64 " datagrams", i);
+		if ((i & 4095) == 0 && tool_past_deadline(g_deadline_ns))
+			tool_die(EXIT_DEADLINE, "deadline passed after %" PRIu64 " datagrams", i);
 	}
-	elapsed = now_ns() - t0;
+	elapsed = tool_now_ns() - t0;
 	atomic_store(&g_sending_done, true);
 	pthread_join(rx, NULL);
 	rcvbuf1 = snmp_udp_rcvbuf_errors();

@@ -5,10 +5,10 @@
 # t_datadog.sh, t_otlp.sh and t_exporters_all.sh. Source it after lib.sh.
 #   - statsd: the npm statsd daemon (0.9, installed into build/node on first
 #     use) on 127.0.0.1, with statsd_totals_backend.js writing what statsd
-#     parsed to $STATSD_TOTALS after each flush; st reads it.
+#     parsed to $STATSD_TOTALS after each flush; statsd_total reads it.
 #   - OTLP: otlp_receiver.js on 127.0.0.1, decoding every request with
 #     OpenTelemetry JS's generated protobuf code (the npm package installed
-#     into build/node on first use); oq reads its log.
+#     into build/node on first use); otlp_query reads its log.
 # Sourcing it sets an EXIT trap that stops both (netns_setup, called later,
 # chains its teardown in front of it).
 
@@ -91,9 +91,9 @@ statsd_stop() {
 	STATSD_PID=
 }
 
-# st KIND KEY: a number from statsd's totals (counters, gauges, observations),
+# statsd_total KIND KEY: a number from statsd's totals (counters, gauges, observations),
 # 0 when absent. Keys are statsd's: "name;tag=value;..." for DogStatsD tags.
-st() {
+statsd_total() {
 	python3 - "$STATSD_TOTALS" "$1" "$2" <<'PY'
 import json, sys
 try:
@@ -152,7 +152,7 @@ otlp_adapter() {
 	return 0
 }
 
-# oq QUERY ARGS...: read the receiver's log ($RECV_OUT). Queries:
+# otlp_query QUERY ARGS...: read the receiver's log ($RECV_OUT). Queries:
 #   count [STATUS]           requests received (with that status)
 #   value NAME [K=V...]      from the last request answered 200: the point's value
 #                            (a histogram's count), attributes matched exactly
@@ -163,7 +163,7 @@ otlp_adapter() {
 #   field SEQ KEY            contentType, contentEncoding, status, t_ms, or a header
 #   snapshot SEQ             timeUnixNano of the first point of request SEQ
 #   gap SEQ1 SEQ2            ms between two requests' arrival
-oq() {
+otlp_query() {
 	python3 - "$RECV_OUT" "$@" <<'PY'
 import json, sys
 path, q, args = sys.argv[1], sys.argv[2], sys.argv[3:]

@@ -24,7 +24,7 @@ AGENT_LOG=
 
 e2e_log() { printf '# %s\n' "$*"; }
 
-ok() {
+e2e_pass() {
 	E2E_PASS=$((E2E_PASS + 1))
 	printf 'ok - %s\n' "$*"
 }
@@ -39,7 +39,7 @@ not_ok() {
 # assert_eq ACTUAL EXPECTED WHAT
 assert_eq() {
 	if [[ "$1" == "$2" ]]; then
-		ok "$3: $1"
+		e2e_pass "$3: $1"
 	else
 		not_ok "$3: expected $2, got $1"
 	fi
@@ -48,7 +48,7 @@ assert_eq() {
 # assert_ge ACTUAL MIN WHAT
 assert_ge() {
 	if python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= float(sys.argv[2]) else 1)' "$1" "$2"; then
-		ok "$3: $1 >= $2"
+		e2e_pass "$3: $1 >= $2"
 	else
 		not_ok "$3: expected >= $2, got $1"
 	fi
@@ -58,7 +58,7 @@ assert_ge() {
 assert_true() {
 	local what=$1
 	shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
+	if "$@"; then e2e_pass "$what"; else not_ok "$what"; fi
 }
 
 # agent_start NAME SCOPE [EXTRA_YAML_LINES] [EXTRA_ADAPTERS]: start the agent
@@ -118,8 +118,8 @@ metric() {
 	awk -v s="$1" '$1 == s { v = $2 } END { print (v == "" ? 0 : v) }' "${2:-$E2E_TMP/last.prom}"
 }
 
-# m SERIES: scrape, then the value.
-m() {
+# scrape_metric SERIES: scrape, then the value.
+scrape_metric() {
 	scrape && metric "$1"
 }
 
@@ -284,8 +284,8 @@ mvalues() {
 	_prom_query "values:$label" "$name" "$@"
 }
 
-# mother NAME: value of the series whose every label value is "other" (0 when absent).
-mother() { _prom_query other "$1"; }
+# metric_other NAME: value of the series whose every label value is "other" (0 when absent).
+metric_other() { _prom_query other "$1"; }
 
 # mbucket NAME BOUND [FILTER...]: "LE COUNT" for histogram NAME: the largest
 # bucket bound LE <= BOUND (+Inf allowed as "inf") and its cumulative count

@@ -47,7 +47,7 @@ assert_true "$FC sums to $SWEEP_N over its series" wait_msum 20 "$snmp_fails" "$
 scrape
 named_n=$(mcount "$FC" outcome=refused)
 named_sum=$(msum "$FC" outcome=refused)
-other=$(mother "$FC")
+other=$(metric_other "$FC")
 e2e_log "$FC: $(mcount "$FC") series, $named_n named summing to $named_sum, other = $other"
 assert_eq "$(mcount "$FC")" $((CAP + 1)) "$FC: $CAP named series + other"
 assert_eq "$named_n" "$CAP" "$FC: $CAP named series, all outcome=refused"
@@ -91,10 +91,10 @@ assert_true "gespann_open_connections = $HOLD_N" wait_metric gespann_open_connec
 assert_true "$FO sums to $HOLD_N" wait_msum 10 "$HOLD_N" "$FO"
 scrape
 named_sum=$(msum "$FO" state=established)
-e2e_log "$FO: $(mcount "$FO") series, named sum $named_sum, other $(mother "$FO")"
+e2e_log "$FO: $(mcount "$FO") series, named sum $named_sum, other $(metric_other "$FO")"
 assert_eq "$(mcount "$FO")" $((CAP + 1)) "$FO: $CAP named series + other"
 assert_eq "$(mcount "$FO" state=established)" "$CAP" "$FO: $CAP named established series"
-assert_eq "$(mother "$FO")" $((HOLD_N - named_sum)) "$FO{every label=\"other\"} = $HOLD_N - sum of the named series"
+assert_eq "$(metric_other "$FO")" $((HOLD_N - named_sum)) "$FO{every label=\"other\"} = $HOLD_N - sum of the named series"
 assert_eq "$named_sum" "$CAP" "$FO: one connection per named series"
 # 50 assumes the gauge's label sets are the states the agent found at its
 # collections: the handshakes on veth end long before the next one, so no

@@ -53,7 +53,7 @@ if ! statsd_install; then
 	e2e_finish
 	exit 0
 fi
-ok "statsd $(statsd_version) in build/node"
+e2e_pass "statsd $(statsd_version) in build/node"
 
 netns_setup gse2e-dd || { not_ok "netns setup"; e2e_finish; exit 1; }
 
@@ -97,33 +97,33 @@ _all_delivered() {
 	local p
 	scrape || return 1
 	for p in "${PAIRS[@]}"; do
-		[[ "$(st counters "${p%%|*}")" == "$(metric "${p#*|}")" ]] || return 1
+		[[ "$(statsd_total counters "${p%%|*}")" == "$(metric "${p#*|}")" ]] || return 1
 	done
-	close_to "$(st counters "gespann.connect.duration$T")" "$(hist_weighted gespann_connect_duration_seconds)"
+	close_to "$(statsd_total counters "gespann.connect.duration$T")" "$(hist_weighted gespann_connect_duration_seconds)"
 }
 assert_true "statsd totals caught up with the agent" wait_until 15 _all_delivered
 scrape
 for p in "${PAIRS[@]}"; do
-	assert_eq "$(st counters "${p%%|*}")" "$(metric "${p#*|}")" "statsd ${p%%|*} = agent ${p#*|}"
+	assert_eq "$(statsd_total counters "${p%%|*}")" "$(metric "${p#*|}")" "statsd ${p%%|*} = agent ${p#*|}"
 done
-assert_eq "$(st counters "gespann.connections.closed$T")" 12 "statsd: 12 connections closed"
-assert_eq "$(st counters "gespann.bytes.sent$T")" $((12 * 500)) "statsd: bytes sent = 12 x 500"
-assert_eq "$(st counters "gespann.bytes.received$T")" $((12 * 700)) "statsd: bytes received = 12 x 700"
-assert_eq "$(st counters "$EV;type=open;protocol=tcp")" 12 "statsd: 12 open events (type:open tag)"
+assert_eq "$(statsd_total counters "gespann.connections.closed$T")" 12 "statsd: 12 connections closed"
+assert_eq "$(statsd_total counters "gespann.bytes.sent$T")" $((12 * 500)) "statsd: bytes sent = 12 x 500"
+assert_eq "$(statsd_total counters "gespann.bytes.received$T")" $((12 * 700)) "statsd: bytes received = 12 x 700"
+assert_eq "$(statsd_total counters "$EV;type=open;protocol=tcp")" 12 "statsd: 12 open events (type:open tag)"
 
 # histograms: the |h lines stand for as many observations as Prometheus counted,
 # and statsd's value x 1/rate sum equals the buckets' bound x count sum
 for h in connect.duration:gespann_connect_duration_seconds connection.duration:gespann_connection_duration_seconds rtt:gespann_rtt_seconds; do
 	dd=gespann.${h%%:*}$T prom=${h#*:}
-	obs=$(st observations "$dd")
+	obs=$(statsd_total observations "$dd")
 	assert_eq "$(python3 -c 'import sys; print(round(float(sys.argv[1])))' "$obs")" "$(metric "${prom}_count")" "statsd observations of $dd = ${prom}_count"
-	assert_true "statsd $dd value sum = sum of ${prom} bucket bounds x counts" close_to "$(st counters "$dd")" "$(hist_weighted "$prom")"
+	assert_true "statsd $dd value sum = sum of ${prom} bucket bounds x counts" close_to "$(statsd_total counters "$dd")" "$(hist_weighted "$prom")"
 done
 assert_eq "$(metric gespann_connect_duration_seconds_count)" 12 "agent: 12 handshakes observed"
 
-assert_eq "$(st gauges "gespann.connections.open$T")" 0 "statsd gauge: no connection open"
-assert_eq "$(st gauges "gespann.build_info$T;version=$("$GS_BIN" -version | awk '{print $2}')")" 1 "statsd gauge: build_info with its version tag"
-assert_eq "$(st counters statsd.bad_lines_seen)" 0 "statsd: no bad line"
+assert_eq "$(statsd_total gauges "gespann.connections.open$T")" 0 "statsd gauge: no connection open"
+assert_eq "$(statsd_total gauges "gespann.build_info$T;version=$("$GS_BIN" -version | awk '{print $2}')")" 1 "statsd gauge: build_info with its version tag"
+assert_eq "$(statsd_total counters statsd.bad_lines_seen)" 0 "statsd: no bad line"
 assert_eq "$(metric 'gespann_exporter_errors_total{adapter="datadog"}')" 0 "agent: no exporter error"
 assert_eq "$(metric 'gespann_exporter_dropped_total{adapter="datadog"}')" 0 "agent: nothing dropped"
 assert_eq "$(grep -c 'level=warn adapter datadog' "$AGENT_LOG")" 0 "agent: no adapter warning"

@@ -79,7 +79,7 @@ counter_values() {
 	local name prom key otlp q
 	IFS='|' read -r name prom key otlp <<<"$1"
 	read -r -a q <<<"$otlp"
-	echo "$(metric "$prom") $(st counters "$key") $(oq value "${q[@]}")"
+	echo "$(metric "$prom") $(statsd_total counters "$key") $(otlp_query value "${q[@]}")"
 }
 
 # Every push caught up: statsd's totals and the receiver's last request carry
@@ -117,9 +117,9 @@ assert_eq "$(metric 'gespann_connection_events_total{type="open",protocol="tcp",
 assert_eq "$(metric 'gespann_connection_failures_total{errno="ECONNREFUSED"}')" "$attempt_fails" "prometheus: ECONNREFUSED = /proc/net/snmp AttemptFails delta"
 
 # ---- and nothing went wrong on the way ----
-assert_eq "$(st counters statsd.bad_lines_seen)" 0 "statsd: no bad line"
-assert_eq "$(oq count 400)" 0 "otlp: every request decoded by the OpenTelemetry JS decoder"
-assert_eq "$(oq field 0 contentType)" application/x-protobuf "otlp: Content-Type"
+assert_eq "$(statsd_total counters statsd.bad_lines_seen)" 0 "statsd: no bad line"
+assert_eq "$(otlp_query count 400)" 0 "otlp: every request decoded by the OpenTelemetry JS decoder"
+assert_eq "$(otlp_query field 0 contentType)" application/x-protobuf "otlp: Content-Type"
 for a in datadog otlp; do
 	assert_eq "$(metric "gespann_exporter_errors_total{adapter=\"$a\"}")" 0 "$a: no exporter error"
 	assert_eq "$(metric "gespann_exporter_dropped_total{adapter=\"$a\"}")" 0 "$a: nothing dropped"

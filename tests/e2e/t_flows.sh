@@ -61,8 +61,8 @@ lbl() {
 	for kv in "$@"; do out+="${out:+,}${kv%%=*}=\"${kv#*=}\""; done
 	printf '%s' "$out"
 }
-# on AGENT: make the saved agent AGENT current and scrape it.
-on() {
+# scrape_agent AGENT: make the saved agent AGENT current and scrape it.
+scrape_agent() {
 	agent_use "$1"
 	scrape || not_ok "scrape of agent $1"
 }
@@ -123,7 +123,7 @@ agent_use CLIAGENT
 # 14 completed TCP connections + 1 refused + 3 UDP flows.
 assert_true "client agent: every connection counted" wait_msum 10 18 "$FC"
 assert_true "client agent: every byte folded in" wait_msum 10 "$tot_sent" "$FB" direction=sent
-on CLIAGENT
+scrape_agent CLIAGENT
 for p in "${plan[@]}"; do
 	read -r out proc proto addr port <<<"$p"
 	sel=(protocol="$proto" role=client src_process="$proc" dst_address="$addr" dst_port="$port")
@@ -173,7 +173,7 @@ assert_eq "$(msum "$PB" direction=sent)" "$tot_sent" "sum of $PB sent = the gene
 agent_use SRVAGENT
 assert_true "server agent: every connection counted" wait_msum 10 17 "$FC"
 assert_true "server agent: every byte folded in" wait_msum 10 "$tot_rcvd" "$FB" direction=sent
-on SRVAGENT
+scrape_agent SRVAGENT
 for p in "${plan[@]}"; do
 	read -r out proc proto addr port <<<"$p"
 	svc="svc-one"
@@ -235,9 +235,9 @@ agent_use SRVAGENT
 assert_true "server: held connections gone from the gauge" wait_msum 5 0 "$FO" dst_port=9105
 assert_true "server: their $HOLD_N connections counted when they ended" wait_msum 5 "$HOLD_N" "$FC" role=server src_process=svc-hold dst_port=9105 outcome=ok
 
-on CLIAGENT
+scrape_agent CLIAGENT
 assert_eq "$(metric gespann_events_lost_total)" 0 "client agent: no ring-buffer record lost"
-on SRVAGENT
+scrape_agent SRVAGENT
 assert_eq "$(metric gespann_events_lost_total)" 0 "server agent: no ring-buffer record lost"
 agent_use CLIAGENT
 agent_stop

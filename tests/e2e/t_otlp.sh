@@ -24,13 +24,13 @@ otlp_install || { not_ok "npm install $OTLP_PKG ($(tail -3 "$E2E_TMP/npm.log"))"
 
 # prom_vs_otlp PROM_SERIES OTLP_NAME [K=V...]: wait until the last push carries
 # the agent's current Prometheus value, then assert the two are equal.
-_otlp_caught_up() { scrape && [[ "$(oq value "$2" "${@:3}")" == "$(metric "$1")" ]]; }
+_otlp_caught_up() { scrape && [[ "$(otlp_query value "$2" "${@:3}")" == "$(metric "$1")" ]]; }
 prom_vs_otlp() {
 	wait_until 5 _otlp_caught_up "$@"
 	scrape
 	local what="otlp $2"
 	[[ $# -le 2 ]] || what+="{${*:3}}"
-	assert_eq "$(oq value "$2" "${@:3}")" "$(metric "$1")" "$what = Prometheus $1"
+	assert_eq "$(otlp_query value "$2" "${@:3}")" "$(metric "$1")" "$what = Prometheus $1"
 }
 
 start_server() { # NAME PORT: TCP server in the server namespace
@@ -66,30 +66,30 @@ agent_start otlp-pb "/var/run/netns/$NS_CLI" "idle_timeout: 1s" "$(otlp_adapter 
         X-Gespann-Test: e2e")" || { e2e_finish; exit 1; }
 tcp_run pb 5601 20
 assert_true "protobuf: a request received" wait_until 5 bash -c "[[ \$(wc -l <'$RECV_OUT') -ge 1 ]]"
-assert_eq "$(oq field 0 method)" POST "protobuf: method"
-assert_eq "$(oq field 0 url)" /v1/metrics "protobuf: path"
-assert_eq "$(oq field 0 contentType)" application/x-protobuf "protobuf: Content-Type"
-assert_eq "$(oq field 0 contentEncoding)" gzip "protobuf: Content-Encoding"
-assert_eq "$(oq field 0 X-Gespann-Test)" e2e "protobuf: configured header sent"
-assert_eq "$(oq count 400)" 0 "protobuf: every request decoded by the OpenTelemetry JS decoder"
+assert_eq "$(otlp_query field 0 method)" POST "protobuf: method"
+assert_eq "$(otlp_query field 0 url)" /v1/metrics "protobuf: path"
+assert_eq "$(otlp_query field 0 contentType)" application/x-protobuf "protobuf: Content-Type"
+assert_eq "$(otlp_query field 0 contentEncoding)" gzip "protobuf: Content-Encoding"
+assert_eq "$(otlp_query field 0 X-Gespann-Test)" e2e "protobuf: configured header sent"
+assert_eq "$(otlp_query count 400)" 0 "protobuf: every request decoded by the OpenTelemetry JS decoder"
 prom_vs_otlp gespann_closed_connections_total gespann_closed_connections_total
 prom_vs_otlp gespann_bytes_sent_total gespann_bytes_sent_total
 prom_vs_otlp gespann_bytes_received_total gespann_bytes_received_total
 prom_vs_otlp gespann_connect_duration_seconds_count gespann_connect_duration_seconds
 prom_vs_otlp 'gespann_connection_bandwidth_bytes_total{direction="sent",protocol="tcp"}' gespann_connection_bandwidth_bytes_total network.io.direction=transmit network.transport=tcp
 prom_vs_otlp 'gespann_connection_events_total{type="established",protocol="tcp",reset_reason=""}' gespann_connection_events_total type=established network.transport=tcp
-assert_eq "$(oq value gespann_bytes_sent_total)" "$(jget "$E2E_TMP/pb.json" bytes_sent)" "protobuf: bytes sent = generator's count"
-assert_eq "$(oq kind gespann_closed_connections_total)" sum/2/true "protobuf: counter is a cumulative monotonic sum"
-assert_eq "$(oq kind gespann_open_connections)" gauge "protobuf: gauge is a gauge"
-assert_eq "$(oq kind gespann_rtt_seconds)" histogram/2 "protobuf: histogram is a cumulative histogram"
-assert_eq "$(oq unit gespann_bytes_sent_total)" By "protobuf: unit of bytes"
-assert_eq "$(oq unit gespann_rtt_seconds)" s "protobuf: unit of seconds"
-assert_eq "$(oq unit gespann_open_connections)" "{connection}" "protobuf: unit of connections"
-assert_eq "$(oq resource service.name)" gespann "protobuf: resource service.name"
-assert_eq "$(oq resource service.version)" "$("$GS_BIN" -version | awk '{print $2}')" "protobuf: resource service.version"
-assert_eq "$(oq resource host.name)" "$(hostname)" "protobuf: resource host.name"
-assert_eq "$(oq resource os.type)" linux "protobuf: resource os.type"
-assert_eq "$(oq scope)" gespann "protobuf: scope name"
+assert_eq "$(otlp_query value gespann_bytes_sent_total)" "$(jget "$E2E_TMP/pb.json" bytes_sent)" "protobuf: bytes sent = generator's count"
+assert_eq "$(otlp_query kind gespann_closed_connections_total)" sum/2/true "protobuf: counter is a cumulative monotonic sum"
+assert_eq "$(otlp_query kind gespann_open_connections)" gauge "protobuf: gauge is a gauge"
+assert_eq "$(otlp_query kind gespann_rtt_seconds)" histogram/2 "protobuf: histogram is a cumulative histogram"
+assert_eq "$(otlp_query unit gespann_bytes_sent_total)" By "protobuf: unit of bytes"
+assert_eq "$(otlp_query unit gespann_rtt_seconds)" s "protobuf: unit of seconds"
+assert_eq "$(otlp_query unit gespann_open_connections)" "{connection}" "protobuf: unit of connections"
+assert_eq "$(otlp_query resource service.name)" gespann "protobuf: resource service.name"
+assert_eq "$(otlp_query resource service.version)" "$("$GS_BIN" -version | awk '{print $2}')" "protobuf: resource service.version"
+assert_eq "$(otlp_query resource host.name)" "$(hostname)" "protobuf: resource host.name"
+assert_eq "$(otlp_query resource os.type)" linux "protobuf: resource os.type"
+assert_eq "$(otlp_query scope)" gespann "protobuf: scope name"
 scrape
 assert_eq "$(metric 'gespann_exporter_errors_total{adapter="otlp"}')" 0 "protobuf: no exporter errors"
 assert_eq "$(metric 'gespann_exporter_dropped_total{adapter="otlp"}')" 0 "protobuf: no snapshot dropped"
@@ -102,18 +102,18 @@ agent_start otlp-json "/var/run/netns/$NS_CLI" "" "$(otlp_adapter "      protoco
       interval: 1s")" || { e2e_finish; exit 1; }
 tcp_run json 5601 5
 assert_true "json: a request received" wait_until 5 bash -c "[[ \$(wc -l <'$RECV_OUT') -ge 1 ]]"
-assert_eq "$(oq field 0 contentType)" application/json "json: Content-Type"
-assert_eq "$(oq field 0 contentEncoding)" "" "json: no Content-Encoding"
-assert_eq "$(oq count 400)" 0 "json: every body parsed"
+assert_eq "$(otlp_query field 0 contentType)" application/json "json: Content-Type"
+assert_eq "$(otlp_query field 0 contentEncoding)" "" "json: no Content-Encoding"
+assert_eq "$(otlp_query count 400)" 0 "json: every body parsed"
 prom_vs_otlp gespann_closed_connections_total gespann_closed_connections_total
 prom_vs_otlp gespann_bytes_sent_total gespann_bytes_sent_total
 prom_vs_otlp gespann_connect_duration_seconds_count gespann_connect_duration_seconds
-assert_eq "$(oq value gespann_closed_connections_total)" 5 "json: 5 connections closed"
-assert_eq "$(oq kind gespann_closed_connections_total)" sum/2/true "json: counter is a cumulative monotonic sum"
-assert_eq "$(oq kind gespann_open_connections)" gauge "json: gauge is a gauge"
-assert_eq "$(oq kind gespann_connect_duration_seconds)" histogram/2 "json: histogram is a cumulative histogram"
-assert_eq "$(oq resource service.name)" gespann "json: resource service.name"
-assert_eq "$(oq resource os.type)" linux "json: resource os.type"
+assert_eq "$(otlp_query value gespann_closed_connections_total)" 5 "json: 5 connections closed"
+assert_eq "$(otlp_query kind gespann_closed_connections_total)" sum/2/true "json: counter is a cumulative monotonic sum"
+assert_eq "$(otlp_query kind gespann_open_connections)" gauge "json: gauge is a gauge"
+assert_eq "$(otlp_query kind gespann_connect_duration_seconds)" histogram/2 "json: histogram is a cumulative histogram"
+assert_eq "$(otlp_query resource service.name)" gespann "json: resource service.name"
+assert_eq "$(otlp_query resource os.type)" linux "json: resource os.type"
 agent_stop
 receiver_stop
 
@@ -121,9 +121,9 @@ receiver_stop
 receiver_start e500 500 3 || { e2e_finish; exit 1; }
 agent_start otlp-500 "/var/run/netns/$NS_CLI" "" "$(otlp_adapter "      interval: 1s")" || { e2e_finish; exit 1; }
 assert_true "500: a request answered 200 after three 500s" wait_until 10 bash -c "[[ \$(grep -c '\"status\":200' '$RECV_OUT') -ge 1 ]]"
-assert_eq "$(oq count 500)" 3 "500: three requests answered 500"
-assert_ge "$(oq gap 0 1)" 800 "500: next request one interval later (ms), not a retry"
-assert_ge "$(oq gap 1 2)" 800 "500: and the one after (ms)"
+assert_eq "$(otlp_query count 500)" 3 "500: three requests answered 500"
+assert_ge "$(otlp_query gap 0 1)" 800 "500: next request one interval later (ms), not a retry"
+assert_ge "$(otlp_query gap 1 2)" 800 "500: and the one after (ms)"
 scrape
 assert_eq "$(metric 'gespann_exporter_errors_total{adapter="otlp"}')" 3 "500: errors counted"
 assert_eq "$(metric 'gespann_exporter_dropped_total{adapter="otlp"}')" 3 "500: snapshots dropped"
@@ -136,11 +136,11 @@ receiver_stop
 receiver_start e429 429 1 || { e2e_finish; exit 1; }
 agent_start otlp-429 "/var/run/netns/$NS_CLI" "" "$(otlp_adapter "      interval: 3s")" || { e2e_finish; exit 1; }
 assert_true "429: retried" wait_until 10 bash -c "[[ \$(wc -l <'$RECV_OUT') -ge 2 ]]"
-assert_eq "$(oq field 0 status)" 429 "429: first request answered 429"
-assert_eq "$(oq field 1 status)" 200 "429: retry answered 200"
-assert_ge "$(oq gap 0 1)" 950 "429: retry waited Retry-After: 1 (ms)"
-assert_ge 2500 "$(oq gap 0 1)" "429: retry came before the next interval (ms)"
-assert_eq "$(oq snapshot 1)" "$(oq snapshot 0)" "429: the retry carries the same snapshot"
+assert_eq "$(otlp_query field 0 status)" 429 "429: first request answered 429"
+assert_eq "$(otlp_query field 1 status)" 200 "429: retry answered 200"
+assert_ge "$(otlp_query gap 0 1)" 950 "429: retry waited Retry-After: 1 (ms)"
+assert_ge 2500 "$(otlp_query gap 0 1)" "429: retry came before the next interval (ms)"
+assert_eq "$(otlp_query snapshot 1)" "$(otlp_query snapshot 0)" "429: the retry carries the same snapshot"
 scrape
 assert_eq "$(metric 'gespann_exporter_errors_total{adapter="otlp"}')" 1 "429: one error counted"
 assert_eq "$(metric 'gespann_exporter_dropped_total{adapter="otlp"}')" 0 "429: nothing dropped"

@@ -20,9 +20,9 @@ assert_true "all 15 tracked (at the next refresh)" wait_metric gespann_tracked_c
 
 hold_stop old
 assert_true "the 10 old connections' closes are counted" wait_metric gespann_closed_connections_total 10
-assert_eq "$(m gespann_open_connections)" 5 "open gauge 5 after the old connections closed"
+assert_eq "$(scrape_metric gespann_open_connections)" 5 "open gauge 5 after the old connections closed"
 
 hold_stop new
 assert_true "open gauge back to 0" wait_metric gespann_open_connections 0
-assert_eq "$(m gespann_closed_connections_total)" 15 "15 closes in all"
+assert_eq "$(scrape_metric gespann_closed_connections_total)" 15 "15 closes in all"
 e2e_finish

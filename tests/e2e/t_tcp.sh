@@ -147,7 +147,7 @@ assert_true "payload of open connections counted before they close" wait_metric 
 assert_eq "$(metric gespann_closed_connections_total)" "$base_closed" "...while none of them has closed"
 hold_stop live
 assert_true "the 4 connections closed" wait_metric gespann_closed_connections_total $((base_closed + 4))
-assert_eq "$(m gespann_bytes_sent_total)" $((base_sent + 20000)) "their payload counted once, not again at close"
+assert_eq "$(scrape_metric gespann_bytes_sent_total)" $((base_sent + 20000)) "their payload counted once, not again at close"
 
 scrape
 assert_eq "$(metric gespann_events_lost_total)" 0 "no ring-buffer record lost"

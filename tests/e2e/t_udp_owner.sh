@@ -191,11 +191,11 @@ assert_eq "$(dns_lines "ingress tcp $SRV4:53 -> $CLI4:$lpt pid=0 comm=- len=53 p
 
 # Kernel counters, as deltas over the run.
 counters >"$E2E_TMP/c1"
-d() { echo $(($(counter "$1" "$E2E_TMP/c1") - $(counter "$1" "$E2E_TMP/c0"))); }
-assert_eq "$(d GS_C_DNS_PACKETS)" 16 "GS_C_DNS_PACKETS"
-assert_eq "$(d GS_C_DNS_LOST)" 0 "GS_C_DNS_LOST"
+counter_delta() { echo $(($(counter "$1" "$E2E_TMP/c1") - $(counter "$1" "$E2E_TMP/c0"))); }
+assert_eq "$(counter_delta GS_C_DNS_PACKETS)" 16 "GS_C_DNS_PACKETS"
+assert_eq "$(counter_delta GS_C_DNS_LOST)" 0 "GS_C_DNS_LOST"
 # a, b (v4, v6), c, e, DNS (v4, v6)
-assert_eq "$(d GS_C_UDP_FLOWS)" 7 "GS_C_UDP_FLOWS"
-assert_eq "$(d GS_C_UDP_OWNER_UNKNOWN)" 0 "GS_C_UDP_OWNER_UNKNOWN"
+assert_eq "$(counter_delta GS_C_UDP_FLOWS)" 7 "GS_C_UDP_FLOWS"
+assert_eq "$(counter_delta GS_C_UDP_OWNER_UNKNOWN)" 0 "GS_C_UDP_OWNER_UNKNOWN"
 assert_eq "$(wc -l <"$E2E_TMP/flows")" 7 "udp_flows entries"
 e2e_finish

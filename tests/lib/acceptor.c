@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -34,10 +33,10 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
-#define EXIT_SETUP    1
-#define EXIT_USAGE    2
-#define EXIT_DEADLINE 3
-#define MAX_CHILDREN  64
+#define TOOL_NAME "acceptor"
+#include "lib/tool.h"
+
+#define MAX_CHILDREN 64
 
 /* What a child reports to the parent per connection served. */
 struct acc_report {
@@ -54,22 +53,11 @@ struct acc_opts {
 	unsigned int deadline_ms;
 };
 
-static uint64_t acc_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int acc_parse_uint(const char *s, unsigned int max, unsigned int *out)
 {
-	char *end;
-	unsigned long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v > max)
+	if (tool_parse_u64(s, 0, max, &v))
 		return -1;
 	*out = (unsigned int)v;
 	return 0;
@@ -77,21 +65,11 @@ static int acc_parse_uint(const char *s, unsigned int max, unsigned int *out)
 
 static int acc_listen(const struct acc_opts *o)
 {
-	struct sockaddr_storage ss = { 0 };
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	struct sockaddr_storage ss;
 	socklen_t len;
 	int fd, one = 1;
 
-	if (inet_pton(AF_INET, o->bind_addr, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(o->port);
-		len = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, o->bind_addr, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(o->port);
-		len = sizeof(*sin6);
-	} else {
+	if (tool_sockaddr(o->bind_addr, (uint16_t)o->port, &ss, &len)) {
 		fprintf(stderr, "acceptor: bad address %s\n", o->bind_addr);
 		return -1;
 	}
@@ -215,7 +193,7 @@ int main(int argc, char **argv)
 		acc_usage();
 		return EXIT_USAGE;
 	}
-	deadline = acc_now_ms() + o.deadline_ms;
+	deadline = tool_deadline_in_ms(o.deadline_ms);
 	prctl(PR_SET_NAME, "acc-parent", 0, 0, 0);
 	lfd = acc_listen(&o);
 	if (lfd < 0)
@@ -246,17 +224,17 @@ int main(int argc, char **argv)
 
 	while (served < o.conns) {
 		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
-		uint64_t now = acc_now_ms();
+		int left = tool_ms_left(deadline);
 		struct acc_report r;
 		ssize_t n;
 
-		if (now >= deadline) {
+		if (!left) {
 			fprintf(stderr, "acceptor: deadline passed after %u of %u connections\n",
 				served, o.conns);
 			rc = EXIT_DEADLINE;
 			break;
 		}
-		if (poll(&pfd, 1, (int)(deadline - now)) <= 0)
+		if (poll(&pfd, 1, left) <= 0)
 			continue;
 		n = read(pipefd[0], &r, sizeof(r));
 		if (n == 0) {

@@ -24,13 +24,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -38,9 +36,8 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 
-#define EXIT_SETUP    1
-#define EXIT_USAGE    2
-#define EXIT_DEADLINE 3
+#define TOOL_NAME "udpowner"
+#include "lib/tool.h"
 
 #define DNS_QNAME "\4udpo\7gespann\4test" /* 19 bytes with the root label */
 #define DNS_QLEN  (12 + 19 + 4)		  /* header, question */
@@ -53,31 +50,7 @@ struct opts {
 	bool replies, tcp;
 };
 
-static struct timespec deadline;
-
-static void __attribute__((noreturn, format(printf, 2, 3))) die(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("udpowner: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(code);
-}
-
-static int remaining_ms(const char *what)
-{
-	struct timespec now;
-	long long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (deadline.tv_sec - now.tv_sec) * 1000LL + (deadline.tv_nsec - now.tv_nsec) / 1000000;
-	if (ms <= 0)
-		die(EXIT_DEADLINE, "deadline passed while %s", what);
-	return ms > 1000000 ? 1000000 : (int)ms;
-}
+static uint64_t g_deadline_ns;
 
 /* Block (poll) until fd is readable or the deadline passes. */
 static void wait_readable(int fd, const char *what)
@@ -85,56 +58,42 @@ static void wait_readable(int fd, const char *what)
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 
 	for (;;) {
-		int n = poll(&p, 1, remaining_ms(what));
+		int n = poll(&p, 1, tool_remaining_ms(g_deadline_ns, what));
 
 		if (n > 0)
 			return;
 		if (n < 0 && errno != EINTR)
-			die(EXIT_SETUP, "poll: %s", strerror(errno));
+			tool_die(EXIT_SETUP, "poll: %s", strerror(errno));
 	}
 }
 
 static long parse_num(const char *s, const char *name, long min, long max)
 {
-	char *end;
-	long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		die(EXIT_USAGE, "--%s: expected a number in [%ld, %ld], got '%s'", name, min, max,
-		    s);
-	return v;
+	if (tool_parse_u64(s, (uint64_t)min, (uint64_t)max, &v))
+		tool_die(EXIT_USAGE, "--%s: expected a number in [%ld, %ld], got '%s'", name, min,
+			 max, s);
+	return (long)v;
 }
 
 static socklen_t make_addr(const char *addr, long port, struct sockaddr_storage *ss)
 {
-	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+	socklen_t len;
 
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, addr, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		return sizeof(*a4);
-	}
-	if (inet_pton(AF_INET6, addr, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		return sizeof(*a6);
-	}
-	die(EXIT_USAGE, "'%s' is not an IPv4 or IPv6 address", addr);
+	if (tool_sockaddr(addr, (uint16_t)port, ss, &len))
+		tool_die(EXIT_USAGE, "'%s' is not an IPv4 or IPv6 address", addr);
+	return len;
 }
 
 static unsigned int local_port(int fd)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
+	uint16_t port = 0;
+	int err = tool_local_port(fd, &port);
 
-	if (getsockname(fd, (struct sockaddr *)&ss, &len))
-		die(EXIT_SETUP, "getsockname: %s", strerror(errno));
-	return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
-						((struct sockaddr_in *)&ss)->sin_port);
+	if (err)
+		tool_die(EXIT_SETUP, "getsockname: %s", strerror(-err));
+	return port;
 }
 
 static int open_socket(const struct opts *o, int type, bool bind_to, struct sockaddr_storage *ss,
@@ -145,11 +104,12 @@ static int open_socket(const struct opts *o, int type, bool bind_to, struct sock
 	*len = make_addr(o->addr, o->port, ss);
 	fd = socket(ss->ss_family, type | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		die(EXIT_SETUP, "socket: %s", strerror(errno));
+		tool_die(EXIT_SETUP, "socket: %s", strerror(errno));
 	if (bind_to) {
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (bind(fd, (struct sockaddr *)ss, *len))
-			die(EXIT_SETUP, "bind %s port %ld: %s", o->addr, o->port, strerror(errno));
+			tool_die(EXIT_SETUP, "bind %s port %ld: %s", o->addr, o->port,
+				 strerror(errno));
 	}
 	return fd;
 }
@@ -165,9 +125,9 @@ static void read_full(int fd, unsigned char *buf, size_t n)
 		wait_readable(fd, "reading a TCP DNS message");
 		r = read(fd, buf + got, n - got);
 		if (r == 0)
-			die(EXIT_SETUP, "peer closed after %zu of %zu bytes", got, n);
+			tool_die(EXIT_SETUP, "peer closed after %zu of %zu bytes", got, n);
 		if (r < 0 && errno != EINTR)
-			die(EXIT_SETUP, "read: %s", strerror(errno));
+			tool_die(EXIT_SETUP, "read: %s", strerror(errno));
 		if (r > 0)
 			got += (size_t)r;
 	}
@@ -206,13 +166,13 @@ static int cmd_send(const struct opts *o)
 	memset(&any, 0, sizeof(any));
 	any.ss_family = to.ss_family;
 	if (bind(fd, (struct sockaddr *)&any, len))
-		die(EXIT_SETUP, "bind: %s", strerror(errno));
+		tool_die(EXIT_SETUP, "bind: %s", strerror(errno));
 	printf("{\"pid\":%d,\"lport\":%u}\n", (int)getpid(), local_port(fd));
 	fflush(stdout);
 	memset(buf, 'u', (size_t)o->size);
 	for (long i = 0; i < o->count; i++) {
 		if (sendto(fd, buf, (size_t)o->size, 0, (struct sockaddr *)&to, len) != o->size)
-			die(EXIT_SETUP, "sendto: %s", strerror(errno));
+			tool_die(EXIT_SETUP, "sendto: %s", strerror(errno));
 		sent++;
 		if (o->replies) {
 			wait_readable(fd, "waiting for an echo");
@@ -263,7 +223,7 @@ static int cmd_dns_server(const struct opts *o)
 	int fd = open_socket(o, o->tcp ? SOCK_STREAM : SOCK_DGRAM, true, &ss, &len);
 
 	if (o->tcp && listen(fd, 16))
-		die(EXIT_SETUP, "listen: %s", strerror(errno));
+		tool_die(EXIT_SETUP, "listen: %s", strerror(errno));
 	printf("{\"pid\":%d,\"listening\":%u}\n", (int)getpid(), local_port(fd));
 	fflush(stdout);
 	while (answered < o->count) {
@@ -277,16 +237,16 @@ static int cmd_dns_server(const struct opts *o)
 			read_full(c, q, 2);
 			qlen = (size_t)q[0] << 8 | q[1];
 			if (qlen > 512)
-				die(EXIT_SETUP, "TCP DNS query of %zu bytes", qlen);
+				tool_die(EXIT_SETUP, "TCP DNS query of %zu bytes", qlen);
 			read_full(c, q + 2, qlen);
 			rlen = dns_answer(q + 2, qlen, r + 2);
 			if (!rlen)
-				die(EXIT_SETUP, "unexpected TCP DNS query of %zu bytes", qlen);
+				tool_die(EXIT_SETUP, "unexpected TCP DNS query of %zu bytes", qlen);
 			r[0] = (unsigned char)(rlen >> 8);
 			r[1] = (unsigned char)rlen;
 			/* One write: one segment. */
 			if (write(c, r, rlen + 2) != (ssize_t)(rlen + 2))
-				die(EXIT_SETUP, "write: %s", strerror(errno));
+				tool_die(EXIT_SETUP, "write: %s", strerror(errno));
 			/* Wait for the client's FIN so our close sends no data. */
 			wait_readable(c, "waiting for the client to close");
 			close(c);
@@ -304,7 +264,7 @@ static int cmd_dns_server(const struct opts *o)
 			if (!rlen)
 				continue;
 			if (sendto(fd, r, rlen, 0, (struct sockaddr *)&from, flen) != (ssize_t)rlen)
-				die(EXIT_SETUP, "sendto: %s", strerror(errno));
+				tool_die(EXIT_SETUP, "sendto: %s", strerror(errno));
 			answered++;
 		}
 	}
@@ -330,11 +290,11 @@ static int cmd_dns_query(const struct opts *o)
 			memset(&any, 0, sizeof(any));
 			any.ss_family = to.ss_family;
 			if (bind(fd, (struct sockaddr *)&any, len))
-				die(EXIT_SETUP, "bind: %s", strerror(errno));
+				tool_die(EXIT_SETUP, "bind: %s", strerror(errno));
 			printf("{\"pid\":%d,\"lport\":%u}\n", (int)getpid(), local_port(fd));
 			fflush(stdout);
 			if (o->tcp && connect(fd, (struct sockaddr *)&to, len))
-				die(EXIT_SETUP, "connect: %s", strerror(errno));
+				tool_die(EXIT_SETUP, "connect: %s", strerror(errno));
 		}
 		q[0] = 0;
 		q[1] = DNS_QLEN;
@@ -342,7 +302,7 @@ static int cmd_dns_query(const struct opts *o)
 		/* One write: one segment or datagram. */
 		if (sendto(fd, q, DNS_QLEN + pre, 0, o->tcp ? NULL : (struct sockaddr *)&to,
 			   o->tcp ? 0 : len) != (ssize_t)(DNS_QLEN + pre))
-			die(EXIT_SETUP, "send: %s", strerror(errno));
+			tool_die(EXIT_SETUP, "send: %s", strerror(errno));
 		if (o->tcp) {
 			read_full(fd, r, DNS_RLEN + 2);
 		} else {
@@ -392,7 +352,6 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .port = -1, .count = -1, .size = 100, .deadline_ms = 10000 };
-	struct timespec now;
 	int c;
 
 	if (argc < 2 || !strcmp(argv[1], "--help")) {
@@ -437,18 +396,12 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		die(EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
+		tool_die(EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
 	if (!o.addr || o.port < 0 || o.count < 0)
-		die(EXIT_USAGE, "--bind/--connect, --port and --count are required");
+		tool_die(EXIT_USAGE, "--bind/--connect, --port and --count are required");
 	if (o.name && prctl(PR_SET_NAME, o.name, 0, 0, 0))
-		die(EXIT_SETUP, "prctl(PR_SET_NAME): %s", strerror(errno));
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	deadline.tv_sec = now.tv_sec + o.deadline_ms / 1000;
-	deadline.tv_nsec = now.tv_nsec + (o.deadline_ms % 1000) * 1000000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
+		tool_die(EXIT_SETUP, "prctl(PR_SET_NAME): %s", strerror(errno));
+	g_deadline_ns = tool_deadline_in_ms((uint64_t)o.deadline_ms);
 	if (!strcmp(o.cmd, "recv"))
 		return cmd_recv(&o);
 	if (!strcmp(o.cmd, "send"))
@@ -457,5 +410,5 @@ int main(int argc, char **argv)
 		return cmd_dns_server(&o);
 	if (!strcmp(o.cmd, "dns-query"))
 		return cmd_dns_query(&o);
-	die(EXIT_USAGE, "unknown command '%s'", o.cmd);
+	tool_die(EXIT_USAGE, "unknown command '%s'", o.cmd);
 }
