@@ -65,7 +65,7 @@ static void usage(FILE *out)
 		"  -help          this text\n"
 		"\n"
 		"Embedded default configuration:\n%s",
-		config_default_yaml);
+		config_default_text());
 }
 
 static void refresh_registry(void *ctx)
@@ -240,7 +240,7 @@ int main(int argc, char **argv)
 	if (config_path)
 		rc = config_load_file(config_path, &a.cfg, err, sizeof(err));
 	else
-		rc = config_parse(config_default_yaml, strlen(config_default_yaml), "(default)",
+		rc = config_parse(config_default_text(), strlen(config_default_text()), "(default)",
 				  &a.cfg, err, sizeof(err));
 	if (!rc)
 		rc = flows_check_config(&a.cfg, err, sizeof(err));

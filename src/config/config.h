@@ -3,6 +3,10 @@
  * Configuration: the YAML file the README documents, or the embedded default.
  * Parsing is strict: an unknown key, a wrong type or a bad value is an error
  * that names the key and the line.
+ *
+ * Defaults, bounds and YAML names are not repeated here: each field's is in
+ * its row, in src/config/config.c (top level, attributes, networks, dns,
+ * processes) or, for an adapter's settings, in src/exporters/<type>_settings.c.
  */
 #ifndef GESPANN_CONFIG_H
 #define GESPANN_CONFIG_H
@@ -24,35 +28,35 @@ enum adapter_type {
 #define CONFIG_MAX_HEADERS 16
 
 enum datadog_histogram {
-	DATADOG_HIST_DISTRIBUTION = 0, /* |d (default) */
+	DATADOG_HIST_DISTRIBUTION = 0, /* |d */
 	DATADOG_HIST_HISTOGRAM = 1,    /* |h */
 };
 
 enum otlp_protocol {
-	OTLP_HTTP_PROTOBUF = 0, /* default */
+	OTLP_HTTP_PROTOBUF = 0,
 	OTLP_HTTP_JSON = 1,
 };
 
 struct adapter_config {
 	enum adapter_type type;
 	/* prometheus */
-	char address[64]; /* listen address, default "0.0.0.0" ("::" also ok) */
-	uint16_t port;	  /* default 8080 */
+	char address[64]; /* listen address */
+	uint16_t port;
 	/* datadog (DogStatsD) */
-	char host[256];		    /* default "localhost:8125"; or "unix:///path/dsd.socket" */
-	uint64_t flush_interval_ns; /* default 10s */
-	char metric_namespace[64];  /* default "gespann" (YAML key: namespace) */
+	char host[256]; /* HOST:PORT, [IPV6]:PORT or unix:///path/dsd.socket */
+	uint64_t flush_interval_ns;
+	char metric_namespace[64];	 /* YAML key: namespace */
 	char tags[CONFIG_MAX_TAGS][128]; /* global tags "key:value" (YAML: tags: [..]) */
 	size_t n_tags;
 	enum datadog_histogram histogram; /* YAML: histogram: distribution | histogram */
 	/* otlp */
-	char endpoint[512];			  /* default "http://localhost:4318/v1/metrics" */
+	char endpoint[512];			  /* http:// or https:// URL */
 	enum otlp_protocol protocol;		  /* YAML: protocol: http/protobuf | http/json */
 	char headers[CONFIG_MAX_HEADERS][2][256]; /* YAML: headers: {name: value} */
 	size_t n_headers;
-	uint64_t interval_ns; /* default 10s */
-	uint64_t timeout_ns;  /* default 10s */
-	int gzip;	      /* YAML: compression: gzip | none (default none) */
+	uint64_t interval_ns;
+	uint64_t timeout_ns;
+	int gzip; /* YAML: compression: gzip | none */
 };
 
 /*
@@ -87,8 +91,8 @@ struct config_network {
 };
 
 enum dns_events {
-	DNS_EVENTS_NONE = 0, /* default */
-	DNS_EVENTS_LOG = 1,  /* one JSON line per answered or timed-out query */
+	DNS_EVENTS_NONE = 0,
+	DNS_EVENTS_LOG = 1, /* one JSON line per answered or timed-out query */
 };
 
 enum scope_kind {
@@ -98,38 +102,42 @@ enum scope_kind {
 };
 
 struct config {
-	enum log_level log_level;  /* default info */
-	enum scope_kind scope;	   /* default host */
-	char scope_path[256];	   /* for SCOPE_PATH */
-	uint64_t idle_timeout_ns;  /* default 30s */
-	uint32_t max_connections;  /* size of the kernel connection map, default 65536 */
-	uint32_t max_udp_flows;	   /* size of the kernel UDP flow map, default 16384 */
-	uint32_t ringbuf_bytes;	   /* ring buffer size, power of 2 >= 4096, default 1 MiB */
-	uint64_t poll_interval_ns; /* ring buffer drain / map refresh period, default 100ms */
+	enum log_level log_level;
+	enum scope_kind scope;
+	char scope_path[256]; /* for SCOPE_PATH */
+	uint64_t idle_timeout_ns;
+	uint32_t max_connections;  /* size of the kernel connection map */
+	uint32_t max_udp_flows;	   /* size of the kernel UDP flow map */
+	uint32_t ringbuf_bytes;	   /* ring buffer size, a power of 2 (YAML: ring_buffer_size) */
+	uint64_t poll_interval_ns; /* ring buffer drain / map refresh period */
 	size_t n_adapters;
 	struct adapter_config adapters[CONFIG_MAX_ADAPTERS];
 	/* attributes: */
 	struct config_select select[CONFIG_MAX_SELECT];
 	size_t n_select;
-	uint64_t max_series; /* per metric family, default 10000 (1..10000000) */
+	uint64_t max_series; /* per metric family */
 	/* networks: */
 	struct config_network networks[CONFIG_MAX_NETWORKS];
 	size_t n_networks;
 	/* dns: */
-	int dns_enabled;	    /* default 1 */
-	enum dns_events dns_events; /* default none */
-	uint32_t dns_max_names;	    /* host name cache entries, default 65536 */
-	uint32_t dns_max_pending;   /* queries waiting for an answer, default 4096 */
-	uint64_t dns_timeout_ns;    /* unanswered -> rcode "timeout", default 5s */
-	char getaddrinfo[256];	    /* "auto" (default), "off" or an absolute libc path */
+	int dns_enabled;
+	enum dns_events dns_events;
+	uint32_t dns_max_names;	  /* host name cache entries */
+	uint32_t dns_max_pending; /* queries waiting for an answer */
+	uint64_t dns_timeout_ns;  /* unanswered -> rcode "timeout" */
+	char getaddrinfo[256];	  /* "auto", "off" or an absolute libc path */
 	/* processes: */
-	uint32_t max_processes; /* process cache entries, default 32768 */
+	uint32_t max_processes; /* process cache entries */
 };
 
-/* The embedded default: Prometheus on 0.0.0.0:8080, scope host. */
-extern const char config_default_yaml[];
+/*
+ * The embedded default configuration as YAML, generated from the rows with
+ * their descriptions as comments (`gespann -help` prints it; it is parsed
+ * when no -config is given). A static string, built on the first call.
+ */
+const char *config_default_text(void);
 
-/* Fill *cfg with the defaults above (the same values config_default_yaml gives). */
+/* Fill *cfg with every row's default (what config_default_text() parses to). */
 void config_set_defaults(struct config *cfg);
 
 /*

@@ -54,15 +54,12 @@
 #define NS_PER_MS  UINT64_C(1000000)
 #define NS_PER_SEC UINT64_C(1000000000)
 
-#define OTLP_DEFAULT_ENDPOINT "http://localhost:4318/v1/metrics"
-#define OTLP_DEFAULT_INTERVAL (10 * NS_PER_SEC)
-#define OTLP_DEFAULT_TIMEOUT  (10 * NS_PER_SEC)
-#define OTLP_BACKOFF_MIN      (1 * NS_PER_SEC)
-#define OTLP_BACKOFF_MAX      (30 * NS_PER_SEC)
-#define OTLP_WARN_EVERY	      (60 * NS_PER_SEC)
-#define OTLP_SCOPE_NAME	      "gespann"
-#define OTLP_ERR_BODY_MAX     200 /* response bytes kept for the warning */
-#define OTLP_EPOLL_BATCH      16
+#define OTLP_BACKOFF_MIN  (1 * NS_PER_SEC)
+#define OTLP_BACKOFF_MAX  (30 * NS_PER_SEC)
+#define OTLP_WARN_EVERY	  (60 * NS_PER_SEC)
+#define OTLP_SCOPE_NAME	  "gespann"
+#define OTLP_ERR_BODY_MAX 200 /* response bytes kept for the warning */
+#define OTLP_EPOLL_BATCH  16
 
 /* The generated names are long; these are the ones used here. */
 typedef Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest pb_request;
@@ -1396,12 +1393,12 @@ static void *otlp_start(const struct adapter_config *cfg, const struct exporter_
 	e->epfd = -1;
 	e->curl_deadline_ns = -1;
 	snprintf(e->name, sizeof(e->name), "%s", env->name ? env->name : "otlp");
-	snprintf(e->endpoint, sizeof(e->endpoint), "%s",
-		 cfg->endpoint[0] ? cfg->endpoint : OTLP_DEFAULT_ENDPOINT);
+	/* the defaults are otlp_settings.c's rows, applied by the config parser */
+	snprintf(e->endpoint, sizeof(e->endpoint), "%s", cfg->endpoint);
 	e->protocol = cfg->protocol;
 	e->gzip = cfg->gzip != 0;
-	e->interval_ns = cfg->interval_ns ? cfg->interval_ns : OTLP_DEFAULT_INTERVAL;
-	e->timeout_ns = cfg->timeout_ns ? cfg->timeout_ns : OTLP_DEFAULT_TIMEOUT;
+	e->interval_ns = cfg->interval_ns;
+	e->timeout_ns = cfg->timeout_ns;
 	e->reg = env->reg;
 	e->refresh = env->refresh;
 	e->refresh_ctx = env->refresh_ctx;

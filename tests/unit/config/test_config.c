@@ -214,20 +214,20 @@ static void test_default_yaml(void **state)
 
 	config_set_defaults(&exp);
 	memset(&act, 0x5a, sizeof(act));
-	ret = config_parse(config_default_yaml, strlen(config_default_yaml), "<default>", &act, err,
-			   sizeof(err));
+	ret = config_parse(config_default_text(), strlen(config_default_text()), "<default>", &act,
+			   err, sizeof(err));
 	if (ret)
 		fail_msg("config_default_yaml: expected 0, got %d: %s", ret, err);
 	check_config_eq("config_default_yaml", &exp, &act);
 	/* it must say what it sets, not lean on the defaults */
-	assert_non_null(strstr(config_default_yaml, "log_level: info\n"));
-	assert_non_null(strstr(config_default_yaml, "scope: host\n"));
-	assert_non_null(strstr(config_default_yaml, "idle_timeout: 30s\n"));
-	assert_non_null(strstr(config_default_yaml, "type: prometheus\n"));
-	assert_non_null(strstr(config_default_yaml, "port: 8080\n"));
-	assert_non_null(strstr(config_default_yaml, "  max_series: 10000\n"));
-	assert_non_null(strstr(config_default_yaml, "  timeout: 5s\n"));
-	assert_non_null(strstr(config_default_yaml, "  max: 32768\n"));
+	assert_non_null(strstr(config_default_text(), "log_level: info\n"));
+	assert_non_null(strstr(config_default_text(), "scope: host\n"));
+	assert_non_null(strstr(config_default_text(), "idle_timeout: 30s\n"));
+	assert_non_null(strstr(config_default_text(), "type: prometheus\n"));
+	assert_non_null(strstr(config_default_text(), "port: 8080\n"));
+	assert_non_null(strstr(config_default_text(), "  max_series: 10000\n"));
+	assert_non_null(strstr(config_default_text(), "  timeout: 5s\n"));
+	assert_non_null(strstr(config_default_text(), "  max: 32768\n"));
 }
 
 /* ==== Good files ==== */

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The settings of an `otlp` adapter (OTLP/HTTP push), as config rows with the
+ * checks of their odd values: the endpoint URL and the request headers. Each
+ * default is written here once (config/schema.h); otlp.c reads them from the
+ * parsed adapter config.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "exporters/settings.h"
+
+static bool header_name_ok(const char *s)
+{
+	if (!s[0])
+		return false;
+	for (; *s; s++) {
+		if (!isalnum((unsigned char)*s) && !strchr("!#$%&'*+-.^_`|~", *s))
+			return false;
+	}
+	return true;
+}
+
+static int parse_otlp_headers(struct config_ctx *ctx, const struct config_row *row,
+			      const struct config_entry *e, const char *path, void *base)
+{
+	const yaml_node_t *key = e->key, *map = e->value;
+	struct adapter_config *ad = base;
+	const yaml_node_t *names[CONFIG_MAX_HEADERS];
+	char sub[384], buf[CONFIG_SHOW_MAX];
+	yaml_node_pair_t *pair;
+	size_t n, i = 0, j;
+	int ret;
+
+	ret = config_expect_type(ctx, key, map, path, YAML_MAPPING_NODE);
+	if (ret)
+		return ret;
+	n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+	if (n > CONFIG_MAX_HEADERS)
+		return config_error(ctx, config_node_line(key), path,
+				    "%zu headers, at most %d are supported", n, CONFIG_MAX_HEADERS);
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top;
+	     pair++, i++) {
+		yaml_node_t *k = config_node(ctx, pair->key);
+		yaml_node_t *v = config_node(ctx, pair->value);
+		const char *name, *value = NULL;
+
+		if (!k || !v)
+			return config_error(ctx, config_node_line(map), path, "malformed mapping");
+		if (k->type != YAML_SCALAR_NODE)
+			return config_error(ctx, config_node_line(k), path,
+					    "a key must be a string, got %s", config_describe(k));
+		name = config_scalar(k);
+		if (config_scalar_has_nul(k) || strlen(name) >= sizeof(ad->headers[i][0]) ||
+		    !header_name_ok(name))
+			return config_error(ctx, config_node_line(k), path,
+					    "%s is not a header name (letters, digits and "
+					    "!#$%%&'*+-.^_`|~, at most %zu)",
+					    config_show(k, true, buf, sizeof(buf)),
+					    sizeof(ad->headers[i][0]) - 1);
+		for (j = 0; j < i; j++) {
+			if (!strcasecmp(name, config_scalar(names[j])))
+				return config_error(ctx, config_node_line(k), path,
+						    "duplicate header %s (first on line %zu)",
+						    config_show(k, true, buf, sizeof(buf)),
+						    config_node_line(names[j]));
+		}
+		names[i] = k;
+		snprintf(sub, sizeof(sub), "%s.%s", path, name);
+		ret = config_get_string(ctx, k, v, sub, &value);
+		if (ret)
+			return ret;
+		if (strlen(value) >= sizeof(ad->headers[i][1]))
+			return config_error(ctx, config_value_line(k, v), sub,
+					    "%s is longer than %zu characters",
+					    config_show(v, true, buf, sizeof(buf)),
+					    sizeof(ad->headers[i][1]) - 1);
+		if (strpbrk(value, "\r\n"))
+			return config_error(ctx, config_value_line(k, v), sub,
+					    "%s contains a line break",
+					    config_show(v, true, buf, sizeof(buf)));
+		for (j = 0; value[j]; j++) {
+			unsigned char c = (unsigned char)value[j];
+
+			if ((c < ' ' && c != '\t') || c == 0x7f)
+				return config_error(ctx, config_value_line(k, v), sub,
+						    "%s contains a control character",
+						    config_show(v, true, buf, sizeof(buf)));
+		}
+		snprintf(ad->headers[i][0], sizeof(ad->headers[i][0]), "%s", name);
+		snprintf(ad->headers[i][1], sizeof(ad->headers[i][1]), "%s", value);
+	}
+	ad->n_headers = n;
+	return 0;
+}
+
+/* http:// or https://, then a host: no space or control character anywhere. */
+static const char *endpoint_problem(const char *s)
+{
+	static const char why[] = "is not an http:// or https:// URL";
+	const char *rest;
+
+	if (!strncmp(s, "http://", 7))
+		rest = s + 7;
+	else if (!strncmp(s, "https://", 8))
+		rest = s + 8;
+	else
+		return why;
+	if (!rest[0] || rest[0] == '/' || rest[0] == ':' || rest[0] == '?' || rest[0] == '#')
+		return why;
+	for (; *s; s++) {
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return why;
+	}
+	return NULL;
+}
+
+/* clang-format off */
+static const char *const protocol_names[] = {
+	[OTLP_HTTP_PROTOBUF] = "http/protobuf", [OTLP_HTTP_JSON] = "http/json"
+};
+/* the message lists gzip first; gzip is stored as 1 */
+static const char *const compression_names[] = { "gzip", "none" };
+static const int compression_values[] = { 1, 0 };
+
+static const struct config_row otlp_rows[] = {
+	CONFIG_STRING_ROW("endpoint", struct adapter_config, endpoint,
+			  "http://localhost:4318/v1/metrics", "http:// or https://, full path",
+			  .check = endpoint_problem),
+	CONFIG_CHOICE_ROW("protocol", struct adapter_config, protocol, protocol_names,
+			  "an OTLP protocol", OTLP_HTTP_PROTOBUF, "the body encoding"),
+	{ .key = "headers", .type = CONFIG_MAP, .parse = parse_otlp_headers,
+	  .doc = "added to every request, e.g. {Authorization: \"Bearer s3cr3t\"}" },
+	CONFIG_DURATION_ROW("interval", struct adapter_config, interval_ns,
+			    100 * CONFIG_NS_PER_MS, 3600 * CONFIG_NS_PER_SEC,
+			    10 * CONFIG_NS_PER_SEC, "how often metrics are sent"),
+	CONFIG_DURATION_ROW("timeout", struct adapter_config, timeout_ns,
+			    100 * CONFIG_NS_PER_MS, 300 * CONFIG_NS_PER_SEC,
+			    10 * CONFIG_NS_PER_SEC, "per request, connecting included"),
+	CONFIG_CHOICE_ROW("compression", struct adapter_config, gzip, compression_names,
+			  "a compression", 0, "the request body", .values = compression_values),
+};
+/* clang-format on */
+
+const struct config_section otlp_settings = CONFIG_SECTION_OF(otlp_rows);
