@@ -67,3 +67,20 @@ void exporters_stop(struct exporter *ex, size_t n)
 		ex[i].state = NULL;
 	}
 }
+
+void exporters_publish(const struct exporter *ex, size_t n, struct registry *reg)
+{
+	struct metric_family *errors = registry_find(reg, "gespann_exporter_errors_total");
+	struct metric_family *dropped = registry_find(reg, "gespann_exporter_dropped_total");
+
+	for (size_t i = 0; i < n; i++) {
+		const char *lv[1] = { ex[i].name };
+
+		if (!ex[i].state)
+			continue;
+		if (errors)
+			registry_set(errors, lv, (double)ex[i].ops->errors(ex[i].state));
+		if (dropped)
+			registry_set(dropped, lv, (double)ex[i].ops->dropped(ex[i].state));
+	}
+}

@@ -50,6 +50,7 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "exporters/exporter.h"
+#include "exporters/otlp.h"
 
 #define NS_PER_MS  UINT64_C(1000000)
 #define NS_PER_SEC UINT64_C(1000000000)
@@ -1145,30 +1146,44 @@ static void finish_request(struct otlp_exporter *e, CURLcode rc, long status, ui
 		otlp_warn(e, now, "export to %s failed (%s, not retried)", e->endpoint, what);
 }
 
-/* Encode a fresh snapshot into e->body. Returns 0 or negative errno. */
-static int take_snapshot(struct otlp_exporter *e)
+int otlp_render(const struct registry *reg, enum otlp_protocol protocol, const char *host,
+		uint64_t start_ns, uint64_t now_ns, uint8_t **body, size_t *len)
 {
 	struct arena a = { 0 };
 	struct strbuf sb;
 	pb_request *req;
+	int err;
+
+	*body = NULL;
+	*len = 0;
+	err = otlp_build_request(reg, &a, host, start_ns, now_ns, &req);
+	if (!err && protocol == OTLP_HTTP_JSON) {
+		strbuf_init(&sb);
+		err = otlp_encode_json(req, &sb);
+		if (err) {
+			strbuf_free(&sb);
+		} else {
+			*body = (uint8_t *)sb.buf;
+			*len = sb.len;
+		}
+	} else if (!err) {
+		err = otlp_encode_protobuf(req, body, len);
+	}
+	arena_free(&a);
+	return err;
+}
+
+/* Encode a fresh snapshot into e->body. Returns 0 or negative errno. */
+static int take_snapshot(struct otlp_exporter *e)
+{
 	uint8_t *raw = NULL, *z;
 	size_t raw_len = 0, z_len;
 	int err;
 
 	if (e->refresh)
 		e->refresh(e->refresh_ctx);
-	err = otlp_build_request(e->reg, &a, e->host, e->start_unix_ns, unix_ns(), &req);
-	if (!err && e->protocol == OTLP_HTTP_JSON) {
-		strbuf_init(&sb);
-		err = otlp_encode_json(req, &sb);
-		raw = (uint8_t *)sb.buf;
-		raw_len = sb.len;
-		if (err)
-			strbuf_free(&sb);
-	} else if (!err) {
-		err = otlp_encode_protobuf(req, &raw, &raw_len);
-	}
-	arena_free(&a);
+	err = otlp_render(e->reg, e->protocol, e->host, e->start_unix_ns, unix_ns(), &raw,
+			  &raw_len);
 	if (err)
 		return err;
 	if (e->gzip) {

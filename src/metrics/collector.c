@@ -73,8 +73,6 @@ struct collector {
 	struct metric_family *f[F_MAX];
 	struct probes_sums sums; /* the last read, kept off the stack */
 	double hist_bounds_s[GS_HIST_NBOUNDS];
-	const struct exporter *exporters;
-	size_t n_exporters;
 };
 
 static const uint64_t hist_bounds_ns[GS_HIST_NBOUNDS] = GS_HIST_BOUNDS_NS;
@@ -249,12 +247,6 @@ void collector_free(struct collector *c)
 	free(c);
 }
 
-void collector_set_exporters(struct collector *c, const struct exporter *ex, size_t n)
-{
-	c->exporters = ex;
-	c->n_exporters = n;
-}
-
 /* ==== Kernel aggregates -> registry ==== */
 
 static void set0(struct collector *c, int f, double v)
@@ -262,26 +254,39 @@ static void set0(struct collector *c, int f, double v)
 	registry_set(c->f[f], NULL, v);
 }
 
-static void set_hist(struct collector *c, int f, enum gs_hist h)
+static void set_hist(struct collector *c, const struct probes_sums *sums, int f, enum gs_hist h)
 {
-	registry_set_histogram(c->f[f], NULL, (const uint64_t *)c->sums.tcp.hist[h],
-			       (double)c->sums.tcp.hist_sum_ns[h] / 1e9);
+	registry_set_histogram(c->f[f], NULL, (const uint64_t *)sums->tcp.hist[h],
+			       (double)sums->tcp.hist_sum_ns[h] / 1e9);
 }
 
-static void update_self(struct collector *c)
+void collector_read_self(struct collector_self *self)
 {
 	struct timespec ts;
 	long pages = 0, rss = 0;
 	FILE *f;
 
-	if (!clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts))
-		set0(c, F_CPU, ts.tv_sec + ts.tv_nsec / 1e9);
+	memset(self, 0, sizeof(*self));
+	if (!clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)) {
+		self->cpu_seconds = ts.tv_sec + ts.tv_nsec / 1e9;
+		self->have_cpu = true;
+	}
 	f = fopen("/proc/self/statm", "re");
 	if (f) {
-		if (fscanf(f, "%ld %ld", &pages, &rss) == 2)
-			set0(c, F_RSS, (double)rss * sysconf(_SC_PAGESIZE));
+		if (fscanf(f, "%ld %ld", &pages, &rss) == 2) {
+			self->rss_bytes = (double)rss * sysconf(_SC_PAGESIZE);
+			self->have_rss = true;
+		}
 		fclose(f);
 	}
+}
+
+static void publish_self(struct collector *c, const struct collector_self *self)
+{
+	if (self->have_cpu)
+		set0(c, F_CPU, self->cpu_seconds);
+	if (self->have_rss)
+		set0(c, F_RSS, self->rss_bytes);
 }
 
 static void set_recursion_misses(void *ctx, const char *program, uint64_t misses)
@@ -317,19 +322,23 @@ static uint64_t tcp_open_connections(const __u64 *k)
 
 void collector_update(struct collector *c, struct feed *fd)
 {
-	struct probes_sums *sums = &c->sums;
-	const struct feed_stats *st;
+	struct collector_self self;
+
+	probes_read_sums(c->probes, &c->sums);
+	collector_read_self(&self);
+	collector_publish(c, &c->sums, feed_stats(fd) /* drains the records first */, &self);
+}
+
+void collector_publish(struct collector *c, const struct probes_sums *sums,
+		       const struct feed_stats *st, const struct collector_self *self)
+{
 	const __u64 *k = sums->tcp.counters;
 	const __u64 *u = sums->udp.counters;
 	const __u64 *pr = sums->proc.counters;
 	const char *lv[4];
 	char errname[32];
 	uint64_t tcp_open, closed_dur, bytes_sent_tcp, bytes_rcvd_tcp;
-	struct gs_live live;
-
-	probes_read_sums(c->probes, sums);
-	st = feed_stats(fd); /* drains the records first */
-	live = st->live;
+	struct gs_live live = st->live;
 
 	tcp_open = tcp_open_connections(k);
 	set0(c, F_OPEN, (double)(tcp_open + st->udp_active));
@@ -366,9 +375,9 @@ void collector_update(struct collector *c, struct feed *fd)
 	     k[GS_C_RTT_SAMPLES] ?
 		     (double)sums->tcp.hist_sum_ns[GS_H_RTT] / k[GS_C_RTT_SAMPLES] / 1e3 :
 		     0);
-	set_hist(c, F_DURATION_HIST, GS_H_DURATION);
-	set_hist(c, F_RTT_HIST, GS_H_RTT);
-	set_hist(c, F_CONNECT_HIST, GS_H_CONNECT);
+	set_hist(c, sums, F_DURATION_HIST, GS_H_DURATION);
+	set_hist(c, sums, F_RTT_HIST, GS_H_RTT);
+	set_hist(c, sums, F_CONNECT_HIST, GS_H_CONNECT);
 	lv[0] = "tcp";
 	registry_set(c->f[F_RETRANS], lv, (double)k[GS_C_TCP_RETRANS]);
 
@@ -429,7 +438,7 @@ void collector_update(struct collector *c, struct feed *fd)
 	registry_set(c->f[F_UDP_DGRAMS], lv, (double)u[GS_C_UDP_DGRAMS_SENT]);
 	lv[0] = "received";
 	registry_set(c->f[F_UDP_DGRAMS], lv, (double)u[GS_C_UDP_DGRAMS_RECEIVED]);
-	update_self(c);
+	publish_self(c, self);
 	for (int i = 0; i < FEAT_MAX; i++) {
 		lv[0] = feature_name(i);
 		registry_set(c->f[F_FEATURE], lv, c->probes->features[i] ? 1 : 0);
@@ -446,13 +455,4 @@ void collector_update(struct collector *c, struct feed *fd)
 	registry_set(c->f[F_RECORDS_LOST], lv, (double)pr[GS_C_RESOLVE_LOST]);
 	set0(c, F_ACCEPT_OWNED, (double)k[GS_C_ACCEPT_OWNED]);
 	set0(c, F_UDP_UNOWNED, (double)u[GS_C_UDP_OWNER_UNKNOWN]);
-	for (size_t i = 0; i < c->n_exporters; i++) {
-		const struct exporter *ex = &c->exporters[i];
-
-		if (!ex->state)
-			continue;
-		lv[0] = ex->name;
-		registry_set(c->f[F_EXPORTER_ERRORS], lv, (double)ex->ops->errors(ex->state));
-		registry_set(c->f[F_EXPORTER_DROPPED], lv, (double)ex->ops->dropped(ex->state));
-	}
 }

@@ -512,6 +512,14 @@ nomem:
 	return NULL;
 }
 
+struct metric_family *registry_find(const struct registry *r, const char *name)
+{
+	for (struct metric_family *f = r ? r->head : NULL; f; f = f->next)
+		if (!strcmp(f->name, name))
+			return f;
+	return NULL;
+}
+
 /* ==== Series lookup ==== */
 
 /*

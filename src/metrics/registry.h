@@ -50,6 +50,9 @@ struct metric_family *registry_add(struct registry *r, const char *name, const c
 				   enum metric_type type, const char *const *label_names,
 				   const double *bounds, size_t n_bounds);
 
+/* The family declared with this name, or NULL. */
+struct metric_family *registry_find(const struct registry *r, const char *name);
+
 /*
  * Remove every series of a family (the family itself stays, with its labels
  * and bounds). For gauge families rebuilt on every update: series that are not
