@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "exporters/exporter.h"
+#include "metrics/catalogue.h"
 
 extern const struct exporter_ops prometheus_exporter_ops;
 extern const struct exporter_ops dogstatsd_exporter_ops;
@@ -70,8 +71,8 @@ void exporters_stop(struct exporter *ex, size_t n)
 
 void exporters_publish(const struct exporter *ex, size_t n, struct registry *reg)
 {
-	struct metric_family *errors = registry_find(reg, "gespann_exporter_errors_total");
-	struct metric_family *dropped = registry_find(reg, "gespann_exporter_dropped_total");
+	struct metric_family *errors = registry_find(reg, catalogue[M_EXPORTER_ERRORS].name);
+	struct metric_family *dropped = registry_find(reg, catalogue[M_EXPORTER_DROPPED].name);
 
 	for (size_t i = 0; i < n; i++) {
 		const char *lv[1] = { ex[i].name };

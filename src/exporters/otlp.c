@@ -51,6 +51,7 @@
 #include "util/log.h"
 #include "exporters/exporter.h"
 #include "exporters/otlp.h"
+#include "metrics/catalogue.h"
 
 #define NS_PER_MS  UINT64_C(1000000)
 #define NS_PER_SEC UINT64_C(1000000000)
@@ -177,39 +178,14 @@ static void arena_free(struct arena *a)
 
 /* ==== Naming: units and attributes ==== */
 
-/* Whether name contains the word w between underscores (or at an end). */
-static bool name_has_word(const char *name, const char *w)
-{
-	size_t n = strlen(w);
-
-	for (const char *p = strstr(name, w); p; p = strstr(p + 1, w)) {
-		bool start = p == name || p[-1] == '_';
-		bool end = p[n] == '\0' || p[n] == '_';
-
-		if (start && end)
-			return true;
-	}
-	return false;
-}
-
 /*
- * UCUM unit of a family, from the unit word Prometheus names carry. Names
- * stay as they are (so a series is recognisable next to /metrics); the unit
- * goes in the field OpenTelemetry has for it.
+ * UCUM unit of a family, from its catalogue row; "1" for a family without
+ * one. Names stay as they are (so a series is recognisable next to
+ * /metrics); the unit goes in the field OpenTelemetry has for it.
  */
-static const char *otlp_unit(const char *name)
+static const char *otlp_unit(const struct metric_def *def)
 {
-	if (name_has_word(name, "bytes"))
-		return "By";
-	if (name_has_word(name, "seconds"))
-		return "s";
-	if (name_has_word(name, "ms"))
-		return "ms";
-	if (name_has_word(name, "microseconds"))
-		return "us";
-	if (name_has_word(name, "connections"))
-		return "{connection}";
-	return "1";
+	return def ? def->unit : "1";
 }
 
 /* Attribute name for a registry label: OpenTelemetry semantic conventions. */
@@ -307,7 +283,7 @@ static pb_metric *new_metric(struct otlp_build *b, const struct registry_sample 
 	opentelemetry__proto__metrics__v1__metric__init(m);
 	m->name = arena_strdup(a, s->name);
 	m->description = arena_strdup(a, s->help ? s->help : "");
-	m->unit = arena_strdup(a, otlp_unit(s->name));
+	m->unit = arena_strdup(a, otlp_unit(s->def));
 	if (!m->name || !m->description || !m->unit)
 		return NULL;
 	switch (s->type) {
