@@ -10,7 +10,7 @@
  * retried, a slow backend (snapshots dropped, the loop never blocked), a
  * timeout and a refused connection. No root needed.
  *
- * The exporter source is included (h2o style) to reach its statics.
+ * The exporter sources are included (h2o style) to reach their statics.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "exporters/otlp.c"
+#include "exporters/otlp_encode.c"
 
 typedef Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest req_t;
 
