@@ -7,8 +7,9 @@
  * into those same counters by the refresh program the feed runs on a timer
  * (not per scrape), so a scrape reads a handful of per-CPU values whatever
  * the number of connections.
- * Adding a metric: declare its family in collector_new(), set it in
- * collector_update().
+ * Adding a metric: a catalogue row (metrics/catalogue.c), then a row in
+ * rows[] below naming the counters it adds and subtracts, or a small
+ * function when it is computed.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -138,44 +139,78 @@ void collector_update(struct collector *c, struct feed *fd)
 	collector_publish(c, &c->sums, feed_stats(fd) /* drains the records first */, &self);
 }
 
-void collector_publish(struct collector *c, const struct probes_sums *sums,
-		       const struct feed_stats *st, const struct collector_self *self)
+/* ==== Counters -> families ==== */
+
+/* Where a term of a row is read: a kernel family's counter (GS_C_*) or one
+ * of the feed's counts. */
+enum src { SRC_NONE = 0, SRC_TCP, SRC_UDP, SRC_PROC, SRC_FEED };
+enum feed_count { FC_DELIVERED, FC_INVALID, FC_UDP_EXPIRED, FC_UDP_ACTIVE, FC_IDLE, FC_ENTRIES };
+
+struct term {
+	enum src src;
+	int idx;
+};
+
+/* One series: the sum of add[] minus the sum of sub[] (modulo 2^64, as the
+ * kernel's counters wrap), or what fn sets (the computed ones). */
+struct counter_row {
+	enum metric_id id;
+	const char *lv[3];
+	struct term add[3], sub[2];
+	void (*fn)(struct collector *c, const struct probes_sums *sums,
+		   const struct feed_stats *st);
+};
+
+#define TCP(x)                    \
+	{                         \
+		SRC_TCP, GS_C_##x \
+	}
+#define UDP(x)                    \
+	{                         \
+		SRC_UDP, GS_C_##x \
+	}
+#define PROC(x)                    \
+	{                          \
+		SRC_PROC, GS_C_##x \
+	}
+#define FEED(x)                  \
+	{                        \
+		SRC_FEED, FC_##x \
+	}
+
+static uint64_t term_value(const struct term *t, const struct probes_sums *sums,
+			   const struct feed_stats *st)
+{
+	switch (t->src) {
+	case SRC_TCP:
+		return sums->tcp.counters[t->idx];
+	case SRC_UDP:
+		return sums->udp.counters[t->idx];
+	case SRC_PROC:
+		return sums->proc.counters[t->idx];
+	case SRC_FEED: {
+		const uint64_t feed[] = { st->delivered,  st->invalid,	 st->udp_expired,
+					  st->udp_active, st->live.idle, st->live.entries };
+
+		return feed[t->idx];
+	}
+	default:
+		return 0;
+	}
+}
+
+static void pub_open(struct collector *c, const struct probes_sums *sums,
+		     const struct feed_stats *st)
+{
+	set0(c, M_OPEN, (double)(tcp_open_connections(sums->tcp.counters) + st->udp_active));
+}
+
+static void pub_averages(struct collector *c, const struct probes_sums *sums,
+			 const struct feed_stats *st)
 {
 	const __u64 *k = sums->tcp.counters;
-	const __u64 *u = sums->udp.counters;
-	const __u64 *pr = sums->proc.counters;
-	const char *lv[4];
-	char errname[32];
-	uint64_t tcp_open, closed_dur, bytes_sent_tcp, bytes_rcvd_tcp;
-	struct gs_live live = st->live;
+	uint64_t closed_dur = 0;
 
-	tcp_open = tcp_open_connections(k);
-	set0(c, M_OPEN, (double)(tcp_open + st->udp_active));
-	set0(c, M_TOTAL_GAUGE,
-	     (double)(k[GS_C_TCP_ACTIVE_OPENS] + k[GS_C_TCP_PASSIVE_OPENS] + u[GS_C_UDP_FLOWS]));
-	set0(c, M_CONNECTIONS_TOTAL,
-	     (double)(k[GS_C_TCP_ACTIVE_OPENS] + k[GS_C_TCP_PASSIVE_OPENS] + u[GS_C_UDP_FLOWS]));
-	set0(c, M_TCP_CONNECTIONS, (double)(k[GS_C_TCP_ACTIVE_OPENS] + k[GS_C_TCP_PASSIVE_OPENS]));
-	set0(c, M_UDP_CONNECTIONS, (double)u[GS_C_UDP_FLOWS]);
-	set0(c, M_CLOSED, (double)(k[GS_C_TCP_CLOSED] + st->udp_expired));
-	set0(c, M_RESET, (double)k[GS_C_TCP_RESET_CLOSED]);
-	set0(c, M_FAILED, (double)k[GS_C_TCP_FAILED]);
-	set0(c, M_IDLE, (double)live.idle);
-
-	bytes_sent_tcp = k[GS_C_TCP_BYTES_SENT] - k[GS_C_TCP_BYTES_SENT_CORR];
-	bytes_rcvd_tcp = k[GS_C_TCP_BYTES_RECEIVED] - k[GS_C_TCP_BYTES_RECEIVED_CORR];
-	set0(c, M_BYTES_SENT, (double)(bytes_sent_tcp + u[GS_C_UDP_BYTES_SENT]));
-	set0(c, M_BYTES_RECEIVED, (double)(bytes_rcvd_tcp + u[GS_C_UDP_BYTES_RECEIVED]));
-	lv[0] = "sent", lv[1] = "tcp";
-	registry_set(c->f[M_BANDWIDTH], lv, (double)bytes_sent_tcp);
-	lv[0] = "received", lv[1] = "tcp";
-	registry_set(c->f[M_BANDWIDTH], lv, (double)bytes_rcvd_tcp);
-	lv[0] = "sent", lv[1] = "udp";
-	registry_set(c->f[M_BANDWIDTH], lv, (double)u[GS_C_UDP_BYTES_SENT]);
-	lv[0] = "received", lv[1] = "udp";
-	registry_set(c->f[M_BANDWIDTH], lv, (double)u[GS_C_UDP_BYTES_RECEIVED]);
-
-	closed_dur = 0;
 	for (int i = 0; i < GS_HIST_NBUCKETS; i++)
 		closed_dur += sums->tcp.hist[GS_H_DURATION][i];
 	set0(c, M_AVG_DURATION_MS,
@@ -187,23 +222,14 @@ void collector_publish(struct collector *c, const struct probes_sums *sums,
 	set_hist(c, sums, M_DURATION_HIST, GS_H_DURATION);
 	set_hist(c, sums, M_RTT_HIST, GS_H_RTT);
 	set_hist(c, sums, M_CONNECT_HIST, GS_H_CONNECT);
-	lv[0] = "tcp";
-	registry_set(c->f[M_RETRANS], lv, (double)k[GS_C_TCP_RETRANS]);
+}
 
-	lv[1] = "tcp", lv[2] = "";
-	lv[0] = "open";
-	registry_set(c->f[M_EVENTS], lv, (double)k[GS_C_TCP_ACTIVE_OPENS]);
-	lv[0] = "accept";
-	registry_set(c->f[M_EVENTS], lv, (double)k[GS_C_TCP_PASSIVE_OPENS]);
-	lv[0] = "established";
-	registry_set(c->f[M_EVENTS], lv, (double)k[GS_C_TCP_ESTABLISHED]);
-	lv[0] = "close";
-	registry_set(c->f[M_EVENTS], lv, (double)k[GS_C_TCP_CLOSED]);
-	lv[0] = "reset_received";
-	registry_set(c->f[M_EVENTS], lv, (double)k[GS_C_TCP_RST_RECEIVED]);
-	lv[0] = "failed";
-	registry_set(c->f[M_EVENTS], lv, (double)k[GS_C_TCP_FAILED]);
-	lv[0] = "reset_sent";
+/* RSTs sent by the kernel's reason, named as the running kernel names it. */
+static void pub_reset_reasons(struct collector *c, const struct probes_sums *sums,
+			      const struct feed_stats *st)
+{
+	const char *lv[3] = { "reset_sent", "tcp", NULL };
+
 	for (unsigned int r = 0; r < GS_MAX_RST_REASON; r++) {
 		char other[16];
 
@@ -217,11 +243,13 @@ void collector_publish(struct collector *c, const struct probes_sums *sums,
 		}
 		registry_set(c->f[M_EVENTS], lv, (double)sums->tcp.rst_sent_reason[r]);
 	}
-	lv[1] = "udp", lv[2] = "";
-	lv[0] = "open";
-	registry_set(c->f[M_EVENTS], lv, (double)u[GS_C_UDP_FLOWS]);
-	lv[0] = "close";
-	registry_set(c->f[M_EVENTS], lv, (double)st->udp_expired);
+}
+
+static void pub_failures(struct collector *c, const struct probes_sums *sums,
+			 const struct feed_stats *st)
+{
+	char errname[32];
+	const char *lv[1];
 
 	for (int e = 0; e < GS_MAX_ERRNO; e++) {
 		if (!sums->tcp.failed_errno[e])
@@ -229,39 +257,104 @@ void collector_publish(struct collector *c, const struct probes_sums *sums,
 		lv[0] = event_errno_label(e, errname, sizeof(errname));
 		registry_set(c->f[M_FAILURES], lv, (double)sums->tcp.failed_errno[e]);
 	}
+}
 
-	lv[0] = GESPANN_VERSION;
+static void pub_build_info(struct collector *c, const struct probes_sums *sums,
+			   const struct feed_stats *st)
+{
+	const char *lv[1] = { GESPANN_VERSION };
+
 	registry_set(c->f[M_BUILD_INFO], lv, 1);
-	set0(c, M_EVENTS_LOST, (double)k[GS_C_EVENTS_LOST]);
-	set0(c, M_EVENTS_DELIVERED, (double)st->delivered);
-	set0(c, M_EVENTS_INVALID, (double)st->invalid);
-	lv[0] = "conns";
-	registry_set(c->f[M_MAP_FULL], lv, (double)k[GS_C_CONN_MAP_FULL]);
-	lv[0] = "listeners";
-	registry_set(c->f[M_MAP_FULL], lv, (double)k[GS_C_LISTEN_MAP_FULL]);
-	lv[0] = "udp_flows";
-	registry_set(c->f[M_MAP_FULL], lv, (double)u[GS_C_UDP_FLOW_MAP_FULL]);
-	set0(c, M_TRACKED, (double)(live.entries + st->udp_active));
-	set0(c, M_UDP_FLOWS_EXPIRED, (double)st->udp_expired);
-	lv[0] = "sent";
-	registry_set(c->f[M_UDP_DGRAMS], lv, (double)u[GS_C_UDP_DGRAMS_SENT]);
-	lv[0] = "received";
-	registry_set(c->f[M_UDP_DGRAMS], lv, (double)u[GS_C_UDP_DGRAMS_RECEIVED]);
-	publish_self(c, self);
+}
+
+static void pub_features(struct collector *c, const struct probes_sums *sums,
+			 const struct feed_stats *st)
+{
+	const char *lv[1];
+
 	for (int i = 0; i < FEAT_MAX; i++) {
 		lv[0] = feature_name(i);
 		registry_set(c->f[M_FEATURE], lv, c->probes->features[i] ? 1 : 0);
 	}
 	probes_recursion_misses(c->probes, set_recursion_misses, c);
-	lv[0] = "process";
-	registry_set(c->f[M_RECORDS], lv, (double)pr[GS_C_PROC_EVENTS]);
-	registry_set(c->f[M_RECORDS_LOST], lv, (double)pr[GS_C_PROC_LOST]);
-	lv[0] = "dns";
-	registry_set(c->f[M_RECORDS], lv, (double)u[GS_C_DNS_PACKETS]);
-	registry_set(c->f[M_RECORDS_LOST], lv, (double)u[GS_C_DNS_LOST]);
-	lv[0] = "resolve";
-	registry_set(c->f[M_RECORDS], lv, (double)pr[GS_C_RESOLVE_EVENTS]);
-	registry_set(c->f[M_RECORDS_LOST], lv, (double)pr[GS_C_RESOLVE_LOST]);
-	set0(c, M_ACCEPT_OWNED, (double)k[GS_C_ACCEPT_OWNED]);
-	set0(c, M_UDP_UNOWNED, (double)u[GS_C_UDP_OWNER_UNKNOWN]);
+}
+
+/* Every core series in the order they were first exported. */
+static const struct counter_row rows[] = {
+	{ M_OPEN, .fn = pub_open },
+	{ M_TOTAL_GAUGE, .add = { TCP(TCP_ACTIVE_OPENS), TCP(TCP_PASSIVE_OPENS), UDP(UDP_FLOWS) } },
+	{ M_CONNECTIONS_TOTAL,
+	  .add = { TCP(TCP_ACTIVE_OPENS), TCP(TCP_PASSIVE_OPENS), UDP(UDP_FLOWS) } },
+	{ M_TCP_CONNECTIONS, .add = { TCP(TCP_ACTIVE_OPENS), TCP(TCP_PASSIVE_OPENS) } },
+	{ M_UDP_CONNECTIONS, .add = { UDP(UDP_FLOWS) } },
+	{ M_CLOSED, .add = { TCP(TCP_CLOSED), FEED(UDP_EXPIRED) } },
+	{ M_RESET, .add = { TCP(TCP_RESET_CLOSED) } },
+	{ M_FAILED, .add = { TCP(TCP_FAILED) } },
+	{ M_IDLE, .add = { FEED(IDLE) } },
+	{ M_BYTES_SENT, .add = { TCP(TCP_BYTES_SENT), UDP(UDP_BYTES_SENT) },
+	  .sub = { TCP(TCP_BYTES_SENT_CORR) } },
+	{ M_BYTES_RECEIVED, .add = { TCP(TCP_BYTES_RECEIVED), UDP(UDP_BYTES_RECEIVED) },
+	  .sub = { TCP(TCP_BYTES_RECEIVED_CORR) } },
+	{ M_BANDWIDTH,
+	  { "sent", "tcp" },
+	  .add = { TCP(TCP_BYTES_SENT) },
+	  .sub = { TCP(TCP_BYTES_SENT_CORR) } },
+	{ M_BANDWIDTH,
+	  { "received", "tcp" },
+	  .add = { TCP(TCP_BYTES_RECEIVED) },
+	  .sub = { TCP(TCP_BYTES_RECEIVED_CORR) } },
+	{ M_BANDWIDTH, { "sent", "udp" }, .add = { UDP(UDP_BYTES_SENT) } },
+	{ M_BANDWIDTH, { "received", "udp" }, .add = { UDP(UDP_BYTES_RECEIVED) } },
+	{ M_AVG_DURATION_MS, .fn = pub_averages },
+	{ M_RETRANS, { "tcp" }, .add = { TCP(TCP_RETRANS) } },
+	{ M_EVENTS, { "open", "tcp", "" }, .add = { TCP(TCP_ACTIVE_OPENS) } },
+	{ M_EVENTS, { "accept", "tcp", "" }, .add = { TCP(TCP_PASSIVE_OPENS) } },
+	{ M_EVENTS, { "established", "tcp", "" }, .add = { TCP(TCP_ESTABLISHED) } },
+	{ M_EVENTS, { "close", "tcp", "" }, .add = { TCP(TCP_CLOSED) } },
+	{ M_EVENTS, { "reset_received", "tcp", "" }, .add = { TCP(TCP_RST_RECEIVED) } },
+	{ M_EVENTS, { "failed", "tcp", "" }, .add = { TCP(TCP_FAILED) } },
+	{ M_EVENTS, .fn = pub_reset_reasons },
+	{ M_EVENTS, { "open", "udp", "" }, .add = { UDP(UDP_FLOWS) } },
+	{ M_EVENTS, { "close", "udp", "" }, .add = { FEED(UDP_EXPIRED) } },
+	{ M_FAILURES, .fn = pub_failures },
+	{ M_BUILD_INFO, .fn = pub_build_info },
+	{ M_EVENTS_LOST, .add = { TCP(EVENTS_LOST) } },
+	{ M_EVENTS_DELIVERED, .add = { FEED(DELIVERED) } },
+	{ M_EVENTS_INVALID, .add = { FEED(INVALID) } },
+	{ M_MAP_FULL, { "conns" }, .add = { TCP(CONN_MAP_FULL) } },
+	{ M_MAP_FULL, { "listeners" }, .add = { TCP(LISTEN_MAP_FULL) } },
+	{ M_MAP_FULL, { "udp_flows" }, .add = { UDP(UDP_FLOW_MAP_FULL) } },
+	{ M_TRACKED, .add = { FEED(ENTRIES), FEED(UDP_ACTIVE) } },
+	{ M_UDP_FLOWS_EXPIRED, .add = { FEED(UDP_EXPIRED) } },
+	{ M_UDP_DGRAMS, { "sent" }, .add = { UDP(UDP_DGRAMS_SENT) } },
+	{ M_UDP_DGRAMS, { "received" }, .add = { UDP(UDP_DGRAMS_RECEIVED) } },
+	{ M_FEATURE, .fn = pub_features },
+	{ M_RECORDS, { "process" }, .add = { PROC(PROC_EVENTS) } },
+	{ M_RECORDS_LOST, { "process" }, .add = { PROC(PROC_LOST) } },
+	{ M_RECORDS, { "dns" }, .add = { UDP(DNS_PACKETS) } },
+	{ M_RECORDS_LOST, { "dns" }, .add = { UDP(DNS_LOST) } },
+	{ M_RECORDS, { "resolve" }, .add = { PROC(RESOLVE_EVENTS) } },
+	{ M_RECORDS_LOST, { "resolve" }, .add = { PROC(RESOLVE_LOST) } },
+	{ M_ACCEPT_OWNED, .add = { TCP(ACCEPT_OWNED) } },
+	{ M_UDP_UNOWNED, .add = { UDP(UDP_OWNER_UNKNOWN) } },
+};
+
+void collector_publish(struct collector *c, const struct probes_sums *sums,
+		       const struct feed_stats *st, const struct collector_self *self)
+{
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct counter_row *r = &rows[i];
+		uint64_t v = 0;
+
+		if (r->fn) {
+			r->fn(c, sums, st);
+			continue;
+		}
+		for (size_t t = 0; t < 3; t++)
+			v += term_value(&r->add[t], sums, st);
+		for (size_t t = 0; t < 2; t++)
+			v -= term_value(&r->sub[t], sums, st);
+		registry_set(c->f[r->id], r->lv[0] ? r->lv : NULL, (double)v);
+	}
+	publish_self(c, self);
 }
