@@ -73,6 +73,7 @@ static void refresh_registry(void *ctx)
 	struct agent *a = ctx;
 
 	collector_update(a->collector, a->feed);
+	exporters_publish(a->exporters, a->n_exporters, a->reg);
 	flows_publish(a->flows);
 }
 
@@ -293,7 +294,6 @@ int main(int argc, char **argv)
 	if (exporters_start(&a.cfg, a.reg, refresh_registry, &a, a.exporters))
 		goto out;
 	a.n_exporters = a.cfg.n_adapters;
-	collector_set_exporters(a.collector, a.exporters, a.n_exporters);
 	rc = agent_setup_loop(&a);
 	if (rc) {
 		pr_err("failed to set up the event loop: %s", strerror(-rc));

@@ -4,7 +4,8 @@
  * pushes every series to a DogStatsD server (the Datadog Agent, or any statsd
  * daemon that reads DogStatsD tags) over UDP or a unix datagram socket.
  *
- * Names follow Datadog's dotted convention through a table (name_table[]);
+ * Names follow Datadog's dotted convention: each family's catalogue row
+ * (metrics/catalogue.h) has its DogStatsD name;
  * Prometheus labels become "label:value" tags after the configured global
  * tags. Counters are sent as deltas since the last flush, gauges as they are,
  * and histograms as the observations each bucket gained since the last flush:
@@ -36,6 +37,7 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "exporters/exporter.h"
+#include "metrics/catalogue.h"
 
 #define DSD_UDP_PAYLOAD	   1432 /* an Ethernet MTU minus IPv6 and UDP headers */
 #define DSD_UDS_PAYLOAD	   8192 /* the Datadog Agent's default unix socket buffer */
@@ -50,81 +52,18 @@
 /* ==== Names ==== */
 
 /*
- * Prometheus family -> Datadog name after the namespace. Families missing here
- * get the rule of dsd_metric_name(). README.md "DataDog (DogStatsD)" shows it.
+ * NS.dotted into out: the family's DogStatsD name from its catalogue row
+ * (def), or for a family without one the Prometheus name without "gespann_"
+ * and "_total", every other character than a letter or digit turned into
+ * '.'. A namespace ending in '.' gets no second one.
  */
-static const struct dsd_name {
-	const char *prom;
-	const char *dotted;
-} name_table[] = {
-	{ "gespann_open_connections", "connections.open" },
-	{ "gespann_total_connections", "connections.total" },
-	{ "gespann_connections_total", "connections.seen" },
-	{ "gespann_tcp_connections_total", "tcp.connections" },
-	{ "gespann_udp_connections_total", "udp.connections" },
-	{ "gespann_closed_connections_total", "connections.closed" },
-	{ "gespann_reset_connections_total", "connections.reset" },
-	{ "gespann_failed_connections_total", "connections.failed" },
-	{ "gespann_idle_connections", "connections.idle" },
-	{ "gespann_tracked_connections", "connections.tracked" },
-	{ "gespann_bytes_sent_total", "bytes.sent" },
-	{ "gespann_bytes_received_total", "bytes.received" },
-	{ "gespann_connection_bandwidth_bytes_total", "bandwidth.bytes" },
-	{ "gespann_udp_datagrams_total", "udp.datagrams" },
-	{ "gespann_udp_flows_expired_total", "udp.flows.expired" },
-	{ "gespann_connection_duration_seconds", "connection.duration" },
-	{ "gespann_rtt_seconds", "rtt" },
-	{ "gespann_connect_duration_seconds", "connect.duration" },
-	/* not under "connection.duration." or "rtt.": the Agent derives
-	 * NAME.avg, NAME.max ... from histograms there */
-	{ "gespann_avg_connection_duration_ms", "connection.avg_duration_ms" },
-	{ "gespann_avg_rtt_microseconds", "avg_rtt_us" },
-	{ "gespann_retransmits_total", "retransmits" },
-	{ "gespann_connection_events_total", "connection.events" },
-	{ "gespann_connection_failures_total", "connection.failures" },
-	{ "gespann_build_info", "build_info" },
-	{ "gespann_events_delivered_total", "events.delivered" },
-	{ "gespann_events_lost_total", "events.lost" },
-	{ "gespann_events_invalid_total", "events.invalid" },
-	{ "gespann_map_full_total", "map.full" },
-	{ "gespann_process_cpu_seconds_total", "process.cpu_seconds" },
-	{ "gespann_process_resident_memory_bytes", "process.memory.rss_bytes" },
-	{ "gespann_feature_enabled", "feature.enabled" },
-	{ "gespann_bpf_recursion_misses_total", "bpf.recursion_misses" },
-	{ "gespann_exporter_errors_total", "exporter.errors" },
-	{ "gespann_exporter_dropped_total", "exporter.dropped" },
-	{ "gespann_records_lost_total", "records.lost" },
-	{ "gespann_flow_bytes_total", "flow.bytes" },
-	{ "gespann_flow_connections_total", "flow.connections" },
-	{ "gespann_flow_retransmits_total", "flow.retransmits" },
-	{ "gespann_flow_rtt_seconds", "flow.rtt" },
-	{ "gespann_flow_open_connections", "flow.connections.open" },
-	{ "gespann_process_bytes_total", "process.bytes" },
-	{ "gespann_dns_queries_total", "dns.queries" },
-	{ "gespann_dns_latency_seconds", "dns.latency" },
-	{ "gespann_dns_malformed_total", "dns.malformed" },
-	{ "gespann_dns_names", "dns.names" },
-	{ "gespann_series_dropped_total", "series.dropped" },
-	{ "gespann_flow_entries_lost_total", "flow.entries.lost" },
-};
-
-/*
- * NS.dotted into out: from name_table[], or else the Prometheus name without
- * "gespann_" and "_total", every other character than a letter or digit
- * turned into '.'. A namespace ending in '.' gets no second one.
- */
-static void dsd_metric_name(const char *ns, const char *prom, char *out, size_t size)
+static void dsd_metric_name(const char *ns, const struct metric_def *def, const char *prom,
+			    char *out, size_t size)
 {
-	const char *dotted = NULL, *p = prom;
+	const char *dotted = def ? def->dsd_name : NULL, *p = prom;
 	size_t i, len, nslen = strlen(ns);
 	char rule[160];
 
-	for (i = 0; i < sizeof(name_table) / sizeof(name_table[0]); i++) {
-		if (!strcmp(prom, name_table[i].prom)) {
-			dotted = name_table[i].dotted;
-			break;
-		}
-	}
 	if (!dotted) {
 		if (!strncmp(p, "gespann_", 8))
 			p += 8;
@@ -580,7 +519,7 @@ static void dsd_visit(const struct registry_sample *s, void *ctx)
 		d->dropped++;
 		return;
 	}
-	dsd_metric_name(d->ns, s->name, name, sizeof(name));
+	dsd_metric_name(d->ns, s->def, s->name, name, sizeof(name));
 	if (s->type == METRIC_GAUGE) {
 		if (!isfinite(s->value))
 			return;

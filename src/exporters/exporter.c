@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "exporters/exporter.h"
+#include "metrics/catalogue.h"
 
 extern const struct exporter_ops prometheus_exporter_ops;
 extern const struct exporter_ops dogstatsd_exporter_ops;
@@ -65,5 +66,22 @@ void exporters_stop(struct exporter *ex, size_t n)
 		if (ex[i].ops && ex[i].state)
 			ex[i].ops->stop(ex[i].state);
 		ex[i].state = NULL;
+	}
+}
+
+void exporters_publish(const struct exporter *ex, size_t n, struct registry *reg)
+{
+	struct metric_family *errors = registry_find(reg, catalogue[M_EXPORTER_ERRORS].name);
+	struct metric_family *dropped = registry_find(reg, catalogue[M_EXPORTER_DROPPED].name);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *lv[1] = { ex[i].name };
+
+		if (!ex[i].state)
+			continue;
+		if (errors)
+			registry_set(errors, lv, (double)ex[i].ops->errors(ex[i].state));
+		if (dropped)
+			registry_set(dropped, lv, (double)ex[i].ops->dropped(ex[i].state));
 	}
 }

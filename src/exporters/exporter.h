@@ -56,4 +56,9 @@ int exporters_start(const struct config *cfg, struct registry *reg, void (*refre
 		    void *refresh_ctx, struct exporter *out);
 void exporters_stop(struct exporter *ex, size_t n);
 
+/* Each started exporter's failed sends and drops into the registry's
+ * exporter error and drop families (labelled by its name); exporters not
+ * started (state NULL) are skipped. Call before reading the registry. */
+void exporters_publish(const struct exporter *ex, size_t n, struct registry *reg);
+
 #endif

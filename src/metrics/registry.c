@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "util/hashmix.h"
+#include "metrics/catalogue.h"
 #include "metrics/registry.h"
 
 /* Longest rendered number: "-1.2345678901234567e-308" plus NUL. */
@@ -40,6 +41,7 @@ struct series {
 struct metric_family {
 	struct registry *reg;
 	struct metric_family *next;
+	const struct metric_def *def;
 	char *name;
 	char *help; /* escaped */
 	enum metric_type type;
@@ -477,6 +479,7 @@ struct metric_family *registry_add(struct registry *r, const char *name, const c
 	f->reg = r;
 	f->type = type;
 	f->id = r->n_families;
+	f->def = catalogue_find(name);
 	f->name = strdup(name);
 	f->help = escape_dup(help ? help : "", false);
 	if (!f->name || !f->help)
@@ -509,6 +512,14 @@ struct metric_family *registry_add(struct registry *r, const char *name, const c
 nomem:
 	family_free(f);
 	errno = ENOMEM;
+	return NULL;
+}
+
+struct metric_family *registry_find(const struct registry *r, const char *name)
+{
+	for (struct metric_family *f = r ? r->head : NULL; f; f = f->next)
+		if (!strcmp(f->name, name))
+			return f;
 	return NULL;
 }
 
@@ -888,6 +899,7 @@ void registry_visit(const struct registry *r, registry_visit_fn fn, void *ctx)
 		for (size_t i = 0; i < f->n_series; i++) {
 			const struct series *se = f->series[i];
 			struct registry_sample smp = {
+				.def = f->def,
 				.name = f->name,
 				.help = f->help,
 				.type = f->type,

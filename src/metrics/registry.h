@@ -20,6 +20,7 @@ enum metric_type {
 
 struct registry;
 struct metric_family;
+struct metric_def; /* metrics/catalogue.h */
 
 /* A growable text buffer; exporters render into it. When buf is not NULL it
  * is NUL-terminated at len. Appends return 0 or -ENOMEM. */
@@ -44,11 +45,16 @@ void registry_free(struct registry *r); /* accepts NULL */
  * increasing order, without +Inf. Strings are copied. Returns NULL on bad input
  * (duplicate name, invalid metric or label name) or ENOMEM, with errno set:
  * EINVAL, EEXIST (the name, or a histogram's name_bucket/_sum/_count, clashes
- * with a family already added) or ENOMEM.
+ * with a family already added) or ENOMEM. A family named as a catalogue
+ * row (metrics/catalogue.h) is linked to that row: exporters take its unit
+ * and DogStatsD name from there.
  */
 struct metric_family *registry_add(struct registry *r, const char *name, const char *help,
 				   enum metric_type type, const char *const *label_names,
 				   const double *bounds, size_t n_bounds);
+
+/* The family declared with this name, or NULL. */
+struct metric_family *registry_find(const struct registry *r, const char *name);
 
 /*
  * Remove every series of a family (the family itself stays, with its labels
@@ -74,6 +80,7 @@ int registry_set_histogram(struct metric_family *f, const char *const *label_val
  * n_bounds + 1 non-cumulative counts (the last is +Inf) and count is their
  * sum; value is unused. Pointers are valid during the callback only. */
 struct registry_sample {
+	const struct metric_def *def; /* the family's catalogue row, NULL if it has none */
 	const char *name;
 	const char *help; /* as given to registry_add (our help texts need no escaping) */
 	enum metric_type type;

@@ -356,7 +356,7 @@ static void test_names(void **state)
 		{ "acme.net", "gespann_open_connections", "acme.net.connections.open" },
 		{ "acme.", "gespann_rtt_seconds", "acme.rtt" },
 		{ "Acme_1", "gespann_bytes_sent_total", "Acme_1.bytes.sent" },
-		/* the rule for names the table does not have */
+		/* the rule for names the catalogue does not have */
 		{ "gespann", "gespann_some_new_thing_total", "gespann.some.new.thing" },
 		{ "gespann", "gespann_queue_wait_seconds", "gespann.queue.wait.seconds" },
 		{ "acme", "gespann_x_total", "acme.x" },
@@ -371,26 +371,28 @@ static void test_names(void **state)
 	size_t i;
 
 	for (i = 0; i < COUNT_OF(cases); i++) {
-		dsd_metric_name(cases[i].ns, cases[i].prom, out, sizeof(out));
+		dsd_metric_name(cases[i].ns, catalogue_find(cases[i].prom), cases[i].prom, out,
+				sizeof(out));
 		CHECK_STR(cases[i].prom, cases[i].want, out);
 	}
-	/* every table entry is a valid name, and no two Prometheus names share one */
+	/* every catalogue row gives a valid name, and no two rows share one */
 	assert_int_equal(regcomp(&name_re, "^[a-zA-Z][a-zA-Z0-9_.]*$", REG_EXTENDED | REG_NOSUB),
 			 0);
-	for (i = 0; i < COUNT_OF(name_table); i++) {
+	for (i = 0; i < M_MAX; i++) {
+		const char *prom = catalogue[i].name;
 		char other[256];
 		size_t j;
 
-		dsd_metric_name("gespann", name_table[i].prom, out, sizeof(out));
+		dsd_metric_name("gespann", &catalogue[i], prom, out, sizeof(out));
 		if (regexec(&name_re, out, 0, NULL, 0) || strstr(out, ".."))
-			fail_msg("%s -> \"%s\": not a DogStatsD name", name_table[i].prom, out);
-		if (strncmp(name_table[i].prom, "gespann_", 8))
-			fail_msg("%s: table entry without the gespann_ prefix", name_table[i].prom);
+			fail_msg("%s -> \"%s\": not a DogStatsD name", prom, out);
+		if (strncmp(prom, "gespann_", 8))
+			fail_msg("%s: catalogue row without the gespann_ prefix", prom);
 		for (j = 0; j < i; j++) {
-			dsd_metric_name("gespann", name_table[j].prom, other, sizeof(other));
+			dsd_metric_name("gespann", &catalogue[j], catalogue[j].name, other,
+					sizeof(other));
 			if (!strcmp(out, other))
-				fail_msg("%s and %s both map to %s", name_table[i].prom,
-					 name_table[j].prom, out);
+				fail_msg("%s and %s both map to %s", prom, catalogue[j].name, out);
 		}
 	}
 	regfree(&name_re);
