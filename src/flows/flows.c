@@ -38,6 +38,7 @@
 #include "enrich/netclass.h"
 #include "enrich/proccache.h"
 #include "flows/twcensus.h"
+#include "probes/scope.h"
 
 /* ==== Label values of one flow ==== */
 
@@ -633,13 +634,11 @@ void flows_set_listener_fd(struct flows *f, int fd)
 	f->listeners_fd = fd;
 }
 
-void flows_open_census(struct flows *f)
+void flows_open_census(struct flows *f, const struct scope *scope)
 {
-	const struct config *cfg = f->cfg;
-
 	if (!f->tw)
-		f->tw = twcensus_new(cfg->scope == SCOPE_PATH ? cfg->scope_path : NULL,
-				     cfg->scope == SCOPE_HOST);
+		f->tw = twcensus_new(scope->kind == SCOPE_PATH ? scope->path : NULL,
+				     scope->kind == SCOPE_HOST);
 }
 
 void flows_free(struct flows *f)

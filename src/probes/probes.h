@@ -2,7 +2,9 @@
 /*
  * Probes: open, configure, load and attach the kernel programs (tcp, udp and
  * proc families), probing the running kernel first and switching off what it
- * lacks, each with a log line and a feature flag. Owns the skeletons.
+ * lacks, each with a log line and a feature flag. Each family's file (tcp.c,
+ * udp.c, proc.c) owns its skeleton; readers.h is the only way out of their
+ * maps, and no *.skel.h is included outside src/probes/.
  */
 #ifndef GESPANN_PROBES_H
 #define GESPANN_PROBES_H
@@ -11,6 +13,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "probes/scope.h"
 
 struct probes_io;
 
@@ -78,10 +81,6 @@ struct probes {
 
 const char *feature_name(enum feature f);
 
-/* Resolve the config's scope to a netns cookie (0 for host). Returns 0 or a
- * negative errno, logging the path and cause. */
-int probes_resolve_scope(const struct config *cfg, uint64_t *cookie);
-
 /* Open, configure, load and attach. On error everything already attached is
  * detached again and a negative errno returned (the cause is logged). Only
  * the tcp family is required: udp, accept attribution, process records and
@@ -89,8 +88,9 @@ int probes_resolve_scope(const struct config *cfg, uint64_t *cookie);
  * they cannot attach). Process and getaddrinfo records share the tcp
  * family's ring buffer (tcp->maps.events); their counters are in
  * proc->maps.proc_stats (struct gs_stats). p->libc_path is read, the rest of
- * *p is reset. */
-int probes_start(struct probes *p, const struct config *cfg, uint64_t netns_cookie);
+ * *p is reset. scope is the resolved scope (probes_resolve_scope, scope.h):
+ * the programs' netns filter and the namespaces seeded at start. */
+int probes_start(struct probes *p, const struct config *cfg, const struct scope *scope);
 /* Detach and free everything; safe to call twice and on a zeroed struct. */
 void probes_stop(struct probes *p);
 
