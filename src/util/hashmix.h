@@ -2,15 +2,16 @@
 /*
  * Hashing helpers for the user-space tables: FNV-1a over bytes and label
  * values, a murmur3 finaliser for tables that index by the low bits, and for
- * those that take keys from the network (DNS transactions, host names) a
- * 64-bit mixer and a per-table random seed, so crafted traffic cannot aim at
- * one bucket.
+ * those that take keys from the network (DNS transactions, host names, the
+ * flow table) a 64-bit mixer and a random seed, so crafted traffic cannot aim
+ * at one bucket.
  */
 #ifndef GESPANN_HASHMIX_H
 #define GESPANN_HASHMIX_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -59,6 +60,27 @@ static inline uint64_t hashmix64(uint64_t x)
 	x *= 0x94d049bb133111ebULL;
 	x ^= x >> 31;
 	return x;
+}
+
+/* Seeded hash of n bytes: 8-byte words mixed in one at a time from the
+ * seed and the length, the tail zero-padded. Without the seed nobody can
+ * tell which keys share a bucket. */
+static inline uint64_t hashmix_bytes(uint64_t seed, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint64_t h = hashmix64(seed ^ n), w;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		h = hashmix64(h ^ w);
+	}
+	if (i < n) {
+		w = 0;
+		memcpy(&w, s + i, n - i);
+		h = hashmix64(h ^ w);
+	}
+	return h;
 }
 
 /* A random seed; the clock and salt (e.g. the table's address) when the
