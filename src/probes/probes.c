@@ -21,28 +21,9 @@
 #include "probes/readers.h"
 #include "util/log.h"
 
-static const char *const feature_names[FEAT_MAX] = {
-	[FEAT_BTF] = "btf",
-	[FEAT_RINGBUF] = "ringbuf",
-	[FEAT_TP_INET_SOCK_SET_STATE] = "tp_inet_sock_set_state",
-	[FEAT_TP_TCP_SEND_RESET] = "tp_tcp_send_reset",
-	[FEAT_TCP_RESET_REASON] = "tcp_reset_reason",
-	[FEAT_TP_TCP_RECEIVE_RESET] = "tp_tcp_receive_reset",
-	[FEAT_LIVE_REFRESH] = "live_refresh",
-	[FEAT_CGROUP_SKB_UDP] = "cgroup_skb_udp",
-	[FEAT_KPROBE] = "kprobe",
-	[FEAT_FENTRY] = "fentry",
-	[FEAT_ACCEPT_OWNER] = "accept_owner",
-	[FEAT_PROC_EVENTS] = "proc_events",
-	[FEAT_UPROBE_GETADDRINFO] = "uprobe_getaddrinfo",
-	[FEAT_UDP_OWNER] = "udp_owner",
-	[FEAT_DNS_CAPTURE] = "dns_capture",
-	[FEAT_BPF_ATOMICS] = "bpf_atomics",
-	[FEAT_NETNS_COOKIE] = "netns_cookie",
-	[FEAT_CGROUP_SKB_NETNS_COOKIE] = "cgroup_skb_netns_cookie",
-	[FEAT_CGROUP_SKB_PID] = "cgroup_skb_pid",
-	[FEAT_UDP_OWNER_SEED] = "udp_owner_seed",
-};
+#define FEATURE_NAME(id, name) [id] = name,
+static const char *const feature_names[FEAT_MAX] = { PROBES_FEATURES(FEATURE_NAME) };
+#undef FEATURE_NAME
 
 const char *feature_name(enum feature f)
 {

@@ -17,37 +17,48 @@
 
 struct probes_io;
 
+/* Every feature once: its enum value and the name it is logged and exported
+ * under (gespann_feature_enabled), in this order. */
+#define PROBES_FEATURES(X)                                                                      \
+	X(FEAT_BTF, "btf")                                                                      \
+	X(FEAT_RINGBUF, "ringbuf")                                                              \
+	X(FEAT_TP_INET_SOCK_SET_STATE, "tp_inet_sock_set_state")                                \
+	X(FEAT_TP_TCP_SEND_RESET, "tp_tcp_send_reset")                                          \
+	X(FEAT_TCP_RESET_REASON, "tcp_reset_reason")                                            \
+	X(FEAT_TP_TCP_RECEIVE_RESET, "tp_tcp_receive_reset")                                    \
+	X(FEAT_LIVE_REFRESH, "live_refresh")                                                    \
+	X(FEAT_CGROUP_SKB_UDP, "cgroup_skb_udp")                                                \
+	X(FEAT_KPROBE, "kprobe")                                                                \
+	X(FEAT_FENTRY, "fentry")                                                                \
+	/* owner of accepted connections taken at accept() */                                   \
+	X(FEAT_ACCEPT_OWNER, "accept_owner")                                                    \
+	/* exec/fork/exit records for the process cache */                                      \
+	X(FEAT_PROC_EVENTS, "proc_events")                                                      \
+	/* libc getaddrinfo() results */                                                        \
+	X(FEAT_UPROBE_GETADDRINFO, "uprobe_getaddrinfo")                                        \
+	/* UDP flows carry their socket owner */                                                \
+	X(FEAT_UDP_OWNER, "udp_owner")                                                          \
+	/* DNS packets on port 53 copied to user space */                                       \
+	X(FEAT_DNS_CAPTURE, "dns_capture")                                                      \
+	/* Kernel fallbacks (kcompat.h), each off where the fallback is used:                 \
+	 * BPF_XCHG/BPF_OR (5.12+), else the GS_LEGACY objects; */ \
+	X(FEAT_BPF_ATOMICS, "bpf_atomics")                                                      \
+	/* SO_NETNS_COOKIE (5.14+), else netns by inode number; */                              \
+	X(FEAT_NETNS_COOKIE, "netns_cookie")                                                    \
+	/* bpf_get_netns_cookie in cgroup_skb, else the netns via skb->sk; */                   \
+	X(FEAT_CGROUP_SKB_NETNS_COOKIE, "cgroup_skb_netns_cookie")                              \
+	/* bpf_get_current_{pid_tgid,comm,cgroup_id} in cgroup_skb, else a UDP                \
+	 * socket keeps the owner recorded when it was created. */ \
+	X(FEAT_CGROUP_SKB_PID, "cgroup_skb_pid")                                                \
+	/* the task_file iterator naming UDP sockets older than the agent                     \
+	 * (bpf_sock_from_file, 5.11+), else they are named when they send. */ \
+	X(FEAT_UDP_OWNER_SEED, "udp_owner_seed")
+
+#define PROBES_FEATURE_ENUM(id, name) id,
 enum feature {
-	FEAT_BTF = 0,
-	FEAT_RINGBUF,
-	FEAT_TP_INET_SOCK_SET_STATE,
-	FEAT_TP_TCP_SEND_RESET,
-	FEAT_TCP_RESET_REASON,
-	FEAT_TP_TCP_RECEIVE_RESET,
-	FEAT_LIVE_REFRESH,
-	FEAT_CGROUP_SKB_UDP,
-	FEAT_KPROBE,
-	FEAT_FENTRY,
-	FEAT_ACCEPT_OWNER,	 /* owner of accepted connections taken at accept() */
-	FEAT_PROC_EVENTS,	 /* exec/fork/exit records for the process cache */
-	FEAT_UPROBE_GETADDRINFO, /* libc getaddrinfo() results */
-	FEAT_UDP_OWNER,		 /* UDP flows carry their socket owner */
-	FEAT_DNS_CAPTURE,	 /* DNS packets on port 53 copied to user space */
-	/* Kernel fallbacks (kcompat.h), each off where the fallback is used:
-	 * BPF_XCHG/BPF_OR (5.12+), else the GS_LEGACY objects; */
-	FEAT_BPF_ATOMICS,
-	/* SO_NETNS_COOKIE (5.14+), else netns by inode number; */
-	FEAT_NETNS_COOKIE,
-	/* bpf_get_netns_cookie in cgroup_skb, else the netns via skb->sk; */
-	FEAT_CGROUP_SKB_NETNS_COOKIE,
-	/* bpf_get_current_{pid_tgid,comm,cgroup_id} in cgroup_skb, else a UDP
-	 * socket keeps the owner recorded when it was created. */
-	FEAT_CGROUP_SKB_PID,
-	/* the task_file iterator naming UDP sockets older than the agent
-	 * (bpf_sock_from_file, 5.11+), else they are named when they send. */
-	FEAT_UDP_OWNER_SEED,
-	FEAT_MAX,
+	PROBES_FEATURES(PROBES_FEATURE_ENUM) FEAT_MAX,
 };
+#undef PROBES_FEATURE_ENUM
 
 enum probes_proc_link {
 	PROBES_L_EXEC = 0,
