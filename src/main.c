@@ -212,7 +212,7 @@ int main(int argc, char **argv)
 	static struct agent a = { .epfd = -1, .sigfd = -1, .timerfd = -1 };
 	const char *config_path = NULL;
 	char err[512];
-	uint64_t cookie = 0;
+	struct scope scope;
 	int ret = 1, rc;
 
 	for (int i = 1; i < argc; i++) {
@@ -257,16 +257,16 @@ int main(int argc, char **argv)
 	if (geteuid() != 0)
 		pr_warn("not running as root: loading BPF programs needs CAP_BPF, CAP_PERFMON "
 			"and CAP_NET_ADMIN");
-	if (probes_resolve_scope(&a.cfg, &cookie))
+	if (probes_resolve_scope(&a.cfg, &scope))
 		goto out;
-	if (a.cfg.scope != SCOPE_HOST)
+	if (scope.kind != SCOPE_HOST)
 		pr_info("scope: %s (netns cookie %llu)",
-			a.cfg.scope == SCOPE_NETNS ? "own network namespace" : a.cfg.scope_path,
-			(unsigned long long)cookie);
+			scope.kind == SCOPE_NETNS ? "own network namespace" : scope.path,
+			(unsigned long long)scope.netns_cookie);
 	/* dns.getaddrinfo: auto (the host libc), off, or a libc path. */
 	if (strcmp(a.cfg.getaddrinfo, "auto"))
 		a.probes.libc_path = a.cfg.getaddrinfo;
-	if (probes_start(&a.probes, &a.cfg, cookie))
+	if (probes_start(&a.probes, &a.cfg, &scope))
 		goto out;
 	a.reg = registry_new();
 	if (!a.reg)
@@ -288,7 +288,7 @@ int main(int argc, char **argv)
 		pr_err("%s", err);
 		goto out;
 	}
-	a.feed = feed_new(&a.probes, a.flows, a.cfg.idle_timeout_ns);
+	a.feed = feed_new(&a.probes, a.flows, &scope, a.cfg.idle_timeout_ns);
 	if (!a.feed)
 		goto out;
 	if (exporters_start(&a.cfg, a.reg, refresh_registry, &a, a.exporters))

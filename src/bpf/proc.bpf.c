@@ -27,23 +27,13 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile __u64 ringbuf_wakeup_bytes = 256 * 1024;
 
 /* Replaced by the tcp skeleton's ring buffer before load. */
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
-} events SEC(".maps");
+GS_EVENTS_MAP();
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct gs_stats);
-} proc_stats SEC(".maps");
+GS_STATS_MAP(proc_stats);
 
 static __always_inline struct gs_stats *stats_get(void)
 {
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&proc_stats, &zero);
+	return gs_stats_this_cpu(&proc_stats);
 }
 
 static __always_inline __u64 submit_flags(void)

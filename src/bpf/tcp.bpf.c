@@ -61,12 +61,7 @@ struct {
 	__type(value, struct owner);
 } listeners SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct gs_stats);
-} stats SEC(".maps");
+GS_STATS_MAP(stats);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -75,16 +70,11 @@ struct {
 	__type(value, struct gs_live);
 } live SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20); /* resized from the config before load */
-} events SEC(".maps");
+GS_EVENTS_MAP(); /* resized from the config before load */
 
 static __always_inline struct gs_stats *stats_get(void)
 {
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&stats, &zero);
+	return gs_stats_this_cpu(&stats);
 }
 
 /* Direct loads: tp_btf arguments are BTF pointers the verifier lets us walk

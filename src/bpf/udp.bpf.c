@@ -48,25 +48,15 @@ struct {
 	__type(value, struct gs_udp_flow);
 } udp_flows SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct gs_stats);
-} udp_stats SEC(".maps");
+GS_STATS_MAP(udp_stats);
 
 /* The tcp family's `events`: user space points this at the same map
  * (bpf_map__reuse_fd) before load, so one reader drains every record. */
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
-} events SEC(".maps");
+GS_EVENTS_MAP();
 
 static __always_inline struct gs_stats *udp_stats_get(void)
 {
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&udp_stats, &zero);
+	return gs_stats_this_cpu(&udp_stats);
 }
 
 static __always_inline void flow_set_owner(struct gs_udp_flow *f, const struct udp_owner_rec *o)

@@ -227,7 +227,8 @@ const struct feed_stats *feed_stats(struct feed *fd)
 
 /* ==== Setup ==== */
 
-struct feed *feed_new(struct probes *p, struct flows *f, uint64_t idle_timeout_ns)
+struct feed *feed_new(struct probes *p, struct flows *f, const struct scope *scope,
+		      uint64_t idle_timeout_ns)
 {
 	struct feed *fd = calloc(1, sizeof(*fd));
 
@@ -241,7 +242,7 @@ struct feed *feed_new(struct probes *p, struct flows *f, uint64_t idle_timeout_n
 		feed_free(fd);
 		return NULL;
 	}
-	flows_open_census(f);
+	flows_open_census(f, scope);
 	flows_set_listener_fd(f, probes_listeners_fd(p));
 	return fd;
 }

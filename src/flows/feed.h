@@ -25,9 +25,13 @@ struct feed_stats {
 	struct gs_live live;  /* the last refresh pass */
 };
 
-/* Start reading p's records into f. idle_timeout_ns expires UDP flows.
- * Returns NULL on error (logged). p and f stay the caller's. */
-struct feed *feed_new(struct probes *p, struct flows *f, uint64_t idle_timeout_ns);
+/* Start reading p's records into f and open f's TIME_WAIT census of the
+ * namespaces in scope (probes_resolve_scope; read during the call only).
+ * idle_timeout_ns (the config's idle_timeout, as the tcp programs get it)
+ * expires UDP flows. Returns NULL on error (logged). p and f stay the
+ * caller's. */
+struct feed *feed_new(struct probes *p, struct flows *f, const struct scope *scope,
+		      uint64_t idle_timeout_ns);
 void feed_free(struct feed *fd); /* accepts NULL */
 
 /* The ring buffer's epoll fd (readable when the kernel forces a wakeup), or -1. */

@@ -32,12 +32,12 @@
 #include "enrich/dnstrack.h"
 #include "flows/event.h"
 #include "flows/flows_int.h"
-#include "util/hashmix.h"
 #include "enrich/hostcache.h"
 #include "util/log.h"
 #include "enrich/netclass.h"
 #include "enrich/proccache.h"
 #include "flows/twcensus.h"
+#include "probes/scope.h"
 
 /* ==== Label values of one flow ==== */
 
@@ -212,12 +212,10 @@ static struct entry *tcp_entry(struct flows *f, uint64_t sock_id, const struct g
 			       bool create)
 {
 	struct ekey k;
-	uint64_t h;
 	struct entry *e;
 
 	tcp_key(&k, sock_id, c->start_ns);
-	h = fnv1a_bytes(FNV1A_INIT, &k, sizeof(k));
-	e = ftable_find(&f->tcp, &k, h);
+	e = ftable_find(&f->tcp, &k);
 	if (e) {
 		/* accept() handed it to another process since: label anew. */
 		if (e->pid != c->pid && c->pid) {
@@ -233,7 +231,7 @@ static struct entry *tcp_entry(struct flows *f, uint64_t sock_id, const struct g
 	}
 	if (!create || !c->family)
 		return NULL;
-	e = ftable_add(&f->tcp, &k, h);
+	e = ftable_add(&f->tcp, &k);
 	if (!e)
 		return NULL;
 	e->ls = tcp_labels(f, c);
@@ -274,7 +272,6 @@ static void tw_remember(struct flows *f, const struct gs_conn *c, struct lset *l
 {
 	struct ekey k = { .kind = K_TW };
 	struct entry *e;
-	uint64_t h;
 
 	/* FIN_WAIT1 (4), FIN_WAIT2 (5), CLOSING (11): we closed first. */
 	if (c->close_oldstate != 4 && c->close_oldstate != 5 && c->close_oldstate != 11)
@@ -284,10 +281,9 @@ static void tw_remember(struct flows *f, const struct gs_conn *c, struct lset *l
 	memcpy(k.b + 32, &c->sport, 2);
 	memcpy(k.b + 34, &c->dport, 2);
 	memcpy(k.b + 36, &c->family, 2);
-	h = fnv1a_bytes(FNV1A_INIT, &k, sizeof(k));
-	e = ftable_find(&f->tws, &k, h);
+	e = ftable_find(&f->tws, &k);
 	if (!e)
-		e = ftable_add(&f->tws, &k, h);
+		e = ftable_add(&f->tws, &k);
 	if (!e)
 		return;
 	ls->refs++;
@@ -375,15 +371,13 @@ static void tw_seen(uint16_t family, const uint8_t saddr[16], uint16_t sport,
 	struct ekey k = { .kind = K_TW };
 	struct lset *ls = NULL;
 	struct entry *e;
-	uint64_t h;
 
 	memcpy(k.b, saddr, 16);
 	memcpy(k.b + 16, daddr, 16);
 	memcpy(k.b + 32, &sport, 2);
 	memcpy(k.b + 34, &dport, 2);
 	memcpy(k.b + 36, &family, 2);
-	h = fnv1a_bytes(FNV1A_INIT, &k, sizeof(k));
-	e = ftable_find(&f->tws, &k, h);
+	e = ftable_find(&f->tws, &k);
 	if (e) {
 		ls = e->ls;
 		ls->refs++;
@@ -444,14 +438,12 @@ static void tw_census(struct flows *f, uint64_t now_ns)
 static void sweep_table(struct flows *f, struct table *t,
 			bool (*stale)(const struct flows *, const struct entry *))
 {
-	for (size_t i = 0; i < t->nb; i++) {
-		struct entry *e = t->b[i], *next;
+	struct entry *e, *tmp;
 
-		for (; e; e = next) {
-			next = e->next;
-			if (stale(f, e))
-				ftable_del(f, t, e);
-		}
+	HASH_ITER(hh, t->head, e, tmp)
+	{
+		if (stale(f, e))
+			ftable_del(f, t, e);
 	}
 }
 
@@ -475,12 +467,12 @@ static bool udp_stale(const struct flows *f, const struct entry *e)
 
 void flows_tcp_end(struct flows *f, uint64_t now_ns)
 {
-	size_t before = f->tcp.n;
+	size_t before = ftable_count(&f->tcp);
 
 	f->now_ns = now_ns;
 	tw_census(f, now_ns);
 	sweep_table(f, &f->tcp, tcp_stale);
-	f->lost_tcp += before - f->tcp.n;
+	f->lost_tcp += before - ftable_count(&f->tcp);
 	sweep_table(f, &f->tws, tw_stale);
 }
 
@@ -492,17 +484,15 @@ void flows_udp(struct flows *f, const struct gs_udp_key *k, const struct gs_udp_
 	struct ekey key = { .kind = K_UDP };
 	const char *lv[U_MAX];
 	struct entry *e;
-	uint64_t h;
 
 	f->now_ns = now_ns;
 	memcpy(key.b, k, sizeof(*k));
-	h = fnv1a_bytes(FNV1A_INIT, &key, sizeof(key));
-	e = ftable_find(&f->udp, &key, h);
+	e = ftable_find(&f->udp, &key);
 	if (!e) {
 		struct owner o = { .pid = v->pid, .cgroup_id = v->cgroup_id, .comm = v->comm };
 		bool server = !(v->flags & GS_UF_EGRESS_FIRST);
 
-		e = ftable_add(&f->udp, &key, h);
+		e = ftable_add(&f->udp, &key);
 		if (!e)
 			return;
 		e->ls = labels_for(f, "udp", server, &o, k->family, k->laddr, k->lport, k->raddr,
@@ -523,10 +513,10 @@ void flows_udp(struct flows *f, const struct gs_udp_key *k, const struct gs_udp_
 
 void flows_udp_end(struct flows *f)
 {
-	size_t before = f->udp.n;
+	size_t before = ftable_count(&f->udp);
 
 	sweep_table(f, &f->udp, udp_stale);
-	f->lost_udp += before - f->udp.n;
+	f->lost_udp += before - ftable_count(&f->udp);
 	f->udp_pass++;
 }
 
@@ -633,13 +623,11 @@ void flows_set_listener_fd(struct flows *f, int fd)
 	f->listeners_fd = fd;
 }
 
-void flows_open_census(struct flows *f)
+void flows_open_census(struct flows *f, const struct scope *scope)
 {
-	const struct config *cfg = f->cfg;
-
 	if (!f->tw)
-		f->tw = twcensus_new(cfg->scope == SCOPE_PATH ? cfg->scope_path : NULL,
-				     cfg->scope == SCOPE_HOST);
+		f->tw = twcensus_new(scope->kind == SCOPE_PATH ? scope->path : NULL,
+				     scope->kind == SCOPE_HOST);
 }
 
 void flows_free(struct flows *f)

@@ -23,6 +23,7 @@ struct flows;
 struct proccache;
 struct hostcache;
 struct netclass;
+struct scope;
 
 /* The enrichment the labels come from, built by the caller from their own
  * config sections (processes, dns, networks); they must outlive the flows.
@@ -75,8 +76,10 @@ void flows_publish(struct flows *f);
  * unknown direction whose local port is one of them is the server side. */
 void flows_set_listener_fd(struct flows *f, int listeners_map_fd);
 
-/* Count TIME_WAIT sockets of the watched namespace (the agent's own for
- * scope host and netns) in every batch pass, with a sock_diag dump. */
-void flows_open_census(struct flows *f);
+/* Count TIME_WAIT sockets of the namespaces in scope (probes/scope.h: every
+ * namespace for scope host, the agent's own for netns, the one at the path)
+ * in every batch pass, with sock_diag dumps. scope is read during the call
+ * only. */
+void flows_open_census(struct flows *f, const struct scope *scope);
 
 #endif

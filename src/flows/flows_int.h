@@ -13,6 +13,18 @@
 
 #include "flows/flows.h"
 #include "metrics/agg.h"
+#include "util/hashmix.h"
+
+/* The flow table's hash tables are uthash's, hashed with the seeded mixer of
+ * util/hashmix.h (one random seed per process, flows_hash_seed) so that
+ * addresses and ports a peer chooses cannot pile into one bucket; running
+ * out of memory fails the add instead of exiting. Defined here, before
+ * uthash.h, so that every file of src/flows/ hashes alike. */
+extern uint64_t flows_hash_seed;
+#define HASH_FUNCTION(keyptr, keylen, hashv) \
+	((hashv) = hashmix_key(hashmix_seed_once(&flows_hash_seed), (keyptr), (keylen)))
+#define HASH_NONFATAL_OOM 1
+#include <uthash.h>
 
 /* ==== Labels ==== */
 
@@ -68,14 +80,17 @@ enum qlabel { Q_QTYPE = 0, Q_RCODE, Q_SERVER, Q_SRC_PROCESS, Q_NAME, Q_MAX };
 enum llabel { LL_SERVER = 0, LL_QTYPE, LL_SRC_PROCESS, LL_MAX };
 
 /* An interned label set: everything about a flow but direction, outcome and
- * state. Shared by the connections with the same values. */
+ * state. Shared by the connections with the same values. Its key is the
+ * values themselves, each label as a 0 byte (absent) or a 1 byte followed by
+ * the value and its NUL; v[] points into it. */
 struct lset {
-	struct lset *next;
-	uint64_t hash;
+	UT_hash_handle hh; /* in flows->lsets, keyed by key[0, keylen) */
 	uint32_t refs;
 	uint32_t tw_n;	      /* TIME_WAIT sockets in the last census */
 	struct lset *tw_next; /* list of the sets with tw_n > 0 */
 	char *v[U_MAX];	      /* U_DIRECTION, U_OUTCOME, U_STATE unused (NULL) */
+	size_t keylen;
+	char key[];
 };
 
 /* ==== Connection table ==== */
@@ -89,8 +104,7 @@ struct ekey {
 };
 
 struct entry {
-	struct entry *next;
-	uint64_t hash;
+	UT_hash_handle hh; /* in its struct table, keyed by key */
 	struct ekey key;
 	struct lset *ls;
 	uint64_t sent, rcvd;
@@ -101,9 +115,7 @@ struct entry {
 };
 
 struct table {
-	struct entry **b;
-	size_t nb; /* power of 2 */
-	size_t n;
+	struct entry *head; /* uthash; NULL when empty */
 };
 
 #define TW_REMEMBER_NS	  (120ULL * 1000000000ULL) /* TIME_WAIT lasts 60 s */
@@ -131,25 +143,29 @@ struct flows {
 	struct lset *tw_sets; /* sets the last census found (tw_n > 0) */
 	uint64_t next_census_ns;
 	struct table tcp, udp, tws; /* K_TCP, K_UDP, K_TW entries */
-	struct lset **ls_b;
-	size_t ls_nb, ls_n;
-	uint32_t pass;	   /* TCP batch passes */
-	uint32_t udp_pass; /* UDP sweeps */
+	struct lset *lsets;	    /* uthash of the interned label sets */
+	uint32_t pass;		    /* TCP batch passes */
+	uint32_t udp_pass;	    /* UDP sweeps */
 	int listeners_fd;
 	uint16_t eph_lo, eph_hi;     /* net.ipv4.ip_local_port_range */
 	uint64_t now_ns;	     /* of the record or pass being handled */
 	uint64_t lost_tcp, lost_udp; /* entries whose final reading never came */
 };
 
-#define B(x) (1ULL << (x))
 
 /* ==== table.c ==== */
 
-/* Entries of one kind, by key and hash (util/hashmix.h). ftable_add returns
- * NULL on ENOMEM; ftable_del drops the entry's label set reference. */
-struct entry *ftable_find(struct table *t, const struct ekey *k, uint64_t h);
-struct entry *ftable_add(struct table *t, const struct ekey *k, uint64_t h);
+/* Entries of one kind, by key. ftable_add returns a zeroed entry with the
+ * key set, or NULL on ENOMEM; ftable_del drops the entry's label set
+ * reference. Walk a table with HASH_ITER(hh, t->head, e, tmp), which may
+ * ftable_del the entry it is on. */
+struct entry *ftable_find(struct table *t, const struct ekey *k);
+struct entry *ftable_add(struct table *t, const struct ekey *k);
 void ftable_del(struct flows *f, struct table *t, struct entry *e);
+static inline size_t ftable_count(const struct table *t)
+{
+	return HASH_CNT(hh, t->head);
+}
 /* Free every entry of t (label sets are freed by flows_lsets_free). */
 void ftable_free(struct table *t);
 /* A referenced label set equal to v (strings copied), or NULL (ENOMEM). */

@@ -2,7 +2,9 @@
 /*
  * Probes: open, configure, load and attach the kernel programs (tcp, udp and
  * proc families), probing the running kernel first and switching off what it
- * lacks, each with a log line and a feature flag. Owns the skeletons.
+ * lacks, each with a log line and a feature flag. Each family's file (tcp.c,
+ * udp.c, proc.c) owns its skeleton; readers.h is the only way out of their
+ * maps, and no *.skel.h is included outside src/probes/.
  */
 #ifndef GESPANN_PROBES_H
 #define GESPANN_PROBES_H
@@ -11,40 +13,52 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "probes/scope.h"
 
 struct probes_io;
 
+/* Every feature once: its enum value and the name it is logged and exported
+ * under (gespann_feature_enabled), in this order. */
+#define PROBES_FEATURES(X)                                                                      \
+	X(FEAT_BTF, "btf")                                                                      \
+	X(FEAT_RINGBUF, "ringbuf")                                                              \
+	X(FEAT_TP_INET_SOCK_SET_STATE, "tp_inet_sock_set_state")                                \
+	X(FEAT_TP_TCP_SEND_RESET, "tp_tcp_send_reset")                                          \
+	X(FEAT_TCP_RESET_REASON, "tcp_reset_reason")                                            \
+	X(FEAT_TP_TCP_RECEIVE_RESET, "tp_tcp_receive_reset")                                    \
+	X(FEAT_LIVE_REFRESH, "live_refresh")                                                    \
+	X(FEAT_CGROUP_SKB_UDP, "cgroup_skb_udp")                                                \
+	X(FEAT_KPROBE, "kprobe")                                                                \
+	X(FEAT_FENTRY, "fentry")                                                                \
+	/* owner of accepted connections taken at accept() */                                   \
+	X(FEAT_ACCEPT_OWNER, "accept_owner")                                                    \
+	/* exec/fork/exit records for the process cache */                                      \
+	X(FEAT_PROC_EVENTS, "proc_events")                                                      \
+	/* libc getaddrinfo() results */                                                        \
+	X(FEAT_UPROBE_GETADDRINFO, "uprobe_getaddrinfo")                                        \
+	/* UDP flows carry their socket owner */                                                \
+	X(FEAT_UDP_OWNER, "udp_owner")                                                          \
+	/* DNS packets on port 53 copied to user space */                                       \
+	X(FEAT_DNS_CAPTURE, "dns_capture")                                                      \
+	/* Kernel fallbacks (kcompat.h), each off where the fallback is used:                 \
+	 * BPF_XCHG/BPF_OR (5.12+), else the GS_LEGACY objects; */ \
+	X(FEAT_BPF_ATOMICS, "bpf_atomics")                                                      \
+	/* SO_NETNS_COOKIE (5.14+), else netns by inode number; */                              \
+	X(FEAT_NETNS_COOKIE, "netns_cookie")                                                    \
+	/* bpf_get_netns_cookie in cgroup_skb, else the netns via skb->sk; */                   \
+	X(FEAT_CGROUP_SKB_NETNS_COOKIE, "cgroup_skb_netns_cookie")                              \
+	/* bpf_get_current_{pid_tgid,comm,cgroup_id} in cgroup_skb, else a UDP                \
+	 * socket keeps the owner recorded when it was created. */ \
+	X(FEAT_CGROUP_SKB_PID, "cgroup_skb_pid")                                                \
+	/* the task_file iterator naming UDP sockets older than the agent                     \
+	 * (bpf_sock_from_file, 5.11+), else they are named when they send. */ \
+	X(FEAT_UDP_OWNER_SEED, "udp_owner_seed")
+
+#define PROBES_FEATURE_ENUM(id, name) id,
 enum feature {
-	FEAT_BTF = 0,
-	FEAT_RINGBUF,
-	FEAT_TP_INET_SOCK_SET_STATE,
-	FEAT_TP_TCP_SEND_RESET,
-	FEAT_TCP_RESET_REASON,
-	FEAT_TP_TCP_RECEIVE_RESET,
-	FEAT_LIVE_REFRESH,
-	FEAT_CGROUP_SKB_UDP,
-	FEAT_KPROBE,
-	FEAT_FENTRY,
-	FEAT_ACCEPT_OWNER,	 /* owner of accepted connections taken at accept() */
-	FEAT_PROC_EVENTS,	 /* exec/fork/exit records for the process cache */
-	FEAT_UPROBE_GETADDRINFO, /* libc getaddrinfo() results */
-	FEAT_UDP_OWNER,		 /* UDP flows carry their socket owner */
-	FEAT_DNS_CAPTURE,	 /* DNS packets on port 53 copied to user space */
-	/* Kernel fallbacks (kcompat.h), each off where the fallback is used:
-	 * BPF_XCHG/BPF_OR (5.12+), else the GS_LEGACY objects; */
-	FEAT_BPF_ATOMICS,
-	/* SO_NETNS_COOKIE (5.14+), else netns by inode number; */
-	FEAT_NETNS_COOKIE,
-	/* bpf_get_netns_cookie in cgroup_skb, else the netns via skb->sk; */
-	FEAT_CGROUP_SKB_NETNS_COOKIE,
-	/* bpf_get_current_{pid_tgid,comm,cgroup_id} in cgroup_skb, else a UDP
-	 * socket keeps the owner recorded when it was created. */
-	FEAT_CGROUP_SKB_PID,
-	/* the task_file iterator naming UDP sockets older than the agent
-	 * (bpf_sock_from_file, 5.11+), else they are named when they send. */
-	FEAT_UDP_OWNER_SEED,
-	FEAT_MAX,
+	PROBES_FEATURES(PROBES_FEATURE_ENUM) FEAT_MAX,
 };
+#undef PROBES_FEATURE_ENUM
 
 enum probes_proc_link {
 	PROBES_L_EXEC = 0,
@@ -78,10 +92,6 @@ struct probes {
 
 const char *feature_name(enum feature f);
 
-/* Resolve the config's scope to a netns cookie (0 for host). Returns 0 or a
- * negative errno, logging the path and cause. */
-int probes_resolve_scope(const struct config *cfg, uint64_t *cookie);
-
 /* Open, configure, load and attach. On error everything already attached is
  * detached again and a negative errno returned (the cause is logged). Only
  * the tcp family is required: udp, accept attribution, process records and
@@ -89,8 +99,9 @@ int probes_resolve_scope(const struct config *cfg, uint64_t *cookie);
  * they cannot attach). Process and getaddrinfo records share the tcp
  * family's ring buffer (tcp->maps.events); their counters are in
  * proc->maps.proc_stats (struct gs_stats). p->libc_path is read, the rest of
- * *p is reset. */
-int probes_start(struct probes *p, const struct config *cfg, uint64_t netns_cookie);
+ * *p is reset. scope is the resolved scope (probes_resolve_scope, scope.h):
+ * the programs' netns filter and the namespaces seeded at start. */
+int probes_start(struct probes *p, const struct config *cfg, const struct scope *scope);
 /* Detach and free everything; safe to call twice and on a zeroed struct. */
 void probes_stop(struct probes *p);
 

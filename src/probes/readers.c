@@ -185,46 +185,42 @@ static bool read_batches(int fd, void *keys, void *vals, const char *what,
 	}
 }
 
+/* Where the batches of one read go: exactly one of conn_fn, udp_fn is set. */
 struct batch_call {
 	struct probes_io *io;
-	void *fn;
+	probes_conn_fn conn_fn;
+	probes_udp_fn udp_fn;
 	void *ctx;
 };
 
-static void conn_batch(void *arg, __u32 n)
+static void batch_emit(void *arg, __u32 n)
 {
 	struct batch_call *b = arg;
 
-	((probes_conn_fn)b->fn)(b->ctx, b->io->conn_keys, b->io->conn_vals, n);
+	if (b->conn_fn)
+		b->conn_fn(b->ctx, b->io->conn_keys, b->io->conn_vals, n);
+	else
+		b->udp_fn(b->ctx, b->io->udp_keys, b->io->udp_vals, n);
 }
 
 bool probes_read_conns(struct probes *p, probes_conn_fn fn, void *ctx)
 {
 	struct probes_io *io = io_get(p);
-	struct batch_call b = { io, (void *)fn, ctx };
+	struct batch_call b = { .io = io, .conn_fn = fn, .ctx = ctx };
 
-	if (!io || !p->tcp)
-		return false;
-	return read_batches(bpf_map__fd(p->tcp->maps.conns), io->conn_keys, io->conn_vals,
-			    "connection", conn_batch, &b);
-}
-
-static void udp_batch(void *arg, __u32 n)
-{
-	struct batch_call *b = arg;
-
-	((probes_udp_fn)b->fn)(b->ctx, b->io->udp_keys, b->io->udp_vals, n);
+	return io && p->tcp &&
+	       read_batches(bpf_map__fd(p->tcp->maps.conns), io->conn_keys, io->conn_vals,
+			    "connection", batch_emit, &b);
 }
 
 bool probes_read_udp(struct probes *p, probes_udp_fn fn, void *ctx)
 {
 	struct probes_io *io = io_get(p);
-	struct batch_call b = { io, (void *)fn, ctx };
+	struct batch_call b = { .io = io, .udp_fn = fn, .ctx = ctx };
 
-	if (!io || !p->udp)
-		return false;
-	return read_batches(bpf_map__fd(p->udp->maps.udp_flows), io->udp_keys, io->udp_vals,
-			    "UDP flow", udp_batch, &b);
+	return io && p->udp &&
+	       read_batches(bpf_map__fd(p->udp->maps.udp_flows), io->udp_keys, io->udp_vals,
+			    "UDP flow", batch_emit, &b);
 }
 
 int probes_udp_take(struct probes *p, const struct gs_udp_key *k, struct gs_udp_flow *last)

@@ -2,10 +2,11 @@
 /*
  * Hashing helpers for the user-space tables: FNV-1a over bytes and label
  * values, a murmur3 finaliser for tables that index by the low bits, and for
- * those that take keys from the network (DNS transactions, host names) a
- * 64-bit mixer and a random seed, so crafted traffic cannot aim at one
- * bucket. The uthash tables of src/enrich hash with hashmix_key under a seed
- * drawn once per process (hashmix_seed_once), through HASH_FUNCTION.
+ * those that take keys from the network (DNS transactions, host names, the
+ * flow table) a 64-bit mixer and a random seed, so crafted traffic cannot aim
+ * at one bucket. The uthash tables of src/enrich and src/flows hash with
+ * hashmix_key under a seed drawn once per process (hashmix_seed_once),
+ * through HASH_FUNCTION.
  */
 #ifndef GESPANN_HASHMIX_H
 #define GESPANN_HASHMIX_H

@@ -23,6 +23,33 @@ const volatile __u64 target_netns = 0;
  * cannot follow. */
 #define gs_barrier_var(v) asm volatile("" : "+r"(v))
 
+/* A family's counters: one struct gs_stats per CPU in a one-slot per-CPU
+ * array, summed over CPUs by user space (probes/readers.c). */
+#define GS_STATS_MAP(name)                               \
+	struct {                                         \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); \
+		__uint(max_entries, 1);                  \
+		__type(key, __u32);                      \
+		__type(value, struct gs_stats);          \
+	} name SEC(".maps")
+
+/* The records' ring buffer, `events` in every family. The tcp family's is
+ * sized from the config; the others point theirs at it before load
+ * (bpf_map__reuse_fd), so one reader drains every record. */
+#define GS_EVENTS_MAP()                             \
+	struct {                                    \
+		__uint(type, BPF_MAP_TYPE_RINGBUF); \
+		__uint(max_entries, 1 << 20);       \
+	} events SEC(".maps")
+
+/* This CPU's counters in a GS_STATS_MAP (NULL only if the lookup fails). */
+static __always_inline struct gs_stats *gs_stats_this_cpu(void *stats_map)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(stats_map, &zero);
+}
+
 static __always_inline bool gs_in_scope(__u64 cookie)
 {
 	return target_netns == 0 || cookie == target_netns;

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the files of src/probes/ share and nobody else sees: one start and
+ * one stop per program family (tcp.c, udp.c, proc.c: each opens,
+ * configures, loads and attaches its own skeleton, libbpf-tools style),
+ * called in order by probes.c, and the scope helpers they seed with
+ * (scope.c). probes.h and readers.h are the module's interface.
+ */
+#ifndef GESPANN_PROBES_INT_H
+#define GESPANN_PROBES_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config/config.h"
+#include "probes/probes.h"
+#include "probes/scope.h"
+
+struct btf;
+
+/* ==== scope.c ==== */
+
+/* Before 5.14 user space cannot read netns cookies: every netns identity,
+ * the scope's and the kernel programs' (rodata gs_netns_by_ino), is then
+ * the namespace's inode number. Asked once (logged then), cached after. */
+bool probes_netns_by_ino(void);
+
+/* Run an iterator to EOF in namespace ns_fd (-1: ours; socket iterators
+ * walk the namespace they are created in). Returns the bytes it printed, or
+ * a negative errno. */
+ssize_t probes_iter_run_in(int iter_link_fd, int ns_fd);
+
+/* Namespaces in scope, each run through a socket iterator. */
+struct scope_walk {
+	size_t n_ns, n_fail;
+	size_t printed; /* bytes the iterator printed, all namespaces */
+};
+
+/*
+ * Run the socket iterator behind iter_link_fd once in every network
+ * namespace in scope: ours, the one at s->path, or with scope host each
+ * namespace a process or a /var/run/netns file holds.
+ */
+struct scope_walk probes_iter_run_scope(int iter_link_fd, const struct scope *s);
+
+/* ==== The families, in start order ==== */
+
+/* tcp.c: required. Open, configure, load and attach the tcp family (with
+ * accept attribution), seed the connections open in scope and run the live
+ * refresh once. Returns 0 or a negative errno (logged); p->tcp may be set
+ * either way: probes_tcp_stop() frees it. */
+int probes_tcp_start(struct probes *p, const struct config *cfg, const struct scope *s,
+		     const struct btf *btf);
+void probes_tcp_stop(struct probes *p);
+/* The fd of the tcp family's ring buffer (`events`), which the other
+ * families reuse before their load so one reader drains every record.
+ * p->tcp must be loaded. */
+int probes_tcp_events_fd(const struct probes *p);
+
+/* proc.c: optional, after tcp (it shares tcp's ring buffer). A failure logs
+ * why and leaves its features off. */
+void probes_proc_start(struct probes *p, const struct config *cfg, const struct scope *s,
+		       const struct btf *btf);
+void probes_proc_stop(struct probes *p);
+
+/* udp.c: optional as a whole, after tcp (DNS records go into tcp's ring
+ * buffer). dns_capture turns the DNS copy on. Any failure is logged and
+ * leaves the agent running without it; returns 0. */
+int probes_udp_start(struct probes *p, const struct config *cfg, const struct scope *s,
+		     bool dns_capture);
+void probes_udp_stop(struct probes *p);
+
+#endif
