@@ -152,7 +152,6 @@ struct flows {
 	uint64_t lost_tcp, lost_udp; /* entries whose final reading never came */
 };
 
-
 /* ==== table.c ==== */
 
 /* Entries of one kind, by key. ftable_add returns a zeroed entry with the
