@@ -104,6 +104,16 @@ static void adapter_set_defaults(struct adapter_config *ad, const struct config_
 	config_section_defaults(kind->settings, ad);
 }
 
+int config_adapter_defaults(struct adapter_config *ad, enum adapter_type type)
+{
+	const struct config_adapter_kind *kind = config_adapter_kind_of(type);
+
+	if (!kind)
+		return -EINVAL;
+	adapter_set_defaults(ad, kind);
+	return 0;
+}
+
 /* "prometheus, datadog, otlp" */
 static const char *supported_adapters(char *buf, size_t size)
 {

@@ -140,6 +140,10 @@ const char *config_default_text(void);
 /* Fill *cfg with every row's default (what config_default_text() parses to). */
 void config_set_defaults(struct config *cfg);
 
+/* An adapter of this type with every setting at its default (the rows in
+ * src/exporters/<type>_settings.c). Returns 0 or -EINVAL for an unknown type. */
+int config_adapter_defaults(struct adapter_config *ad, enum adapter_type type);
+
 /*
  * Parse YAML text into *cfg (defaults first, then the text's keys).
  * On error returns -EINVAL (-ENOMEM if libyaml runs out of memory), leaves

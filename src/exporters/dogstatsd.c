@@ -779,10 +779,11 @@ static struct dsd_exporter *dsd_new(const struct adapter_config *cfg,
 	d->max_series = DSD_MAX_SERIES;
 	snprintf(d->name, sizeof(d->name), "%s", env->name ? env->name : "datadog");
 	snprintf(d->host, sizeof(d->host), "%s", cfg->host);
-	snprintf(d->ns, sizeof(d->ns), "%s",
-		 cfg->metric_namespace[0] ? cfg->metric_namespace : "gespann");
+	/* namespace and flush_interval: the parsed settings (defaults in
+	 * datadog_settings.c) */
+	snprintf(d->ns, sizeof(d->ns), "%s", cfg->metric_namespace);
 	d->hist = cfg->histogram;
-	d->interval_ns = cfg->flush_interval_ns ? cfg->flush_interval_ns : 10000000000ULL;
+	d->interval_ns = cfg->flush_interval_ns;
 	d->reg = env->reg;
 	d->refresh = env->refresh;
 	d->refresh_ctx = env->refresh_ctx;

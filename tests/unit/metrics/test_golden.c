@@ -387,7 +387,7 @@ static void test_dogstatsd(void **state)
 {
 	struct agent *a = *state;
 	const struct exporter_ops *ops = exporter_ops_for(ADAPTER_DATADOG);
-	struct adapter_config acfg = { .type = ADAPTER_DATADOG };
+	struct adapter_config acfg;
 	struct exporter_env env = { .reg = a->reg, .name = "datadog" };
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	socklen_t len = sizeof(sin);
@@ -403,6 +403,7 @@ static void test_dogstatsd(void **state)
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_int_equal(bind(rx, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	assert_int_equal(getsockname(rx, (struct sockaddr *)&sin, &len), 0);
+	assert_int_equal(config_adapter_defaults(&acfg, ADAPTER_DATADOG), 0);
 	snprintf(acfg.host, sizeof(acfg.host), "127.0.0.1:%u", ntohs(sin.sin_port));
 	snprintf(acfg.tags[0], sizeof(acfg.tags[0]), "env:golden");
 	acfg.n_tags = 1;
