@@ -88,3 +88,4 @@ for sig in TERM INT; do
 	assert_true "SIG$sig: none of the agent's ${#HELD_PROGS[@]} programs and ${#HELD_LINKS[@]} links left (by id)" \
 		wait_until 3 _none_left
 done
+e2e_finish
