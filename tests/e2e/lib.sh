@@ -113,6 +113,9 @@ e2e_cleanup() {
 	local rc=$? i
 	((BASHPID == $$)) || return "$rc" # a subshell that inherited the trap
 	trap '' INT TERM HUP # a second signal must not cut the cleanup short
+	# A signal taken inside a function called with a redirection (netns_cli
+	# ... >FILE) runs the trap with that redirection still in place.
+	exec 1>&"$E2E_STDOUT" 2>&"$E2E_STDERR"
 	if ((!E2E_FINISHED)); then
 		((rc != 0)) || rc=1
 		not_ok "scenario ${E2E_NAME:-?} ended early (exit status $rc); cleaning up"
@@ -133,6 +136,7 @@ e2e_cleanup() {
 }
 # netns_setup (tests/lib/netns.sh) leaves this trap alone: it tears down.
 NETNS_TEARDOWN_BY_CALLER=1
+exec {E2E_STDOUT}>&1 {E2E_STDERR}>&2
 trap e2e_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
