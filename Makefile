@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Gespann build. Every output goes under build/.
-#   make              build build/gespann
+#   make              build build/gespann and the test tools
+#   make build        the same (make all)
 #   make run          install deps, build, run with the embedded default config
 #   make test         install deps, build, unit tests, ASan/UBSan build, kernel e2e tests,
 #                     the kernel matrix (test-kernels)
@@ -64,8 +65,12 @@ TOOL_BINS  := $(patsubst %.c,$(BUILD)/tools/%,$(notdir $(TOOL_SRCS))) \
               $(addprefix $(BUILD)/tools/,$(notdir $(TOOL_DIRS)))
 TOOL_CFLAGS = $(CFLAGS) -Itests
 
-.PHONY: all run test unit asan bench check format deps check-prereqs clean tools
+.PHONY: all build run test unit asan bench check format deps check-prereqs clean tools
 all: $(BUILD)/gespann tools
+
+# `make build` is `make all`: phony, or make would see the build/ folder and
+# call it up to date.
+build: all
 
 deps:
 	@scripts/install-deps.sh

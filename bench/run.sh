@@ -252,18 +252,23 @@ AGENT_PORT=
 AGENT_LOG=
 AGENT_SEQ=0
 
-# own_ids_since BEFORE_FILE: ids loaded now that were not in BEFORE_FILE.
-own_ids_since() {
-	local now=$RAW/progs.now
-	progs_now "$now"
-	awk -F'\t' 'FILENAME == ARGV[1] { seen[$1] = 1; next } !($1 in seen) { printf "%s,", $1 }' "$1" "$now"
+# own_ids PID: the ids of the programs PID holds (prog_id in its fds'
+# fdinfo, links included), as a comma list. By pid, not "new since before":
+# a program another tool loads meanwhile is not taken for ours.
+own_ids() {
+	local f k v
+	for f in /proc/"$1"/fdinfo/*; do
+		while read -r k v; do
+			[[ "$k" == prog_id: ]] && echo "$v"
+		done 2>/dev/null <"$f"
+	done | sort -un | tr '\n' ','
 }
 
 # agent_start NAME EXTRA_YAML: the agent scoped to the client namespace (or
 # to $AGENT_SCOPE),
 # /metrics on 127.0.0.1 (ephemeral port read back from its log).
 agent_start() {
-	local name=$1 extra=$2 cfg=$RAW/agent-$1.yaml before=$RAW/progs.before
+	local name=$1 extra=$2 cfg=$RAW/agent-$1.yaml
 	AGENT_SEQ=$((AGENT_SEQ + 1))
 	AGENT_LOG=$RAW/agent-$name-$AGENT_SEQ.log # one per start: "running" must be this one's
 	{
@@ -276,7 +281,6 @@ agent_start() {
 		echo "      address: 127.0.0.1"
 		echo "      port: 0"
 	} >"$cfg"
-	progs_now "$before"
 	"$GS_BIN" -config "$cfg" 2>"$AGENT_LOG" &
 	AGENT_PID=$!
 	if ! wait_until 15 grep -q 'level=info running' "$AGENT_LOG"; then
@@ -286,7 +290,7 @@ agent_start() {
 		return 1
 	fi
 	AGENT_PORT=$(sed -n 's/.*prometheus exporter listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$AGENT_LOG" | tail -1)
-	OWN_IDS=$(own_ids_since "$before")
+	OWN_IDS=$(own_ids "$AGENT_PID")
 	sleep 0.3
 }
 
@@ -334,25 +338,23 @@ proc_status_kb() {
 	awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
 }
 
-# prog_loaded NAME: a program of that name is loaded.
+# prog_loaded NAME PID: PID holds a loaded program of that name.
 prog_loaded() {
 	local f=$RAW/progs.named
 	progs_now "$f"
-	awk -F'\t' -v n="$1" '$3 == n { found = 1 } END { exit !found }' "$f"
+	awk -F'\t' -v n="$1" -v ids=",$(own_ids "$2")" '$3 == n && index(ids, "," $1 ",") { found = 1 } END { exit !found }' "$f"
 }
 
 # tcplife, bcc's libbpf tool, output discarded. Needs tracefs for the
 # tracepoint's id: mounted here if absent, unmounted at exit.
 peer_start() {
-	local before=$RAW/progs.before
 	if [[ ! -d /sys/kernel/tracing/events ]]; then
 		mkdir -p /sys/kernel/tracing
 		mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null && TRACEFS_MOUNTED=1
 	fi
-	progs_now "$before"
 	/usr/sbin/tcplife >/dev/null 2>>"$RAW/tcplife.err" &
 	PEER_PID=$!
-	wait_until 10 prog_loaded inet_sock_set_state ||
+	wait_until 10 prog_loaded inet_sock_set_state "$PEER_PID" ||
 		{
 			warn "tcplife did not start: $(tail -1 "$RAW/tcplife.err")"
 			kill -INT "$PEER_PID" 2>/dev/null
@@ -360,7 +362,7 @@ peer_start() {
 			PEER_PID=
 			return 1
 		}
-	OWN_IDS=$(own_ids_since "$before")
+	OWN_IDS=$(own_ids "$PEER_PID")
 	sleep 0.3
 }
 

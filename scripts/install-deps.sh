@@ -8,9 +8,18 @@
 #   scripts/install-deps.sh           install what is missing (root)
 #   scripts/install-deps.sh --check   only report what is missing; exit 1 if any
 #
+# Everything `make test` calls is here, except the kernel matrix's host tools
+# (qemu-system-x86, cpio, kmod, xz-utils, zstd, bsdextrautils, the archive
+# keyring): scripts/kernels/prepare.sh installs those on its first run, so
+# `make run` does not pull in qemu.
 # iputils-ping is for the namespace helpers (tests/lib/netns.sh) to check links;
+# procps for their sysctl, and ps/pgrep in tests and here;
 # libclang-rt-14-dev holds libFuzzer and the sanitizer runtimes (make fuzz), only
 # a Recommends of clang-14, which this script does not install.
+# The node group (the exporter scenarios' statsd daemon and OTLP receiver) and
+# the python group (test helpers, ground truth) are wanted only when their
+# commands are not on PATH: a machine that brings its own Node.js or Python
+# outside dpkg keeps it, and Debian's is not installed over it.
 # The prometheus package (promtool and the server, used by the tests) starts a
 # daemon from its maintainer scripts on some systems; a temporary policy-rc.d
 # forbids that during the install, and a daemon that appears anyway is stopped.
@@ -21,8 +30,15 @@ GROUPS_SPEC=(
 	"toolchain: clang llvm make gcc pkg-config protobuf-c-compiler libclang-rt-14-dev"
 	"bpf: libbpf-dev bpftool libelf-dev zlib1g-dev"
 	"libraries: libyaml-dev libmicrohttpd-dev libcmocka-dev libprotobuf-c-dev libcurl4-openssl-dev uthash-dev"
-	"network: iproute2 iptables iputils-ping"
+	"network: iproute2 iptables iputils-ping procps"
 	"test tools: prometheus curl"
+	"node: nodejs npm"
+	"python: python3"
+)
+# Groups wanted only when one of these commands is missing from PATH.
+declare -A GROUP_UNLESS_ON_PATH=(
+	[node]="node npm"
+	[python]="python3"
 )
 
 usage() {
@@ -39,8 +55,24 @@ case "${1:-}" in
 esac
 [[ $# -le 1 ]] || usage
 
+# on_path GROUP: the group's commands are all on PATH, so it is not wanted.
+on_path() {
+	local cmds=${GROUP_UNLESS_ON_PATH[$1]:-} c
+	[[ -n "$cmds" ]] || return 1
+	for c in $cmds; do
+		command -v "$c" >/dev/null 2>&1 || return 1
+	done
+}
+
+# Decided once, before anything is installed: a group installed by this run
+# reports its packages, not "on PATH".
+declare -A not_wanted=()
 all_pkgs=()
 for spec in "${GROUPS_SPEC[@]}"; do
+	if on_path "${spec%%:*}"; then
+		not_wanted[${spec%%:*}]=1
+		continue
+	fi
 	read -r -a pkgs <<<"${spec#*: }"
 	all_pkgs+=("${pkgs[@]}")
 done
@@ -58,11 +90,15 @@ for pkg in "${all_pkgs[@]}"; do
 	[[ -n "${installed[$pkg]:-}" ]] || missing+=("$pkg")
 done
 
-# group_line GROUP_SPEC WORD: "name     WORD (pkgs)" where pkgs are the
+# group_report GROUP_SPEC WORD: "name     WORD (pkgs)" where pkgs are the
 # group's missing packages, or all of them when nothing is missing.
 group_report() {
 	local spec=$1 name pkgs miss=() p
 	name=${spec%%:*}
+	if [[ -n "${not_wanted[$name]:-}" ]]; then
+		printf 'deps: %-11s ok (%s on PATH)\n' "$name" "${GROUP_UNLESS_ON_PATH[$name]}"
+		return 0
+	fi
 	read -r -a pkgs <<<"${spec#*: }"
 	for p in "${pkgs[@]}"; do
 		[[ -n "${installed[$p]:-}" ]] || miss+=("$p")
@@ -160,6 +196,10 @@ done < <(dpkg-query -W -f='${Package} ${Status}\n' "${all_pkgs[@]}" 2>/dev/null 
 rc=0
 for spec in "${GROUPS_SPEC[@]}"; do
 	name=${spec%%:*}
+	if [[ -n "${not_wanted[$name]:-}" ]]; then
+		printf 'deps: %-11s ok (%s on PATH)\n' "$name" "${GROUP_UNLESS_ON_PATH[$name]}"
+		continue
+	fi
 	read -r -a pkgs <<<"${spec#*: }"
 	done_now=() still=()
 	for p in "${pkgs[@]}"; do

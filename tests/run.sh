@@ -58,7 +58,9 @@ run_scenario() { # SCRIPT [ENV...]
 	shift
 	results=$(mktemp)
 	echo "-- $(basename "$script") $*"
-	env "$@" E2E_RESULTS="$results" timeout 300 bash "$script" || rc=$?
+	# On SIGTERM a scenario stops what it started and deletes its namespaces
+	# (its EXIT trap, tests/e2e/lib.sh); SIGKILL 30 s later if that hangs.
+	env "$@" E2E_RESULTS="$results" timeout -k 30 300 bash "$script" || rc=$?
 	read -r _ p f < <(tail -1 "$results" 2>/dev/null || echo "E2E_RESULT 0 1")
 	pass=$((pass + ${p:-0}))
 	fail=$((fail + ${f:-0}))

@@ -9,8 +9,8 @@
 #   - OTLP: otlp_receiver.js on 127.0.0.1, decoding every request with
 #     OpenTelemetry JS's generated protobuf code (the npm package installed
 #     into build/node on first use); otlp_query reads its log.
-# Sourcing it sets an EXIT trap that stops both (netns_setup, called later,
-# chains its teardown in front of it).
+# Both are stopped at exit by lib.sh's EXIT trap, like every process a
+# scenario starts.
 
 NODE_DIR=$E2E_ROOT/build/node
 
@@ -21,7 +21,7 @@ node_need() {
 	local tool
 	for tool in node npm; do
 		if ! command -v "$tool" >/dev/null 2>&1; then
-			echo "${E2E_NAME:-e2e}: $tool not found (Debian: apt-get install nodejs npm)" >&2
+			echo "${E2E_NAME:-e2e}: $tool not found (make deps installs it)" >&2
 			return 1
 		fi
 	done
@@ -234,9 +234,3 @@ elif q == "gap":
     print(reqs[int(args[1])]["t_ms"] - reqs[int(args[0])]["t_ms"])
 PY
 }
-
-exporters_stop() {
-	statsd_stop
-	receiver_stop
-}
-trap exporters_stop EXIT

@@ -8,6 +8,12 @@
 # agent's numbers with ground truth it did not compute: the traffic
 # generator's own counts, TCP_INFO of its sockets, the namespace's
 # /proc/net/snmp. Assertions print expected and actual.
+#
+# Sourcing it sets the scenario's EXIT trap (e2e_cleanup below): whatever way
+# the script ends (its last line, an error, `set -u`, SIGTERM from a timeout,
+# SIGINT), every process it started is stopped, its exit hooks run and its
+# namespaces go. Scripts add their own undo steps with e2e_on_exit, never
+# with a trap of their own.
 
 E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=tests/lib/netns.sh
@@ -21,6 +27,120 @@ E2E_FAIL=0
 AGENT_PID=
 AGENT_PORT=
 AGENT_LOG=
+E2E_FINISHED=0
+E2E_EXIT_HOOKS=()
+
+# ---- Cleanup on any exit ----
+
+# e2e_on_exit CMD: run CMD (a string, evaluated) when the scenario exits,
+# after its processes are stopped and before its namespaces are deleted.
+# Hooks run last registered first; their failures are ignored.
+e2e_on_exit() {
+	E2E_EXIT_HOOKS+=("$1")
+}
+
+# _e2e_tree: E2E_TREE = this shell's children (every process it started and
+# that still runs: agents, servers, generators, coprocesses, whether or not
+# their pids were kept) and all their descendants, parents first; zombies
+# left out. Read from /proc, so a pid reused by an unrelated process is never
+# included.
+_e2e_tree() {
+	local f line pid ppid rest
+	local -A kids=()
+	local -a queue=()
+	for f in /proc/[0-9]*/stat; do
+		{ read -r line <"$f"; } 2>/dev/null || continue
+		pid=${line%% *}
+		rest=${line##*) } # after "pid (comm) ": "state ppid ..."
+		[[ "${rest%% *}" != Z ]] || continue
+		rest=${rest#* }
+		ppid=${rest%% *}
+		kids[$ppid]+=" $pid"
+	done
+	E2E_TREE=()
+	# shellcheck disable=SC2206  # one pid per word
+	queue=(${kids[$$]:-})
+	while ((${#queue[@]} > 0)); do
+		pid=${queue[0]}
+		queue=("${queue[@]:1}")
+		E2E_TREE+=("$pid")
+		# shellcheck disable=SC2206
+		queue+=(${kids[$pid]:-})
+	done
+}
+
+# _e2e_stop_all: SIGTERM to the whole tree (_e2e_tree) until it is gone,
+# SIGKILL to what is left after 2 s. Each round first freezes the tree with
+# SIGSTOP, looking again until no new process appears (a stopped process
+# cannot fork, so none escapes as an orphan between a look and the signal),
+# then sends SIGTERM and SIGCONT: a process that was stopped (a reader the
+# test stopped with SIGSTOP) is woken, and takes the SIGTERM first.
+_e2e_stop_all() {
+	local comms=() pid n first=1 deadline=$((${EPOCHREALTIME/./} + 2000000))
+	while _e2e_tree && ((${#E2E_TREE[@]} > 0)); do
+		if ((first)); then
+			for pid in "${E2E_TREE[@]}"; do
+				comms+=("$pid($(cat "/proc/$pid/comm" 2>/dev/null))")
+			done
+			e2e_log "exit: stopping what still runs: ${comms[*]}"
+			first=0
+		fi
+		n=-1
+		while ((${#E2E_TREE[@]} != n)); do
+			n=${#E2E_TREE[@]}
+			kill -STOP "${E2E_TREE[@]}" 2>/dev/null
+			_e2e_tree
+		done
+		if ((${EPOCHREALTIME/./} >= deadline)); then
+			e2e_log "exit: SIGKILL to what ignored SIGTERM: ${E2E_TREE[*]}"
+			kill -KILL "${E2E_TREE[@]}" 2>/dev/null
+			break
+		fi
+		kill -TERM "${E2E_TREE[@]}" 2>/dev/null
+		kill -CONT "${E2E_TREE[@]}" 2>/dev/null
+		sleep 0.1
+	done
+	wait 2>/dev/null # reap the children
+}
+
+# e2e_cleanup: the EXIT trap. Stops every process the scenario started
+# (SIGCONT first: a reader stopped with SIGSTOP would never see the SIGTERM;
+# SIGKILL after 2 s), runs the exit hooks, deletes the namespaces
+# (netns_teardown), and removes $E2E_TMP when the scenario passed. A scenario
+# that ended before e2e_finish (an error, a signal) counts one more failure
+# and still writes its E2E_RESULT line. Keeps the exit status.
+e2e_cleanup() {
+	local rc=$? i
+	((BASHPID == $$)) || return "$rc" # a subshell that inherited the trap
+	trap '' INT TERM HUP # a second signal must not cut the cleanup short
+	# A signal taken inside a function called with a redirection (netns_cli
+	# ... >FILE) runs the trap with that redirection still in place.
+	exec 1>&"$E2E_STDOUT" 2>&"$E2E_STDERR"
+	if ((!E2E_FINISHED)); then
+		((rc != 0)) || rc=1
+		not_ok "scenario ${E2E_NAME:-?} ended early (exit status $rc); cleaning up"
+		printf '# scenario %s: %d passed, %d failed\n' "${E2E_NAME:-?}" "$E2E_PASS" "$E2E_FAIL"
+		echo "E2E_RESULT $E2E_PASS $E2E_FAIL" >>"${E2E_RESULTS:-/dev/null}"
+	fi
+	_e2e_stop_all
+	for ((i = ${#E2E_EXIT_HOOKS[@]} - 1; i >= 0; i--)); do
+		eval "${E2E_EXIT_HOOKS[i]}" || true
+	done
+	netns_teardown
+	if ((E2E_FAIL == 0)); then
+		rm -rf "$E2E_TMP"
+	else
+		printf '# kept %s for inspection\n' "$E2E_TMP"
+	fi
+	exit "$rc"
+}
+# netns_setup (tests/lib/netns.sh) leaves this trap alone: it tears down.
+NETNS_TEARDOWN_BY_CALLER=1
+exec {E2E_STDOUT}>&1 {E2E_STDERR}>&2
+trap e2e_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 e2e_log() { printf '# %s\n' "$*"; }
 
@@ -152,17 +272,15 @@ print(v)
 PY
 }
 
-# e2e_finish: print the scenario's tally line and return its status.
+# e2e_finish: stop the current agent, print the scenario's tally line and
+# return its status (the EXIT trap, e2e_cleanup, stops the rest and removes
+# or keeps $E2E_TMP).
 e2e_finish() {
 	agent_stop
+	E2E_FINISHED=1
 	printf '# scenario %s: %d passed, %d failed\n' "${E2E_NAME:-?}" "$E2E_PASS" "$E2E_FAIL"
 	echo "E2E_RESULT $E2E_PASS $E2E_FAIL" >>"${E2E_RESULTS:-/dev/null}"
-	if [[ $E2E_FAIL -eq 0 ]]; then
-		rm -rf "$E2E_TMP"
-		return 0
-	fi
-	printf '# kept %s for inspection\n' "$E2E_TMP"
-	return 1
+	[[ $E2E_FAIL -eq 0 ]]
 }
 
 # hold_start NAME ADDR PORT N [ARGS...]: N connections held open by trafficgen
@@ -188,6 +306,41 @@ hold_stop() {
 	echo close >&"$fd"
 	exec {fd}>&-
 	wait "$pid" 2>/dev/null
+}
+
+# ---- BPF objects of the agent ----
+# Counted by the agent's pid, never machine-wide: other BPF users (another
+# agent, a tracer, systemd, bpftool itself) load programs at any time.
+
+# agent_bpf_fds [PID]: one line per BPF program or link PID (default: the
+# current agent) holds open, from its fdinfo: "prog PROG_ID" or
+# "link LINK_ID PROG_ID".
+agent_bpf_fds() {
+	local f k v prog link
+	for f in /proc/"${1:-$AGENT_PID}"/fdinfo/*; do
+		prog='' link=''
+		while read -r k v; do
+			case $k in
+			prog_id:) prog=$v ;;
+			link_id:) link=$v ;;
+			esac
+		done 2>/dev/null <"$f"
+		if [[ -n "$link" ]]; then
+			echo "link $link $prog"
+		elif [[ -n "$prog" ]]; then
+			echo "prog $prog"
+		fi
+	done
+}
+
+# bpf_prog_name ID: the name of loaded program ID (empty when it is gone).
+bpf_prog_name() {
+	bpftool prog show id "$1" 2>/dev/null | sed -n '1s/.* name \([^ ]*\).*/\1/p'
+}
+
+# bpf_loaded prog|link ID: true while that program or link exists.
+bpf_loaded() {
+	bpftool "$1" show id "$2" >/dev/null 2>&1
 }
 
 # ---- Labelled series (issue 5 families) ----

@@ -25,16 +25,18 @@ cg_root=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 CG_DIR=$cg_root/gsp-attr-$$
 mkdir "$CG_DIR" || not_ok "cgroup $CG_DIR created"
 cleanup_cgroup() { [[ -d "$CG_DIR" ]] && rmdir "$CG_DIR" 2>/dev/null; }
+# At exit it runs after the acceptor is stopped (lib.sh): the cgroup is empty.
+e2e_on_exit cleanup_cgroup
 # `ip netns exec` bind-mounts /etc/netns/NAME/hosts over /etc/hosts: a name
 # with 10 addresses (6 IPv4, 4 IPv6), more than a resolve record holds.
 HOSTS_DIR=/etc/netns/$NS_SRV
 mkdir -p "$HOSTS_DIR"
+e2e_on_exit 'rm -rf "$HOSTS_DIR"'
 {
 	echo "127.0.0.1 localhost"
 	for i in 1 2 3 4 5 6; do echo "198.18.1.$i multi.gespann.test"; done
 	for i in 1 2 3 4; do echo "fd00:6765:7370::1:$i multi.gespann.test"; done
 } >"$HOSTS_DIR/hosts"
-trap 'netns_teardown; cleanup_cgroup; rm -rf "$HOSTS_DIR"' EXIT
 acc_cgroup=$(stat -c %i "$CG_DIR")
 
 # ---- pre-fork server: CONNS from the client namespace + 1 from the short-lived client ----

@@ -27,8 +27,7 @@ dns_cleanup() {
 	rmdir "$NETNS_ETC" 2>/dev/null || true
 	rmdir /etc/netns 2>/dev/null || true # only when no other test uses it
 }
-# Set after netns_setup, so it must call netns_teardown itself (netns.sh).
-trap 'dns_cleanup; netns_teardown' EXIT
+e2e_on_exit dns_cleanup
 
 mkdir -p "$NETNS_ETC"
 # No search list and names with a trailing dot: glibc sends exactly one query

@@ -25,15 +25,8 @@ HOLD_N=7
 
 netns_setup gsp-flow || { not_ok "netns setup"; e2e_finish; exit 1; }
 netns_keep_time_wait || not_ok "tcp_rfc1337=1 in the client namespace"
-# Up to three agents at once: whatever is still running at exit is stopped (by
-# pid). Set after netns_setup, so it calls netns_teardown itself (netns.sh).
-agents_kill() {
-	local pid
-	for pid in ${SRVAGENT_PID:-} ${CLIAGENT_PID:-} ${SELAGENT_PID:-} ${AGENT_PID:-}; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-}
-trap 'agents_kill; netns_teardown' EXIT
+# Up to three agents at once: whatever is still running at exit is stopped by
+# the EXIT trap (lib.sh).
 for t in alpha bravo holder svc-one svc-two svc-hold; do
 	named_tool "$t" >/dev/null || { not_ok "copy of trafficgen named $t"; e2e_finish; exit 1; }
 done

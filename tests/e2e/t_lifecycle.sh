@@ -38,14 +38,43 @@ rc=0
 assert_eq "$rc" 1 "scope that is not a netns: exit code"
 assert_true "scope error names the path" grep -q 'failed to enter scope /etc/hostname' "$E2E_TMP/scope.err"
 
-progs_attached() { bpftool prog show 2>/dev/null | grep -cE 'handle_inet_sock_set_state|handle_udp_(egress|ingress)' || true; }
-links_attached() { bpftool link show 2>/dev/null | grep -cE 'handle_inet_sock_set_state|handle_udp_(egress|ingress)|prog [0-9]+' || true; }
-_none_left() { [[ "$(progs_attached)" == "$before" && "$(links_attached)" == "$links_before" ]]; }
-before=$(progs_attached)
-links_before=$(links_attached)
+# The agent's own programs and links (by its pid: tests/e2e/lib.sh), never the
+# machine's, which other BPF users change at any time. agent_holds fills
+# HELD_PROGS and HELD_LINKS (every id the agent holds) and counts NAMED_PROGS
+# (its programs named in WANT) and NAMED_LINKS (its links to them).
+WANT='^(handle_inet_sock_set_state|handle_udp_egress|handle_udp_ingress)$'
+agent_holds() {
+	local kind id prog
+	local -A names=() link_prog=()
+	HELD_PROGS=() HELD_LINKS=() NAMED_PROGS=0 NAMED_LINKS=0
+	while read -r kind id prog; do
+		if [[ "$kind" == link ]]; then
+			HELD_LINKS+=("$id")
+			link_prog[$id]=$prog
+			id=$prog
+		fi
+		[[ -n "$id" && -z "${names[$id]+set}" ]] || continue
+		names[$id]=$(bpf_prog_name "$id")
+		HELD_PROGS+=("$id")
+		[[ "${names[$id]}" =~ $WANT ]] && NAMED_PROGS=$((NAMED_PROGS + 1))
+	done < <(agent_bpf_fds)
+	for id in "${HELD_LINKS[@]}"; do
+		[[ "${names[${link_prog[$id]}]:-}" =~ $WANT ]] && NAMED_LINKS=$((NAMED_LINKS + 1))
+	done
+	return 0
+}
+# _none_left: not one of the ids the agent held is still loaded.
+_none_left() {
+	local id
+	for id in "${HELD_PROGS[@]}"; do ! bpf_loaded prog "$id" || return 1; done
+	for id in "${HELD_LINKS[@]}"; do ! bpf_loaded link "$id" || return 1; done
+}
 for sig in TERM INT; do
 	agent_start "sig$sig" netns || { e2e_finish; exit 1; }
-	assert_eq "$(progs_attached)" $((before + 3)) "SIG$sig: programs attached while running"
+	agent_holds
+	e2e_log "SIG$sig: the agent holds programs ${HELD_PROGS[*]} and links ${HELD_LINKS[*]}"
+	assert_eq "$NAMED_PROGS" 3 "SIG$sig: the agent's programs attached while running"
+	assert_eq "$NAMED_LINKS" 3 "SIG$sig: the agent's links to them"
 	start=${EPOCHREALTIME/./}
 	kill -"$sig" "$AGENT_PID"
 	kill -"$sig" "$AGENT_PID" 2>/dev/null || true # a second signal is harmless
@@ -56,6 +85,7 @@ for sig in TERM INT; do
 	assert_eq "$rc" 0 "SIG$sig: exit code"
 	assert_true "SIG$sig: stopped within 1 s (${elapsed_ms} ms)" test "$elapsed_ms" -lt 1000
 	# Links go at once; the kernel frees the programs after an RCU grace period.
-	assert_true "SIG$sig: nothing left attached (bpftool link/prog)" wait_until 3 _none_left
+	assert_true "SIG$sig: none of the agent's ${#HELD_PROGS[@]} programs and ${#HELD_LINKS[@]} links left (by id)" \
+		wait_until 3 _none_left
 done
 e2e_finish

@@ -127,15 +127,10 @@ else
 fi
 
 # ---- concurrent open connections: gauge up, idle, then back to 0 ----
-coproc HOLD { netns_cli "$TRAFFICGEN" tcp-hold --connect "$SRV6" --port 5001 --conns 50; }
-hold_in=${HOLD[1]}
-read -r -t 15 held <&"${HOLD[0]}" || held=""
-assert_eq "$held" '{"held":50}' "generator holds 50 connections"
+assert_true "generator holds 50 connections" hold_start idle "$SRV6" 5001 50
 assert_true "open gauge reaches 50" wait_metric gespann_open_connections 50
 assert_true "50 idle connections after idle_timeout (1s)" wait_metric gespann_idle_connections 50
-echo close >&"$hold_in"
-exec {hold_in}>&-
-wait "$HOLD_PID" 2>/dev/null
+hold_stop idle
 assert_true "open gauge back to 0 after close" wait_metric gespann_open_connections 0
 
 # ---- payload of open connections: counted while they live, once ----

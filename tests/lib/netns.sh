@@ -17,7 +17,9 @@
 # Setup and fault functions return 0 or 1 (with a message on stderr); none
 # calls exit. netns_setup puts netns_teardown in front of the caller's EXIT
 # trap; a caller that sets its EXIT trap after netns_setup must call
-# netns_teardown from it. Processes still running in the namespaces at
+# netns_teardown from it. A caller whose EXIT trap calls netns_teardown
+# already (tests/e2e/lib.sh) sets NETNS_TEARDOWN_BY_CALLER=1, and netns_setup
+# leaves its traps alone. Processes still running in the namespaces at
 # teardown are sent SIGTERM (SIGKILL after 2 s): they belong to the test.
 
 NETNS_CLI4=198.18.0.1
@@ -79,6 +81,7 @@ _netns_ready() {
 # make INT/TERM exit through it when the caller has no handler of its own.
 _netns_install_trap() {
 	local cur words
+	[[ "${NETNS_TEARDOWN_BY_CALLER:-0}" == 1 ]] && return 0
 	cur=$(trap -p EXIT)
 	if [[ "$cur" != *netns_teardown* ]]; then
 		if [[ -n "$cur" ]]; then
