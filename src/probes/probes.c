@@ -112,8 +112,7 @@ static bool probe_fentry(const struct btf *btf)
 	return link_fd >= 0;
 }
 
-/* kprobes exist when the kprobe PMU does (CONFIG_KPROBE_EVENTS). */
-static bool probe_kprobe(void)
+bool probes_kprobe_exists(void)
 {
 	return access("/sys/bus/event_source/devices/kprobe/type", F_OK) == 0;
 }
@@ -138,7 +137,7 @@ int probes_start(struct probes *p, const struct config *cfg, const struct scope 
 	p->features[FEAT_BTF] = true;
 	load_reset_reasons(p, btf);
 	/* Reported, not used: this build relies on tracepoints only. */
-	p->features[FEAT_KPROBE] = probe_kprobe();
+	p->features[FEAT_KPROBE] = probes_kprobe_exists();
 	p->features[FEAT_FENTRY] = probe_fentry(btf);
 	probe_fallbacks(p);
 

@@ -45,6 +45,35 @@ struct scope_walk {
  */
 struct scope_walk probes_iter_run_scope(int iter_link_fd, const struct scope *s);
 
+/* ==== Kernel questions the families and prereqs.c share ==== */
+
+/* probes.c: kprobes exist when the kprobe PMU does (CONFIG_KPROBE_EVENTS). */
+bool probes_kprobe_exists(void);
+
+/* tcp.c: does BTF have the tp_btf hook TP (typedef btf_trace_<TP>, what
+ * libbpf resolves at load)? False when btf is NULL. */
+bool probes_btf_has_tracepoint(const struct btf *btf, const char *tp);
+
+/* tcp.c: the tracefs directory libbpf will use to find tracepoint ids: the
+ * one under debugfs when that exists (libbpf prefers it), else
+ * /sys/kernel/tracing, mounted there when nothing is and MAY_MOUNT (logged).
+ * Returns the directory, or NULL (none, or not mounted and !MAY_MOUNT). */
+const char *probes_tracefs_dir(bool may_mount);
+
+/* tcp.c: does tracefs at DIR have the event CATEGORY/NAME? */
+bool probes_tracepoint_exists(const char *dir, const char *category, const char *name);
+
+/* proc.c: the libc.so.6 mapped into this process (the host's, when the
+ * agent runs on the host) into buf. Returns 0 or -ENOENT. */
+int probes_find_own_libc(char *buf, size_t len);
+
+/* Each family's ELF object, the bytes its skeleton opens (the normal build,
+ * not GS_LEGACY: both have the same programs and maps). For prereqs.c,
+ * which opens them without loading. */
+const void *probes_tcp_elf(size_t *sz);
+const void *probes_udp_elf(size_t *sz);
+const void *probes_proc_elf(size_t *sz);
+
 /* ==== The families, in start order ==== */
 
 /* tcp.c: required. Open, configure, load and attach the tcp family (with

@@ -25,9 +25,7 @@
 /* proc_bpf_open_variant(): the normal or GS_LEGACY object (kcompat.h). */
 KCOMPAT_DEFINE_SKEL_OPEN(proc)
 
-/* The libc.so.6 mapped into this process: the host's, when the agent runs
- * on the host. Returns 0 or -ENOENT. */
-static int find_own_libc(char *buf, size_t len)
+int probes_find_own_libc(char *buf, size_t len)
 {
 	char line[1024];
 	FILE *f = fopen("/proc/self/maps", "re");
@@ -88,7 +86,7 @@ static void attach_getaddrinfo(struct probes *p)
 		return;
 	}
 	if (!libc) {
-		err = find_own_libc(p->libc_resolved, sizeof(p->libc_resolved));
+		err = probes_find_own_libc(p->libc_resolved, sizeof(p->libc_resolved));
 		if (err) {
 			pr_warn("getaddrinfo uprobe disabled: no libc.so.6 in /proc/self/maps: %s",
 				strerror(-err));
@@ -174,6 +172,11 @@ void probes_proc_start(struct probes *p, const struct config *cfg, const struct 
 fail:
 	proc_bpf__destroy(skel);
 	p->proc = NULL;
+}
+
+const void *probes_proc_elf(size_t *sz)
+{
+	return proc_bpf__elf_bytes(sz);
 }
 
 void probes_proc_stop(struct probes *p)

@@ -33,7 +33,7 @@ KCOMPAT_DEFINE_SKEL_OPEN(tcp)
 #define TRACEFS_DIR	    "/sys/kernel/tracing"
 #define DEBUGFS_TRACING_DIR "/sys/kernel/debug/tracing"
 
-static bool btf_has_tracepoint(const struct btf *btf, const char *tp)
+bool probes_btf_has_tracepoint(const struct btf *btf, const char *tp)
 {
 	char name[128];
 
@@ -72,10 +72,7 @@ static void seed_existing(struct probes *p, const struct scope *s)
 
 /* ==== Accept attribution (syscall tracepoints) ==== */
 
-/* The tracefs directory libbpf will use to find tracepoint ids: the one under
- * debugfs when that exists (libbpf prefers it), else /sys/kernel/tracing,
- * mounted there when nothing is. Returns the directory or NULL. */
-static const char *tracefs_dir(void)
+const char *probes_tracefs_dir(bool may_mount)
 {
 	char line[512], dev[128], dir[256], type[64];
 	bool mounted = false;
@@ -92,6 +89,8 @@ static const char *tracefs_dir(void)
 		}
 		fclose(f);
 	}
+	if (!mounted && !may_mount)
+		return NULL;
 	if (!mounted) {
 		if (mount("nodev", TRACEFS_DIR, "tracefs", 0, NULL) && errno != EBUSY) {
 			pr_warn("tracefs is not mounted and mounting it at %s failed: %s",
@@ -103,7 +102,7 @@ static const char *tracefs_dir(void)
 	return TRACEFS_DIR;
 }
 
-static bool tracepoint_exists(const char *dir, const char *category, const char *name)
+bool probes_tracepoint_exists(const char *dir, const char *category, const char *name)
 {
 	char path[512];
 
@@ -144,7 +143,7 @@ int probes_tcp_start(struct probes *p, const struct config *cfg, const struct sc
 	bool accept_ok;
 	int err;
 
-	if (!btf_has_tracepoint(btf, "inet_sock_set_state")) {
+	if (!probes_btf_has_tracepoint(btf, "inet_sock_set_state")) {
 		pr_err("the kernel has no inet_sock_set_state tracepoint in BTF: TCP tracking "
 		       "needs Linux 4.16+ with BTF");
 		return -ENOTSUP;
@@ -167,7 +166,7 @@ int probes_tcp_start(struct probes *p, const struct config *cfg, const struct sc
 	p->features[FEAT_TP_INET_SOCK_SET_STATE] = true;
 
 	/* tcp_send_reset carries enum sk_rst_reason since 6.10. */
-	p->features[FEAT_TP_TCP_SEND_RESET] = btf_has_tracepoint(btf, "tcp_send_reset");
+	p->features[FEAT_TP_TCP_SEND_RESET] = probes_btf_has_tracepoint(btf, "tcp_send_reset");
 	p->features[FEAT_TCP_RESET_REASON] =
 		p->features[FEAT_TP_TCP_SEND_RESET] &&
 		btf__find_by_name_kind(btf, "sk_rst_reason", BTF_KIND_ENUM) > 0;
@@ -182,7 +181,8 @@ int probes_tcp_start(struct probes *p, const struct config *cfg, const struct sc
 		pr_warn("tcp_send_reset has no reason on this kernel (before 6.10): "
 			"reset_reason is reported as unknown");
 
-	p->features[FEAT_TP_TCP_RECEIVE_RESET] = btf_has_tracepoint(btf, "tcp_receive_reset");
+	p->features[FEAT_TP_TCP_RECEIVE_RESET] =
+		probes_btf_has_tracepoint(btf, "tcp_receive_reset");
 	bpf_program__set_autoload(skel->progs.handle_tcp_receive_reset,
 				  p->features[FEAT_TP_TCP_RECEIVE_RESET]);
 	if (!p->features[FEAT_TP_TCP_RECEIVE_RESET])
@@ -203,9 +203,9 @@ int probes_tcp_start(struct probes *p, const struct config *cfg, const struct sc
 	 * accepts do not pass through them. */
 	bpf_program__set_autoattach(skel->progs.handle_sys_exit_accept4, false);
 	bpf_program__set_autoattach(skel->progs.handle_sys_exit_accept, false);
-	tfs = tracefs_dir();
-	accept_ok = tfs && tracepoint_exists(tfs, "syscalls", "sys_exit_accept4") &&
-		    tracepoint_exists(tfs, "syscalls", "sys_exit_accept");
+	tfs = probes_tracefs_dir(true);
+	accept_ok = tfs && probes_tracepoint_exists(tfs, "syscalls", "sys_exit_accept4") &&
+		    probes_tracepoint_exists(tfs, "syscalls", "sys_exit_accept");
 	if (tfs && !accept_ok)
 		pr_warn("tracepoints syscalls/sys_exit_accept4 and sys_exit_accept not found in "
 			"%s (CONFIG_FTRACE_SYSCALLS?): accepted connections are attributed to the "
@@ -235,6 +235,11 @@ int probes_tcp_start(struct probes *p, const struct config *cfg, const struct sc
 		pr_warn("live refresh unavailable: byte counters of open connections move only "
 			"at close");
 	return 0;
+}
+
+const void *probes_tcp_elf(size_t *sz)
+{
+	return tcp_bpf__elf_bytes(sz);
 }
 
 int probes_tcp_events_fd(const struct probes *p)

@@ -256,6 +256,11 @@ int probes_udp_start(struct probes *p, const struct config *cfg, const struct sc
 	return 0;
 }
 
+const void *probes_udp_elf(size_t *sz)
+{
+	return udp_bpf__elf_bytes(sz);
+}
+
 void probes_udp_stop(struct probes *p)
 {
 	bpf_link__destroy(p->udp_links[0]);
