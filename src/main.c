@@ -28,6 +28,7 @@
 #include "flows/flows.h"
 #include "util/log.h"
 #include "probes/probes.h"
+#include "probes/prereqs.h"
 #include "metrics/registry.h"
 
 #define EXIT_CONFIG 2
@@ -62,6 +63,7 @@ static void usage(FILE *out)
 		"\n"
 		"  -config FILE   YAML configuration (default: the embedded one below)\n"
 		"  -version       print the version and exit\n"
+		"  -check-prereqs tell whether this kernel and user can run the agent, and exit\n"
 		"  -help          this text\n"
 		"\n"
 		"Embedded default configuration:\n%s",
@@ -227,6 +229,8 @@ int main(int argc, char **argv)
 		} else if (!strcmp(arg, "-help") || !strcmp(arg, "-h")) {
 			usage(stdout);
 			return 0;
+		} else if (!strcmp(arg, "-check-prereqs")) {
+			return prereqs_check();
 		} else if (!strcmp(arg, "-config") && i + 1 < argc) {
 			config_path = argv[++i];
 		} else if (!strncmp(arg, "-config=", 8)) {
