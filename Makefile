@@ -12,7 +12,7 @@
 #   make fuzz-smoke   the same, FUZZ_SMOKE_TIME (10 s) per target
 #   make check        clang-format, banned functions
 #   make deps         install missing Debian packages
-#   make check-prereqs  kernel feature table
+#   make check-prereqs  can this kernel and user run the agent (gespann -check-prereqs)
 
 VERSION    ?= 0.1.0
 BUILD      ?= build
@@ -75,8 +75,11 @@ build: all
 deps:
 	@scripts/install-deps.sh
 
-check-prereqs:
-	@scripts/check-prereqs.sh
+# The table of what the agent needs and the kernel offers: every hook of the
+# programs in the skeletons, their map types, the features (src/probes/prereqs.c).
+# Exit 1 when a required one is missing.
+check-prereqs: $(BUILD)/gespann
+	@$(BUILD)/gespann -check-prereqs
 
 $(BUILD)/vmlinux.h:
 	@mkdir -p $(BUILD)
