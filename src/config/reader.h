@@ -94,11 +94,14 @@ const char *config_describe(const yaml_node_t *node);
  */
 int config_get_string(struct config_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
 		      const char *path, const char **out);
-/* A plain decimal integer in [min, max]; `range` ends "VALUE ..." when outside. */
+/*
+ * A decimal integer in [min, max], bare or quoted ("8080" reads as 8080);
+ * `range` ends "VALUE ..." when outside.
+ */
 int config_get_uint(struct config_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
 		    const char *path, unsigned long long min, unsigned long long max,
 		    const char *range, unsigned long long *out);
-/* A duration ("30s") in [min_ns, max_ns]; `range` as for config_get_uint(). */
+/* A duration (30s or "30s") in [min_ns, max_ns]; `range` as for config_get_uint(). */
 int config_get_duration(struct config_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
 			const char *path, uint64_t min_ns, uint64_t max_ns, const char *range,
 			uint64_t *out);
