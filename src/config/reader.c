@@ -718,10 +718,21 @@ int config_read_file(const char *path, size_t max, char **out, size_t *out_len, 
 	struct stat st;
 	int fd, ret = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st)) {
 		ret = -errno;
 		config_set_error(err, errlen, "%s: cannot read: %s", path, strerror(-ret));
+		goto out;
+	}
+	/*
+	 * A config is a file: a FIFO or a device (/dev/null, /dev/zero) would
+	 * read as nothing, the defaults, or never end; a directory says so.
+	 */
+	if (!S_ISREG(st.st_mode)) {
+		ret = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+		config_set_error(err, errlen, "%s: cannot read: %s", path,
+				 S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
 		goto out;
 	}
 	/* one byte more than allowed tells "too large" from "exactly the limit" */
@@ -747,7 +758,8 @@ int config_read_file(const char *path, size_t max, char **out, size_t *out_len, 
 	}
 	if (len > max) {
 		ret = -EFBIG;
-		if (!fstat(fd, &st) && S_ISREG(st.st_mode))
+		/* the size it has now: it may have grown since the open */
+		if (!fstat(fd, &st))
 			config_set_error(err, errlen,
 					 "%s: file is too large (%lld bytes, the limit is %zu)",
 					 path, (long long)st.st_size, max);

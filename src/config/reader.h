@@ -159,8 +159,10 @@ int config_read_document(const char *text, size_t len, const char *name,
 			 void *arg, char *err, size_t errlen);
 
 /*
- * Read a whole file, at most max bytes, into a malloc'd *buf (the caller
- * frees it). Errors name the file: -errno, or -EFBIG when it is too large.
+ * Read a whole regular file, at most max bytes, into a malloc'd *buf (the
+ * caller frees it). Errors name the file: -errno, -EISDIR for a directory,
+ * -EINVAL for any other non-regular file ("not a regular file": a FIFO, a
+ * device such as /dev/null), or -EFBIG when it is too large.
  */
 int config_read_file(const char *path, size_t max, char **buf, size_t *len, char *err,
 		     size_t errlen);

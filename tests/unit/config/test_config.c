@@ -1757,6 +1757,42 @@ static void test_load_file_missing(void **state)
 }
 
 /*
+ * A config is a regular file: a device reads as nothing (the defaults, a
+ * surprise) and a FIFO may never end, so both are refused by name; opening
+ * the FIFO must not wait for a writer. A symlink to a file is a file.
+ */
+static void test_load_file_not_regular(void **state)
+{
+	static const char yaml[] = "log_level: debug\n";
+	char path[128], link[128], want[256], err[512];
+	struct config cfg;
+	int ret;
+
+	ret = config_load_file("/dev/null", &cfg, err, sizeof(err));
+	assert_int_equal(ret, -EINVAL);
+	CHECK_STR("/dev/null", "err", "/dev/null: cannot read: not a regular file", err);
+
+	snprintf(path, sizeof(path), "%s/fifo.yaml", tmpdir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	ret = config_load_file(path, &cfg, err, sizeof(err));
+	unlink(path);
+	assert_int_equal(ret, -EINVAL);
+	snprintf(want, sizeof(want), "%s: cannot read: not a regular file", path);
+	CHECK_STR("fifo", "err", want, err);
+
+	snprintf(path, sizeof(path), "%s/target.yaml", tmpdir);
+	snprintf(link, sizeof(link), "%s/link.yaml", tmpdir);
+	write_file(path, yaml, strlen(yaml));
+	assert_int_equal(symlink(path, link), 0);
+	ret = config_load_file(link, &cfg, err, sizeof(err));
+	unlink(link);
+	unlink(path);
+	if (ret)
+		fail_msg("symlink to a file: expected 0, got %d: %s", ret, err);
+	CHECK_U64("symlink", "log_level", LOG_LEVEL_DEBUG, cfg.log_level);
+}
+
+/*
  * The seed's example config, verbatim from disk (tests/fixtures/, read from
  * the top of the tree as make unit runs it): quoted port, quoted DogStatsD
  * address, a flush interval and an OTLP endpoint, comments as a user writes
@@ -2010,9 +2046,12 @@ int main(void)
 		cmocka_unit_test(test_mutations),
 	};
 	const struct CMUnitTest file_tests[] = {
-		cmocka_unit_test(test_load_file_good),	  cmocka_unit_test(test_load_file_bad),
-		cmocka_unit_test(test_load_file_missing), cmocka_unit_test(test_load_file_size),
+		cmocka_unit_test(test_load_file_good),
+		cmocka_unit_test(test_load_file_bad),
+		cmocka_unit_test(test_load_file_missing),
+		cmocka_unit_test(test_load_file_size),
 		cmocka_unit_test(test_seed_fixture),
+		cmocka_unit_test(test_load_file_not_regular),
 	};
 	int failed = 0;
 
