@@ -13,6 +13,7 @@
 #   make check        clang-format, banned functions
 #   make deps         install missing Debian packages
 #   make check-prereqs  can this kernel and user run the agent (gespann -check-prereqs)
+#   make gespann.yaml  regenerate the example config from the config rows
 
 VERSION    ?= 0.1.0
 BUILD      ?= build
@@ -154,6 +155,12 @@ $(BUILD)/tools/$(notdir $(1)): $(wildcard $(1)/*.c $(1)/*.h) tests/lib/tool.h
 	$$(CC) $$(TOOL_CFLAGS) -o $$@ $$(filter %.c,$$^) -lpthread
 endef
 $(foreach d,$(TOOL_DIRS),$(eval $(call TOOL_DIR_RULE,$(d))))
+
+# The annotated example at the top of the tree is the embedded default, as
+# -print-config writes it (test_schema.c fails when the two differ).
+.PHONY: gespann.yaml
+gespann.yaml: $(BUILD)/gespann
+	$(BUILD)/gespann -print-config >$@.tmp && mv $@.tmp $@
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done

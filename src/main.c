@@ -26,12 +26,14 @@
 #include "exporters/exporter.h"
 #include "flows/feed.h"
 #include "flows/flows.h"
+#include "util/caps.h"
 #include "util/log.h"
 #include "probes/probes.h"
 #include "probes/prereqs.h"
 #include "metrics/registry.h"
 
-#define EXIT_CONFIG 2
+#define EXIT_CONFIG	   2
+#define EXIT_FAILURE_START 1
 
 enum loop_tag {
 	TAG_SIGNAL = 1,
@@ -56,15 +58,18 @@ struct agent {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: gespann [-config FILE] [-version] [-help]\n"
+		"usage: gespann [-config FILE] [-check-config FILE] [-print-config] [-check-prereqs]\n"
+		"               [-version] [-help]\n"
 		"\n"
 		"Watches every TCP and UDP connection from inside the kernel and exports\n"
 		"metrics (Prometheus /metrics on :8080 by default).\n"
 		"\n"
-		"  -config FILE   YAML configuration (default: the embedded one below)\n"
-		"  -version       print the version and exit\n"
-		"  -check-prereqs tell whether this kernel and user can run the agent, and exit\n"
-		"  -help          this text\n"
+		"  -config FILE         YAML configuration (default: the embedded one below)\n"
+		"  -check-config FILE   parse and check FILE, then exit: 0 and \"FILE: ok\", or 2\n"
+		"                       and the error (no BPF, no root needed)\n"
+		"  -print-config        print the embedded default configuration and exit\n"
+		"  -version             print the version and exit\n"
+		"  -help                this text\n"
 		"\n"
 		"Embedded default configuration:\n%s",
 		config_default_text());
@@ -209,10 +214,69 @@ static void agent_stop(struct agent *a)
 	a->epfd = a->sigfd = a->timerfd = -1;
 }
 
+/*
+ * The config as a start reads it: the file (or the embedded default), then
+ * the checks that need the flow families. -check-config runs exactly this.
+ */
+static int load_config(const char *path, struct config *cfg, char *err, size_t errlen)
+{
+	int rc;
+
+	if (path)
+		rc = config_load_file(path, cfg, err, errlen);
+	else
+		rc = config_parse(config_default_text(), strlen(config_default_text()), "(default)",
+				  cfg, err, errlen);
+	if (!rc)
+		rc = flows_check_config(cfg, err, errlen);
+	return rc;
+}
+
+/* -check-config FILE: no BPF, no probes, nothing written but the verdict. */
+static int check_config(const char *path, struct config *cfg)
+{
+	char err[512];
+
+	if (load_config(path, cfg, err, sizeof(err))) {
+		fprintf(stderr, "gespann: %s\n", err);
+		return EXIT_CONFIG;
+	}
+	printf("%s: ok\n", path);
+	return 0;
+}
+
+/*
+ * Before any BPF work: the capabilities the config needs (util/caps.h), so
+ * that an unprivileged start names what is missing instead of failing in the
+ * first kernel probe. Returns 0, or -EPERM when the agent cannot start.
+ */
+static int check_capabilities(const struct config *cfg)
+{
+	unsigned int needs = CAPS_ALWAYS | (cfg->scope == SCOPE_NETNS ? 0 : CAPS_OTHER_NETNS);
+	char missing[128];
+	uint64_t eff;
+	int err;
+
+	err = caps_effective(&eff);
+	if (err) {
+		pr_warn("cannot read the capabilities of this process: %s", strerror(-err));
+		return 0;
+	}
+	if (caps_missing(eff, needs, missing, sizeof(missing))) {
+		pr_err("missing capabilities: %s (run as root or grant them)", missing);
+		return -EPERM;
+	}
+	if (caps_missing(eff, CAPS_FEATURES, missing, sizeof(missing)))
+		pr_warn("missing capabilities: %s (some features are off: see README "
+			"\"Requirements\")",
+			missing);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct agent a = { .epfd = -1, .sigfd = -1, .timerfd = -1 };
-	const char *config_path = NULL;
+	const char *config_path = NULL, *check_path = NULL;
 	char err[512];
 	struct scope scope;
 	int ret = 1, rc;
@@ -231,6 +295,13 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(arg, "-check-prereqs")) {
 			return prereqs_check();
+		} else if (!strcmp(arg, "-print-config")) {
+			fputs(config_default_text(), stdout);
+			return 0;
+		} else if (!strcmp(arg, "-check-config") && i + 1 < argc) {
+			check_path = argv[++i];
+		} else if (!strncmp(arg, "-check-config=", 14)) {
+			check_path = arg + 14;
 		} else if (!strcmp(arg, "-config") && i + 1 < argc) {
 			config_path = argv[++i];
 		} else if (!strncmp(arg, "-config=", 8)) {
@@ -242,13 +313,9 @@ int main(int argc, char **argv)
 		}
 	}
 
-	if (config_path)
-		rc = config_load_file(config_path, &a.cfg, err, sizeof(err));
-	else
-		rc = config_parse(config_default_text(), strlen(config_default_text()), "(default)",
-				  &a.cfg, err, sizeof(err));
-	if (!rc)
-		rc = flows_check_config(&a.cfg, err, sizeof(err));
+	if (check_path)
+		return check_config(check_path, &a.cfg);
+	rc = load_config(config_path, &a.cfg, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "gespann: %s\n", err);
 		return EXIT_CONFIG;
@@ -258,9 +325,8 @@ int main(int argc, char **argv)
 	pr_info("gespann %s starting (config %s)", GESPANN_VERSION,
 		config_path ? config_path : "embedded default");
 
-	if (geteuid() != 0)
-		pr_warn("not running as root: loading BPF programs needs CAP_BPF, CAP_PERFMON "
-			"and CAP_NET_ADMIN");
+	if (check_capabilities(&a.cfg))
+		return EXIT_FAILURE_START;
 	if (probes_resolve_scope(&a.cfg, &scope))
 		goto out;
 	if (scope.kind != SCOPE_HOST)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The whole test suite, as `make test` runs it (after building): unit tests
-# (no root, no BPF), the DNS fuzz targets for a bounded time (make
+# and tests/cli (no root, no BPF), the DNS fuzz targets for a bounded time (make
 # fuzz-smoke), then the kernel end-to-end scenarios with the normal daemon,
 # then the same TCP and UDP scenarios with the ASan/UBSan daemon,
 # then the kernel matrix (tests/kernels/run.sh: the TCP and UDP scenarios on
@@ -37,6 +37,23 @@ for t in "$BUILD"/tests/test_*; do
 	[[ -x "$t" ]] || continue
 	echo "-- $(basename "$t")"
 	count_unit "$t"
+done
+
+# The command line without root or BPF (-check-config, the start-up checks):
+# scripts that print ok/not ok and report "E2E_RESULT N M" as the e2e ones do.
+for s in tests/cli/t_*.sh; do
+	results=$(mktemp)
+	rc=0
+	echo "-- $(basename "$s")"
+	GS_BIN="$PWD/$BUILD/gespann" E2E_RESULTS="$results" timeout 120 bash "$s" || rc=$?
+	read -r _ p f < <(tail -1 "$results" 2>/dev/null || echo "E2E_RESULT 0 1")
+	pass=$((pass + ${p:-0}))
+	fail=$((fail + ${f:-0}))
+	if [[ $rc -ne 0 ]]; then
+		[[ ${f:-0} -eq 0 ]] && fail=$((fail + 1))
+		failed_names+=("$(basename "$s")")
+	fi
+	rm -f "$results"
 done
 
 # The DNS parser and tracker are hostile-input code: their libFuzzer targets

@@ -217,11 +217,14 @@ static void adapters_emit(struct config_out *out, const struct config_row *row, 
 			  row->def_str, prefix, indent, "");
 	config_section_emit(out, config_adapter_kind_find(row->def_str)->settings, indent + 6,
 			    prefix);
+	/* commented out whole, so that deleting the leading '#'s enables one */
+	config_out_printf(out,
+			  "%s%*s# Several adapters run at once, two of a type too. The others,\n"
+			  "%s%*s# with their defaults (remove the leading '#' to enable one):\n",
+			  prefix, indent + 2, "", prefix, indent + 2, "");
 	for (k = config_adapter_kinds; k->name; k++) {
 		if (!strcmp(k->name, row->def_str))
 			continue;
-		config_out_printf(out, "%s%*s# or another type, with its defaults:\n", prefix,
-				  indent + 2, "");
 		config_out_printf(out, "#%*s  - type: %s\n#%*s    settings:\n", indent, "", k->name,
 				  indent, "");
 		config_section_emit(out, k->settings, indent + 6, "#");
@@ -650,6 +653,23 @@ void config_set_defaults(struct config *cfg)
 	config_section_defaults(&top_section, cfg);
 }
 
+/*
+ * What a user who opens the example needs before the keys: what the file is,
+ * how to check and run it, and the two rules that surprise (absent keys take
+ * these values; numbers and durations may be quoted).
+ */
+static const char default_text_header[] =
+	"# Gespann configuration: every key, set to its default, with what it does.\n"
+	"#\n"
+	"# This is the embedded default: gespann runs it when no -config is given,\n"
+	"# `gespann -print-config` writes it (the repository's gespann.yaml is that\n"
+	"# output). Copy it, change what you need, drop what you do not (an absent\n"
+	"# key takes the value shown), then\n"
+	"#   gespann -check-config gespann.yaml   # exit 0, or 2 and the error\n"
+	"#   sudo gespann -config gespann.yaml\n"
+	"# Numbers may be quoted (port: \"8080\"); durations take ns, us, ms, s, m, h.\n"
+	"\n";
+
 const char *config_default_text(void)
 {
 	static char text[16384];
@@ -657,7 +677,7 @@ const char *config_default_text(void)
 
 	if (text[0])
 		return text;
-	config_out_printf(&out, "# Gespann configuration (the embedded default).\n\n");
+	config_out_printf(&out, "%s", default_text_header);
 	config_section_emit(&out, &top_section, 0, "");
 	return text;
 }

@@ -94,11 +94,14 @@ const char *config_describe(const yaml_node_t *node);
  */
 int config_get_string(struct config_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
 		      const char *path, const char **out);
-/* A plain decimal integer in [min, max]; `range` ends "VALUE ..." when outside. */
+/*
+ * A decimal integer in [min, max], bare or quoted ("8080" reads as 8080);
+ * `range` ends "VALUE ..." when outside.
+ */
 int config_get_uint(struct config_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
 		    const char *path, unsigned long long min, unsigned long long max,
 		    const char *range, unsigned long long *out);
-/* A duration ("30s") in [min_ns, max_ns]; `range` as for config_get_uint(). */
+/* A duration (30s or "30s") in [min_ns, max_ns]; `range` as for config_get_uint(). */
 int config_get_duration(struct config_ctx *ctx, const yaml_node_t *key, const yaml_node_t *value,
 			const char *path, uint64_t min_ns, uint64_t max_ns, const char *range,
 			uint64_t *out);
@@ -156,8 +159,10 @@ int config_read_document(const char *text, size_t len, const char *name,
 			 void *arg, char *err, size_t errlen);
 
 /*
- * Read a whole file, at most max bytes, into a malloc'd *buf (the caller
- * frees it). Errors name the file: -errno, or -EFBIG when it is too large.
+ * Read a whole regular file, at most max bytes, into a malloc'd *buf (the
+ * caller frees it). Errors name the file: -errno, -EISDIR for a directory,
+ * -EINVAL for any other non-regular file ("not a regular file": a FIFO, a
+ * device such as /dev/null), or -EFBIG when it is too large.
  */
 int config_read_file(const char *path, size_t max, char **buf, size_t *len, char *err,
 		     size_t errlen);

@@ -2,9 +2,10 @@
 /*
  * The config tables themselves: every row complete and its default inside
  * its own bounds, the generated default YAML equal to config_set_defaults(),
- * and the README's settings table in step with the rows (every row there
- * with its default, nothing there that is not a row). README.md is read from
- * the working directory (make unit runs from the top of the tree).
+ * the README's settings table in step with the rows (every row there with
+ * its default, nothing there that is not a row), and gespann.yaml equal to
+ * the generated text. README.md and gespann.yaml are read from the working
+ * directory (make unit runs from the top of the tree).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -223,12 +224,44 @@ static void test_default_text_is_the_defaults(void **state)
 	free(act);
 }
 
+/*
+ * gespann.yaml, the annotated example at the top of the tree, is the
+ * generated default text byte for byte, so that it cannot drift from the
+ * rows. On a difference: the first differing line, and how to regenerate.
+ */
+static void test_example_file(void **state)
+{
+	const char *text = config_default_text(), *p;
+	static char file[32768];
+	size_t len, i, line = 1;
+	FILE *f = fopen("gespann.yaml", "r");
+
+	if (!f)
+		fail_msg("gespann.yaml: cannot open (run from the top of the tree)");
+	len = fread(file, 1, sizeof(file) - 1, f);
+	fclose(f);
+	file[len] = '\0';
+	if (len == strlen(text) && !memcmp(file, text, len))
+		return;
+	for (i = 0; i < len && file[i] == text[i]; i++)
+		line += file[i] == '\n';
+	p = text + i;
+	while (p > text && p[-1] != '\n')
+		p--;
+	fail_msg("gespann.yaml differs from config_default_text() at line %zu:\n"
+		 "  expected: %.*s\n  actual:   %.*s\n"
+		 "regenerate it: make gespann.yaml (build/gespann -print-config > gespann.yaml)",
+		 line, (int)strcspn(p, "\n"), p, (int)strcspn(file + (p - text), "\n"),
+		 file + (p - text));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rows_complete),
 		cmocka_unit_test(test_default_text_is_the_defaults),
 		cmocka_unit_test(test_readme_table),
+		cmocka_unit_test(test_example_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
