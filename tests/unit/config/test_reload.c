@@ -56,12 +56,13 @@ static void test_diff_reloadable(void **state)
 {
 	struct config_diff d;
 
-	diff_texts("{}", "log_level: debug\npoll_interval: 1s\n"
-			 "adapters: [{type: prometheus, settings: {port: 9100}}]\n"
-			 "attributes: {select: {\"gespann_flow_*\": {exclude: [dst_name]}}, "
-			 "max_series: 5}\n"
-			 "networks: [{cidr: 10.1.0.0/16, zone: lab}]\n"
-			 "dns: {events: log, timeout: 2s, max_pending: 100}\n",
+	diff_texts("{}",
+		   "log_level: debug\npoll_interval: 1s\n"
+		   "adapters: [{type: prometheus, settings: {port: 9100}}]\n"
+		   "attributes: {select: {\"gespann_flow_*\": {exclude: [dst_name]}}, "
+		   "max_series: 5}\n"
+		   "networks: [{cidr: 10.1.0.0/16, zone: lab}]\n"
+		   "dns: {events: log, timeout: 2s, max_pending: 100}\n",
 		   &d);
 	assert_string_equal(d.changed, "log_level, poll_interval, adapters, attributes.select, "
 				       "attributes.max_series, networks, dns.events, "
@@ -78,10 +79,11 @@ static void test_diff_restart(void **state)
 {
 	struct config_diff d;
 
-	diff_texts("{}", "scope: netns\nidle_timeout: 10s\nmax_connections: 1024\n"
-			 "max_udp_flows: 1024\nring_buffer_size: 8192\nlog_level: warn\n"
-			 "dns: {enabled: false, max_names: 100, getaddrinfo: off}\n"
-			 "processes: {max: 100}\n",
+	diff_texts("{}",
+		   "scope: netns\nidle_timeout: 10s\nmax_connections: 1024\n"
+		   "max_udp_flows: 1024\nring_buffer_size: 8192\nlog_level: warn\n"
+		   "dns: {enabled: false, max_names: 100, getaddrinfo: off}\n"
+		   "processes: {max: 100}\n",
 		   &d);
 	assert_string_equal(d.restart, "scope, idle_timeout, max_connections, max_udp_flows, "
 				       "ring_buffer_size, dns.enabled, dns.max_names, "
@@ -123,8 +125,7 @@ static void write_file(const char *text)
 	fclose(f);
 }
 
-static enum reload_verdict plan(const char *cur_text, const char *file_text, char *msg,
-				size_t len)
+static enum reload_verdict plan(const char *cur_text, const char *file_text, char *msg, size_t len)
 {
 	struct config *cur = parse(cur_text), *next = calloc(1, sizeof(*next));
 	struct config_diff d;
@@ -188,7 +189,7 @@ static void test_plan(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_diff_none),  cmocka_unit_test(test_diff_reloadable),
+		cmocka_unit_test(test_diff_none),    cmocka_unit_test(test_diff_reloadable),
 		cmocka_unit_test(test_diff_restart), cmocka_unit_test(test_diff_lists),
 		cmocka_unit_test(test_plan),
 	};
