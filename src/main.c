@@ -31,6 +31,7 @@
 #include "probes/probes.h"
 #include "probes/prereqs.h"
 #include "metrics/registry.h"
+#include "reload.h"
 
 #define EXIT_CONFIG	   2
 #define EXIT_FAILURE_START 1
@@ -53,6 +54,7 @@ struct agent {
 	struct exporter exporters[CONFIG_MAX_ADAPTERS];
 	size_t n_exporters;
 	int epfd, sigfd, timerfd;
+	const char *config_path; /* NULL: the embedded default (nothing to reload) */
 };
 
 static void usage(FILE *out)
@@ -91,9 +93,101 @@ static int epoll_add(int epfd, int fd, uint64_t tag)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
-static int agent_setup_loop(struct agent *a)
+/* The poll_interval timer, (re)armed. */
+static int agent_set_timer(struct agent *a)
 {
 	struct itimerspec its = { 0 };
+
+	its.it_interval.tv_sec = a->cfg.poll_interval_ns / 1000000000ULL;
+	its.it_interval.tv_nsec = a->cfg.poll_interval_ns % 1000000000ULL;
+	its.it_value = its.it_interval;
+	return timerfd_settime(a->timerfd, 0, &its, NULL) ? -errno : 0;
+}
+
+/* Every exporter's fd in the epoll set (tagged by its index; a reload
+ * moves them); a closed exporter's fd left the set when it was closed. */
+static int agent_watch_exporters(struct agent *a)
+{
+	for (size_t i = 0; i < a->n_exporters; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = TAG_EXPORTER_BASE + i };
+		int fd = a->exporters[i].ops->fd(a->exporters[i].state);
+
+		if (fd < 0)
+			continue;
+		if (epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev) &&
+		    (errno != EEXIST || epoll_ctl(a->epfd, EPOLL_CTL_MOD, fd, &ev)))
+			return -errno;
+	}
+	return 0;
+}
+
+/*
+ * SIGHUP: reload what can change at run time (README "Reload"); a file
+ * that does not parse, or that changes a key needing a restart, changes
+ * nothing. Counters go on: the registry, flows and kernel maps stay.
+ */
+static void agent_reload(struct agent *a)
+{
+	struct config *next;
+	struct netclass *nc = NULL;
+	struct config_diff d;
+	char msg[1280], fams[512];
+	int err;
+
+	if (!a->config_path) {
+		pr_info("SIGHUP: no config file to reload (running the embedded default)");
+		return;
+	}
+	next = malloc(sizeof(*next)); /* ~190 KB */
+	if (!next) {
+		pr_warn("reload refused: out of memory");
+		return;
+	}
+	switch (reload_plan(&a->cfg, a->config_path, next, &d, msg, sizeof(msg))) {
+	case RELOAD_REFUSED:
+		pr_warn("%s", msg);
+		goto out;
+	case RELOAD_UNCHANGED:
+		pr_info("%s", msg);
+		goto out;
+	case RELOAD_APPLY:
+		break;
+	}
+	if (config_diff_has(&d, "networks")) {
+		nc = netclass_new(next->networks, next->n_networks);
+		if (!nc) {
+			pr_warn("reload refused: out of memory");
+			goto out;
+		}
+	}
+	/* In place (the flows point at it). Only reloadable keys differ. */
+	a->cfg = *next;
+	log_set_level(a->cfg.log_level);
+	if (nc) {
+		netclass_free(flows_set_netclass(a->flows, nc));
+		a->enrich.nc = nc;
+	}
+	err = flows_reconfigure(a->flows, fams, sizeof(fams));
+	if (err)
+		pr_warn("reload: attributes: %s", strerror(-err));
+	if (config_diff_has(&d, "poll_interval") && (err = agent_set_timer(a)))
+		pr_warn("reload: poll_interval: %s", strerror(-err));
+	if (config_diff_has(&d, "adapters")) {
+		if (exporters_reload(a->exporters, &a->n_exporters, &a->cfg, a->reg,
+				     refresh_registry, a))
+			pr_warn("reload: an adapter failed to start (see above)");
+		if ((err = agent_watch_exporters(a)))
+			pr_warn("reload: adapters: %s", strerror(-err));
+	}
+	pr_info("%s", msg);
+	if (fams[0])
+		pr_info("reload: other attributes, series start again: %s", fams);
+out:
+	free(next);
+}
+
+static int agent_setup_loop(struct agent *a)
+{
 	sigset_t mask;
 	int err;
 
@@ -109,24 +203,13 @@ static int agent_setup_loop(struct agent *a)
 	a->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (a->sigfd < 0 || a->epfd < 0 || a->timerfd < 0)
 		return -errno;
-	its.it_interval.tv_sec = a->cfg.poll_interval_ns / 1000000000ULL;
-	its.it_interval.tv_nsec = a->cfg.poll_interval_ns % 1000000000ULL;
-	its.it_value = its.it_interval;
-	if (timerfd_settime(a->timerfd, 0, &its, NULL))
-		return -errno;
-	if ((err = epoll_add(a->epfd, a->sigfd, TAG_SIGNAL)) ||
+	if ((err = agent_set_timer(a)) || (err = epoll_add(a->epfd, a->sigfd, TAG_SIGNAL)) ||
 	    (err = epoll_add(a->epfd, a->timerfd, TAG_TIMER)))
 		return err;
 	if (feed_events_fd(a->feed) >= 0 &&
 	    (err = epoll_add(a->epfd, feed_events_fd(a->feed), TAG_EVENTS)))
 		return err;
-	for (size_t i = 0; i < a->n_exporters; i++) {
-		int fd = a->exporters[i].ops->fd(a->exporters[i].state);
-
-		if (fd >= 0 && (err = epoll_add(a->epfd, fd, TAG_EXPORTER_BASE + i)))
-			return err;
-	}
-	return 0;
+	return agent_watch_exporters(a);
 }
 
 /* The loop: never blocks but in epoll_wait. Returns the exit code. */
@@ -160,7 +243,7 @@ static int agent_run(struct agent *a)
 
 				if (read(a->sigfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
-						pr_info("SIGHUP ignored: restart to reload the config");
+						agent_reload(a);
 						continue;
 					}
 					pr_info("received %s, stopping", strsignal(si.ssi_signo));
@@ -369,6 +452,7 @@ int main(int argc, char **argv)
 		pr_err("failed to set up the event loop: %s", strerror(-rc));
 		goto out;
 	}
+	a.config_path = config_path;
 	pr_info("running");
 	ret = agent_run(&a);
 out:

@@ -557,6 +557,73 @@ static int parse_getaddrinfo(struct config_ctx *ctx, const struct config_row *ro
 	return 0;
 }
 
+/* ==== Comparing (config_diff) ==== */
+
+static int same_scope(const struct config_row *row, const void *a, const void *b)
+{
+	const struct config *x = a, *y = b;
+
+	return x->scope == y->scope && !strcmp(x->scope_path, y->scope_path);
+}
+
+/*
+ * Each adapter starts zeroed with its defaults written (adapter_set_defaults)
+ * and every key given is written once over them, so equal settings are equal
+ * bytes: the whole list compares with memcmp.
+ */
+static int same_adapters(const struct config_row *row, const void *a, const void *b)
+{
+	const struct config *x = a, *y = b;
+
+	return x->n_adapters == y->n_adapters &&
+	       !memcmp(x->adapters, y->adapters, x->n_adapters * sizeof(x->adapters[0]));
+}
+
+static int same_names(const char (*a)[40], size_t na, const char (*b)[40], size_t nb)
+{
+	if (na != nb)
+		return 0;
+	for (size_t i = 0; i < na; i++) {
+		if (strcmp(a[i], b[i]))
+			return 0;
+	}
+	return 1;
+}
+
+static int same_select(const struct config_row *row, const void *a, const void *b)
+{
+	const struct config *x = a, *y = b;
+
+	if (x->n_select != y->n_select)
+		return 0;
+	for (size_t i = 0; i < x->n_select; i++) {
+		const struct config_select *p = &x->select[i], *q = &y->select[i];
+
+		if (strcmp(p->pattern, q->pattern) || p->has_include != q->has_include ||
+		    !same_names(p->include, p->n_include, q->include, q->n_include) ||
+		    !same_names(p->exclude, p->n_exclude, q->exclude, q->n_exclude))
+			return 0;
+	}
+	return 1;
+}
+
+static int same_networks(const struct config_row *row, const void *a, const void *b)
+{
+	const struct config *x = a, *y = b;
+
+	if (x->n_networks != y->n_networks)
+		return 0;
+	for (size_t i = 0; i < x->n_networks; i++) {
+		const struct config_network *p = &x->networks[i], *q = &y->networks[i];
+
+		if (p->family != q->family || p->prefix != q->prefix ||
+		    memcmp(p->addr, q->addr, sizeof(p->addr)) || strcmp(p->zone, q->zone) ||
+		    strcmp(p->class_name, q->class_name))
+			return 0;
+	}
+	return 1;
+}
+
 /* ==== The tables ==== */
 
 /* clang-format off */
@@ -567,10 +634,11 @@ static const char *const dns_event_names[] = {
 };
 
 static const struct config_row attribute_rows[] = {
-	{ .key = "select", .type = CONFIG_MAP, .parse = parse_select,
-	  .doc = "by glob: \"gespann_flow_*\": {include: [\"*\"], exclude: [dst_name]}" },
+	{ .key = "select", .type = CONFIG_MAP, .parse = parse_select, .same = same_select,
+	  CONFIG_RELOAD, .doc = "by glob: \"gespann_flow_*\": {include: [\"*\"], exclude: [dst_name]}" },
 	CONFIG_UINT_ROW("max_series", struct config, max_series, 1, 10000000, 10000,
-			"series per family; past it new label sets are folded into \"other\""),
+			"series per family; past it new label sets are folded into \"other\"",
+			CONFIG_RELOAD),
 };
 
 static const struct config_row dns_rows[] = {
@@ -578,14 +646,14 @@ static const struct config_row dns_rows[] = {
 			"DNS capture: metrics and host names for dst_name"),
 	CONFIG_CHOICE_ROW("events", struct config, dns_events, dns_event_names,
 			  "a DNS event output", DNS_EVENTS_NONE,
-			  "log: a JSON line per answered or timed-out query"),
+			  "log: a JSON line per answered or timed-out query", CONFIG_RELOAD),
 	CONFIG_UINT_ROW("max_names", struct config, dns_max_names, 16, 16777216, 65536,
 			"host name cache entries"),
 	CONFIG_UINT_ROW("max_pending", struct config, dns_max_pending, 16, 1048576, 4096,
-			"queries waiting for an answer"),
+			"queries waiting for an answer", CONFIG_RELOAD),
 	CONFIG_DURATION_ROW("timeout", struct config, dns_timeout_ns, CONFIG_NS_PER_MS,
 			    600 * CONFIG_NS_PER_SEC, 5 * CONFIG_NS_PER_SEC,
-			    "unanswered this long: rcode \"timeout\""),
+			    "unanswered this long: rcode \"timeout\"", CONFIG_RELOAD),
 	CONFIG_STRING_ROW("getaddrinfo", struct config, getaddrinfo, "auto",
 			  "auto | off | /path/to/libc.so.6 (a uprobe on libc)",
 			  .parse = parse_getaddrinfo),
@@ -603,9 +671,11 @@ static const struct config_section process_section = CONFIG_SECTION_OF(process_r
 /* The order is also that of the "known:" list in messages. */
 static const struct config_row top_rows[] = {
 	CONFIG_CHOICE_ROW("log_level", struct config, log_level, log_level_names, "a log level",
-			  LOG_LEVEL_INFO, "error | warn | info | debug", .parse = parse_log_level),
+			  LOG_LEVEL_INFO, "error | warn | info | debug", .parse = parse_log_level,
+			  CONFIG_RELOAD),
 	CONFIG_CHOICE_ROW("scope", struct config, scope, scope_names, "a scope", SCOPE_HOST,
-			  "host (every netns), netns (our own) or a file: /var/run/netns/NAME", .parse = parse_scope),
+			  "host (every netns), netns (our own) or a file: /var/run/netns/NAME", .parse = parse_scope,
+			  .same = same_scope),
 	CONFIG_DURATION_ROW("idle_timeout", struct config, idle_timeout_ns, 1, UINT64_MAX,
 			    30 * CONFIG_NS_PER_SEC,
 			    "silent UDP flows end, TCP connections count as idle (units: ns us ms s m h)",
@@ -620,13 +690,15 @@ static const struct config_row top_rows[] = {
 			.parse = parse_ring_buffer_size),
 	CONFIG_DURATION_ROW("poll_interval", struct config, poll_interval_ns, CONFIG_NS_PER_MS,
 			    10 * CONFIG_NS_PER_SEC, 100 * CONFIG_NS_PER_MS,
-			    "how often events are drained and tables refreshed"),
+			    "how often events are drained and tables refreshed", CONFIG_RELOAD),
 	{ .key = "adapters", .type = CONFIG_LIST, .def_str = "prometheus",
 	  .parse = parse_adapters, .set_default = adapters_default, .emit = adapters_emit,
+	  .same = same_adapters, CONFIG_RELOAD,
 	  .doc = "where metrics go: prometheus (scraped), datadog (DogStatsD), otlp (OTLP/HTTP)" },
 	CONFIG_SECTION_ROW("attributes", attribute_section,
 			   "which attributes (labels) each metric family exports, and a cap"),
 	{ .key = "networks", .type = CONFIG_LIST, .parse = parse_networks,
+	  .same = same_networks, CONFIG_RELOAD,
 	  .doc = "dst_class, dst_zone by CIDR: [{cidr: 10.0.0.0/8, zone: corp, class: internal}]" },
 	CONFIG_SECTION_ROW("dns", dns_section, "DNS capture"),
 	CONFIG_SECTION_ROW("processes", process_section, "the process cache"),
@@ -646,6 +718,12 @@ const struct config_section *config_top_section(void)
 }
 
 /* ==== Entry points ==== */
+
+void config_diff(const struct config *old, const struct config *new_cfg, struct config_diff *d)
+{
+	memset(d, 0, sizeof(*d));
+	config_section_diff(&top_section, NULL, old, new_cfg, d);
+}
 
 void config_set_defaults(struct config *cfg)
 {

@@ -160,6 +160,25 @@ int config_parse(const char *text, size_t len, const char *name, struct config *
  */
 int config_load_file(const char *path, struct config *cfg, char *err, size_t errlen);
 
+/*
+ * What changed between two configs, for a reload (SIGHUP): the keys whose
+ * values differ, as paths ("log_level", "dns.timeout", "adapters": a list
+ * or a map is one key), in table order, joined with ", "; restart lists
+ * those of them that cannot change at run time (the row's reload flag).
+ */
+#define CONFIG_DIFF_TEXT 512
+struct config_diff {
+	size_t n_changed, n_restart;
+	char changed[CONFIG_DIFF_TEXT];
+	char restart[CONFIG_DIFF_TEXT];
+};
+
+/* Compare old and new through the rows into *d (cleared first). */
+void config_diff(const struct config *old, const struct config *new_cfg, struct config_diff *d);
+
+/* Whether key (a path as config_diff() writes it) changed. */
+int config_diff_has(const struct config_diff *d, const char *key);
+
 /* Parse "30s", "5m", "500ms", "1h", "250us", "100ns" (integer + unit, unit required).
  * Returns 0 or -EINVAL. */
 int config_parse_duration(const char *s, uint64_t *out_ns);

@@ -240,6 +240,73 @@ void config_section_defaults(const struct config_section *sec, void *base)
 	}
 }
 
+/* ==== Comparing two configs ==== */
+
+static int row_same(const struct config_row *row, const void *a, const void *b)
+{
+	const void *ta = (const char *)a + row->offset, *tb = (const char *)b + row->offset;
+
+	if (row->same)
+		return row->same(row, a, b);
+	switch (row->type) {
+	case CONFIG_STRING:
+		return !strncmp(ta, tb, row->size);
+	case CONFIG_UINT:
+	case CONFIG_DURATION:
+		return !memcmp(ta, tb, row->size);
+	case CONFIG_BOOL:
+	case CONFIG_CHOICE:
+		return !memcmp(ta, tb, sizeof(int));
+	default: /* a list or a map without same(): a bug in the table */
+		return 0;
+	}
+}
+
+static void diff_add(char *text, size_t *n, const char *key)
+{
+	size_t len = strlen(text);
+
+	snprintf(text + len, CONFIG_DIFF_TEXT - len, "%s%s", *n ? ", " : "", key);
+	(*n)++;
+}
+
+void config_section_diff(const struct config_section *sec, const char *prefix, const void *a,
+			 const void *b, struct config_diff *d)
+{
+	char path[128];
+	size_t i;
+
+	for (i = 0; i < sec->n_rows; i++) {
+		const struct config_row *row = &sec->rows[i];
+
+		if (prefix)
+			snprintf(path, sizeof(path), "%s.%s", prefix, row->key);
+		else
+			snprintf(path, sizeof(path), "%s", row->key);
+		if (row->type == CONFIG_SECTION && !row->same) {
+			config_section_diff(row->section, path, a, b, d);
+			continue;
+		}
+		if (row_same(row, a, b))
+			continue;
+		diff_add(d->changed, &d->n_changed, path);
+		if (!row->reload)
+			diff_add(d->restart, &d->n_restart, path);
+	}
+}
+
+int config_diff_has(const struct config_diff *d, const char *key)
+{
+	size_t n = strlen(key);
+	const char *p;
+
+	for (p = d->changed; (p = strstr(p, key)); p += n) {
+		if ((p == d->changed || p[-1] == ' ') && (p[n] == ',' || !p[n]))
+			return 1;
+	}
+	return 0;
+}
+
 /* ==== The default YAML ==== */
 
 void config_out_printf(struct config_out *out, const char *fmt, ...)

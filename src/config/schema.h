@@ -65,6 +65,11 @@ struct config_row {
 	const struct config_section *section; /* CONFIG_SECTION */
 	const char *required; /* set: the key must be there, "missing key \"KEY\" REQUIRED" */
 	const char *doc;      /* one line, for the default YAML */
+	int reload;	      /* 1: SIGHUP may change it at run time; 0: it needs a restart */
+	/* Whether a and b (two whole bases) hold the same value of the key:
+	 * for the odd keys whose value is not the target's bytes; NULL: compare
+	 * the target by type (a string up to its NUL). */
+	int (*same)(const struct config_row *row, const void *a, const void *b);
 };
 
 struct config_section {
@@ -91,6 +96,8 @@ struct config_section {
 	  .n_names = CONFIG_COUNT_OF(names_), .what = what_, .def = d, .doc = doc_, __VA_ARGS__ }
 #define CONFIG_SECTION_ROW(k, sec, doc_) \
 	{ .key = k, .type = CONFIG_SECTION, .section = &sec, .doc = doc_ }
+/* A row SIGHUP may change (config_diff()): append to a row's arguments. */
+#define CONFIG_RELOAD .reload = 1
 #define CONFIG_SECTION_OF(rows_) { .rows = rows_, .n_rows = CONFIG_COUNT_OF(rows_) }
 /* clang-format on */
 
@@ -128,6 +135,13 @@ void config_section_defaults(const struct config_section *sec, void *base);
  * default YAML writes and the README's settings table shows.
  */
 void config_row_default_text(const struct config_row *row, char *buf, size_t size);
+
+/*
+ * Compare two bases row by row (nested sections too, their keys written
+ * "dns.timeout"): every key whose value differs is added to d (config.h).
+ */
+void config_section_diff(const struct config_section *sec, const char *prefix, const void *a,
+			 const void *b, struct config_diff *d);
 
 /* A growing text for the default YAML. */
 struct config_out {

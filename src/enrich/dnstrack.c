@@ -151,6 +151,15 @@ struct dnstrack *dnstrack_new(size_t max_pending, uint64_t timeout_ns, dnstrack_
 	return t;
 }
 
+int dnstrack_set_limits(struct dnstrack *t, size_t max_pending, uint64_t timeout_ns)
+{
+	if (!t || max_pending == 0 || max_pending > DT_MAX_PENDING || timeout_ns == 0)
+		return -EINVAL;
+	t->max = max_pending;
+	t->timeout_ns = timeout_ns;
+	return 0;
+}
+
 void dnstrack_free(struct dnstrack *t)
 {
 	struct dt_entry *e, *tmp;
@@ -187,9 +196,9 @@ static void track_query(struct dnstrack *t, const struct gs_dns_event *ev, const
 		t->stats.retransmits++;
 		return;
 	}
-	if (t->count == t->max)
+	if (t->count >= t->max)
 		dnstrack_expire(t, ev->ts_ns);
-	if (t->count == t->max) {
+	if (t->count >= t->max) {
 		t->stats.pending_full++;
 		return;
 	}

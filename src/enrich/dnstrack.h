@@ -66,6 +66,15 @@ struct dnstrack *dnstrack_new(size_t max_pending, uint64_t timeout_ns, dnstrack_
  * is fine. */
 void dnstrack_free(struct dnstrack *t);
 
+/*
+ * New limits for a running tracker (a reload), the same bounds as
+ * dnstrack_new(). Waiting queries stay: over a lowered max_pending, new
+ * queries are refused (pending_full) until enough are answered or expire;
+ * the next dnstrack_expire() applies the new timeout to all of them.
+ * Returns 0 or -EINVAL (nothing changed).
+ */
+int dnstrack_set_limits(struct dnstrack *t, size_t max_pending, uint64_t timeout_ns);
+
 /* Feed one record. The record is validated first (len <= GS_DNS_MAX, len <=
  * payload_len, family, protocol), then the message parsed (a capture cut
  * short keeps the answers before the cut, dns_msg.partial). Returns 0, or

@@ -549,6 +549,38 @@ static void dsd_visit(const struct registry_sample *s, void *ctx)
 	dsd_emit(d, name, value, "c", NULL, idx, -1);
 }
 
+/*
+ * Started by a reload: what the registry holds now was counted before this
+ * adapter existed (an earlier one may have sent it), so it is the baseline,
+ * as if sent, and the first flush sends only the growth from here.
+ */
+static void dsd_prime_visit(const struct registry_sample *s, void *ctx)
+{
+	struct dsd_exporter *d = ctx;
+	struct dsd_series *se;
+	int idx;
+
+	if (s->type == METRIC_COUNTER ? !isfinite(s->value) :
+					(s->type != METRIC_HISTOGRAM || !s->buckets))
+		return;
+	idx = dsd_render_key(d, s) ?
+		      -ENOMEM :
+		      dsd_series_get(d, s->type == METRIC_HISTOGRAM ? s->n_bounds + 1 : 0);
+	if (idx < 0)
+		return; /* no baseline: its first flush sends it whole */
+	se = &d->series[idx];
+	se->prev = se->cur = s->value;
+	for (size_t b = 0; b < se->n_buckets && b <= s->n_bounds; b++)
+		se->prev_buckets[b] = se->cur_buckets[b] = s->buckets[b];
+}
+
+static void dsd_prime(struct dsd_exporter *d)
+{
+	if (d->refresh)
+		d->refresh(d->refresh_ctx);
+	registry_visit(d->reg, dsd_prime_visit, d);
+}
+
 /* ==== Transport ==== */
 
 /* Resolve node:service into d->addr, IPv4 first (the Agent's default bind is
@@ -839,6 +871,8 @@ static void *dsd_start(const struct adapter_config *cfg, const struct exporter_e
 		return NULL;
 	}
 	d = dsd_new(cfg, env);
+	if (d && env->reload)
+		dsd_prime(d);
 	if (d)
 		dsd_begin(d);
 	return d;

@@ -22,6 +22,10 @@ struct exporter_env {
 	/* Label of this adapter in self-metrics: the type, with "_N" appended
 	 * for the second and later adapters of the same type. */
 	const char *name;
+	/* Started by a reload: the registry already holds values the backend
+	 * may have been sent by an earlier adapter; a delta exporter (DogStatsD)
+	 * takes them as its baseline and sends only what grows from now on. */
+	int reload;
 };
 
 struct exporter_ops {
@@ -45,6 +49,10 @@ struct exporter {
 	const struct exporter_ops *ops;
 	void *state;
 	char name[32];
+	struct adapter_config cfg; /* what it was started with */
+	/* errors and drops of earlier adapters of the same name (a reload
+	 * restarted it): added to its own, so the counters stay monotonic */
+	uint64_t errors_base, dropped_base;
 };
 
 /* The ops for an adapter type, or NULL. */
@@ -55,6 +63,18 @@ const struct exporter_ops *exporter_ops_for(enum adapter_type type);
 int exporters_start(const struct config *cfg, struct registry *reg, void (*refresh)(void *ctx),
 		    void *refresh_ctx, struct exporter *out);
 void exporters_stop(struct exporter *ex, size_t n);
+
+/*
+ * A reload: make ex[] (*n entries) the adapters of cfg. An adapter whose
+ * name (type and position among its type, as exporters_start() names them)
+ * and settings are unchanged keeps running untouched; the others are
+ * stopped, then the new and changed ones started (env.reload set), carrying
+ * the error and drop counts of the adapter that had their name. An adapter
+ * that fails to start is left out (logged by its start()). Returns 0 or
+ * -EIO when one or more failed to start.
+ */
+int exporters_reload(struct exporter *ex, size_t *n, const struct config *cfg, struct registry *reg,
+		     void (*refresh)(void *ctx), void *refresh_ctx);
 
 /* Each started exporter's failed sends and drops into the registry's
  * exporter error and drop families (labelled by its name); exporters not

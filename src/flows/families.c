@@ -173,6 +173,41 @@ fail:
 	return NULL;
 }
 
+int flows_reconfigure(struct flows *f, char *changed, size_t len)
+{
+	struct attrsel *sel = attrsel_new(f->cfg);
+	size_t o = 0;
+	int ret = 0;
+
+	if (!sel)
+		return -ENOMEM;
+	if (changed && len)
+		changed[0] = '\0';
+	for (int fam = 0; fam < FF_MAX && ret >= 0; fam++) {
+		const struct metric_def *d = &catalogue[fam_id[fam]];
+		uint64_t mask = 0;
+
+		ret = attrsel_resolve(sel, d->name, d->labels, d->defaults, &mask);
+		if (!ret)
+			ret = agg_reconfigure(f->a[fam], d->labels, mask, f->cfg->max_series);
+		if (ret == 1 && changed && o < len)
+			o += (size_t)snprintf(changed + o, len - o, "%s%s", o ? ", " : "", d->name);
+	}
+	if (f->dt && ret >= 0)
+		ret = dnstrack_set_limits(f->dt, f->cfg->dns_max_pending, f->cfg->dns_timeout_ns);
+	attrsel_free(f->sel);
+	f->sel = sel;
+	return ret < 0 ? ret : 0;
+}
+
+struct netclass *flows_set_netclass(struct flows *f, struct netclass *nc)
+{
+	struct netclass *old = f->nc;
+
+	f->nc = nc;
+	return old;
+}
+
 /* Every family's full attribute list, as flows_new() declares them. */
 static int resolve_all(struct attrsel *sel)
 {

@@ -48,6 +48,25 @@ void flows_free(struct flows *f); /* accepts NULL */
  * select entry and the unknown name (a configuration error). */
 int flows_check_config(const struct config *cfg, char *err, size_t errlen);
 
+/*
+ * A reload (SIGHUP) changed the config the flows were given, in place:
+ * take attributes.select, attributes.max_series (agg_reconfigure(): a family
+ * whose selected labels changed loses its series, the others keep theirs)
+ * and dns.max_pending and dns.timeout. dns.events is read where it is used.
+ * The names of the families whose labels changed go into changed ("" if
+ * none; may be NULL). The config was checked with flows_check_config().
+ * Returns 0 or a negative errno (-ENOMEM: some families may be updated).
+ */
+int flows_reconfigure(struct flows *f, char *changed, size_t len);
+
+/*
+ * Label new connections with nc from now on (networks: reloaded); returns
+ * the classifier used before, for the caller to free. Label sets made
+ * before keep the class and zone they were made with (their strings are
+ * copies), so connections open across a reload keep their old dst_class.
+ */
+struct netclass *flows_set_netclass(struct flows *f, struct netclass *nc);
+
 /* A validated ring-buffer record of any type (event_validate() passed). */
 void flows_record(struct flows *f, const void *data, size_t size, uint64_t now_ns);
 

@@ -363,6 +363,40 @@ void agg_free(struct agg *a)
 	free(a);
 }
 
+int agg_reconfigure(struct agg *a, const char *const *all_labels, uint64_t selected_mask,
+		    size_t max_series)
+{
+	const char *names[REGISTRY_MAX_LABELS + 1];
+	size_t sel[REGISTRY_MAX_LABELS], n_sel = 0, i;
+	int err;
+
+	if (!a || !all_labels || !max_series)
+		return -EINVAL;
+	for (i = 0; i < a->n_all; i++) {
+		if (!(selected_mask & (UINT64_C(1) << i)))
+			continue;
+		if (n_sel == REGISTRY_MAX_LABELS)
+			return -EINVAL;
+		names[n_sel] = all_labels[i];
+		sel[n_sel++] = i;
+	}
+	names[n_sel] = NULL;
+	a->max_series = max_series;
+	if (n_sel == a->n_sel && !memcmp(sel, a->sel, n_sel * sizeof(sel[0])))
+		return 0;
+	err = registry_family_relabel(a->fam, names);
+	if (err)
+		return err;
+	series_free_all(a);
+	memcpy(a->sel, sel, sizeof(sel));
+	a->n_sel = n_sel;
+	/* folded label sets of the old labels: forgotten; dropped counts on */
+	free(a->folded);
+	a->folded = NULL;
+	a->n_folded = a->n_folded_slots = 0;
+	return 1;
+}
+
 int agg_add(struct agg *a, const char *const *values, double delta)
 {
 	struct agg_series *s;

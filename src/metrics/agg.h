@@ -40,6 +40,18 @@ struct agg *agg_new(struct registry *reg, const char *name, const char *help, en
 void agg_free(struct agg *a);
 
 /*
+ * A reload: the cap becomes max_series (series over a lowered cap stay, new
+ * label sets fold into `other`), and when selected_mask (over all_labels, as
+ * given to agg_new()) selects other labels than before, every series is
+ * dropped and the registry family takes the new label names
+ * (registry_family_relabel()): old label sets mean nothing under the new
+ * labels. agg_dropped() keeps counting. Returns 1 when the labels changed,
+ * 0 when they did not, -EINVAL or -ENOMEM (labels unchanged).
+ */
+int agg_reconfigure(struct agg *a, const char *const *all_labels, uint64_t selected_mask,
+		    size_t max_series);
+
+/*
  * Counter: add delta (>= 0) to the series of `values` (indexed like
  * all_labels; unselected entries are ignored and may be NULL, a NULL selected
  * value counts as ""). Values are copied. Returns 0, -EINVAL (not a counter,

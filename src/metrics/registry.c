@@ -411,16 +411,11 @@ static bool names_clash(const char *name1, enum metric_type type1, const char *n
 	return false;
 }
 
-static int family_check(const struct registry *r, const char *name, enum metric_type type,
-			const char *const *label_names, const double *bounds, size_t n_bounds)
+/* Valid, distinct label names, at most REGISTRY_MAX_LABELS; "le" not in a histogram. */
+static int labels_check(enum metric_type type, const char *const *label_names)
 {
-	const struct metric_family *f;
 	size_t i, j;
 
-	if (type != METRIC_COUNTER && type != METRIC_GAUGE && type != METRIC_HISTOGRAM)
-		return -EINVAL;
-	if (!valid_metric_name(name))
-		return -EINVAL;
 	for (i = 0; label_names && label_names[i]; i++) {
 		if (i == REGISTRY_MAX_LABELS || !valid_label_name(label_names[i]))
 			return -EINVAL;
@@ -430,6 +425,21 @@ static int family_check(const struct registry *r, const char *name, enum metric_
 			if (!strcmp(label_names[i], label_names[j]))
 				return -EINVAL;
 	}
+	return 0;
+}
+
+static int family_check(const struct registry *r, const char *name, enum metric_type type,
+			const char *const *label_names, const double *bounds, size_t n_bounds)
+{
+	const struct metric_family *f;
+	size_t i;
+
+	if (type != METRIC_COUNTER && type != METRIC_GAUGE && type != METRIC_HISTOGRAM)
+		return -EINVAL;
+	if (!valid_metric_name(name))
+		return -EINVAL;
+	if (labels_check(type, label_names))
+		return -EINVAL;
 	if (type != METRIC_HISTOGRAM && n_bounds)
 		return -EINVAL;
 	if (n_bounds && !bounds)
@@ -744,6 +754,29 @@ void registry_family_clear(struct metric_family *f)
 		f->series[i] = NULL;
 	}
 	f->n_series = 0;
+}
+
+int registry_family_relabel(struct metric_family *f, const char *const *label_names)
+{
+	char *names[REGISTRY_MAX_LABELS];
+	size_t i, n = 0;
+
+	if (!f || labels_check(f->type, label_names))
+		return -EINVAL;
+	for (; label_names && label_names[n]; n++) {
+		names[n] = strdup(label_names[n]);
+		if (!names[n]) {
+			while (n--)
+				free(names[n]);
+			return -ENOMEM;
+		}
+	}
+	registry_family_clear(f);
+	for (i = 0; i < f->n_labels; i++)
+		free(f->label_names[i]);
+	memcpy(f->label_names, names, n * sizeof(names[0]));
+	f->n_labels = n;
+	return 0;
 }
 
 /* ==== Setting values ==== */

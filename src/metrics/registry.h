@@ -65,6 +65,15 @@ struct metric_family *registry_find(const struct registry *r, const char *name);
  */
 void registry_family_clear(struct metric_family *f);
 
+/*
+ * Give a family other label names (as registry_add() checks them): its
+ * series are removed first (registry_family_clear()), as the old label sets
+ * mean nothing under the new names. For a reload that changes which labels
+ * a family exports. Returns 0, -EINVAL (f NULL, a bad name) or -ENOMEM;
+ * on error the family is unchanged.
+ */
+int registry_family_relabel(struct metric_family *f, const char *const *label_names);
+
 /* Set a counter or gauge series. label_values has one entry per label name
  * (NULL when the family has none). Counters must not go down: a lower value is
  * ignored (the exported value stays monotonic); a negative or NaN counter value

@@ -360,13 +360,47 @@ static void test_bad_input(void **state)
 	registry_free(r);
 }
 
+/* A reload: same labels keep the series, other labels drop them and relabel. */
+static void test_reconfigure(void **state)
+{
+	struct registry *r = registry_new();
+	struct agg *a = agg_new(r, "re_total", "Re.", METRIC_COUNTER, flow_labels, 3, NULL, 0, 5);
+	const char *v[] = { "a", "b", "c" };
+
+	assert_non_null(a);
+	assert_int_equal(agg_add(a, v, 2), 0);
+	assert_int_equal(agg_publish(a), 0);
+	/* the same selection, a new cap: nothing else moves */
+	assert_int_equal(agg_reconfigure(a, flow_labels, 3, 1), 0);
+	assert_int_equal(agg_series(a), 1);
+	assert_int_equal(agg_add(a, v, 1), 0);
+	assert_int_equal(agg_add(a, (const char *[]){ "x", "y", "z" }, 1), 0);
+	assert_int_equal(agg_dropped(a), 1); /* past the cap of 1 */
+	assert_int_equal(agg_publish(a), 0);
+	assert_render(r, "# HELP re_total Re.\n# TYPE re_total counter\n"
+			 "re_total{src_process=\"a\",dst_address=\"b\"} 3\n"
+			 "re_total{src_process=\"other\",dst_address=\"other\"} 1\n");
+	/* another selection: the series start again under the new labels */
+	assert_int_equal(agg_reconfigure(a, flow_labels, 4, 5), 1);
+	assert_int_equal(agg_series(a), 0);
+	assert_render(r, "# HELP re_total Re.\n# TYPE re_total counter\n");
+	assert_int_equal(agg_add(a, v, 4), 0);
+	assert_int_equal(agg_publish(a), 0);
+	assert_render(r,
+		      "# HELP re_total Re.\n# TYPE re_total counter\nre_total{dst_port=\"c\"} 4\n");
+	assert_int_equal(agg_dropped(a), 1);
+	assert_int_equal(agg_reconfigure(a, flow_labels, 4, 0), -EINVAL);
+	agg_free(a);
+	registry_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cap_other_dropped), cmocka_unit_test(test_small_cap_exact),
 		cmocka_unit_test(test_histogram),	  cmocka_unit_test(test_gauge_snapshots),
 		cmocka_unit_test(test_folded_set_bound),  cmocka_unit_test(test_no_labels_selected),
-		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_bad_input),	  cmocka_unit_test(test_reconfigure),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
