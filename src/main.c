@@ -297,30 +297,12 @@ static void agent_stop(struct agent *a)
 	a->epfd = a->sigfd = a->timerfd = -1;
 }
 
-/*
- * The config as a start reads it: the file (or the embedded default), then
- * the checks that need the flow families. -check-config runs exactly this.
- */
-static int load_config(const char *path, struct config *cfg, char *err, size_t errlen)
-{
-	int rc;
-
-	if (path)
-		rc = config_load_file(path, cfg, err, errlen);
-	else
-		rc = config_parse(config_default_text(), strlen(config_default_text()), "(default)",
-				  cfg, err, errlen);
-	if (!rc)
-		rc = flows_check_config(cfg, err, errlen);
-	return rc;
-}
-
 /* -check-config FILE: no BPF, no probes, nothing written but the verdict. */
 static int check_config(const char *path, struct config *cfg)
 {
 	char err[512];
 
-	if (load_config(path, cfg, err, sizeof(err))) {
+	if (reload_load_config(path, cfg, err, sizeof(err))) {
 		fprintf(stderr, "gespann: %s\n", err);
 		return EXIT_CONFIG;
 	}
@@ -398,7 +380,7 @@ int main(int argc, char **argv)
 
 	if (check_path)
 		return check_config(check_path, &a.cfg);
-	rc = load_config(config_path, &a.cfg, err, sizeof(err));
+	rc = reload_load_config(config_path, &a.cfg, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "gespann: %s\n", err);
 		return EXIT_CONFIG;

@@ -11,6 +11,20 @@
 #include "flows/flows.h"
 #include "reload.h"
 
+int reload_load_config(const char *path, struct config *cfg, char *err, size_t errlen)
+{
+	int rc;
+
+	if (path)
+		rc = config_load_file(path, cfg, err, errlen);
+	else
+		rc = config_parse(config_default_text(), strlen(config_default_text()), "(default)",
+				  cfg, err, errlen);
+	if (!rc)
+		rc = flows_check_config(cfg, err, errlen);
+	return rc;
+}
+
 enum reload_verdict reload_plan(const struct config *cur, const char *path, struct config *next,
 				struct config_diff *d, char *msg, size_t len)
 {
@@ -18,9 +32,7 @@ enum reload_verdict reload_plan(const struct config *cur, const char *path, stru
 	int rc;
 
 	memset(d, 0, sizeof(*d));
-	rc = config_load_file(path, next, err, sizeof(err));
-	if (!rc)
-		rc = flows_check_config(next, err, sizeof(err));
+	rc = reload_load_config(path, next, err, sizeof(err));
 	if (rc) {
 		snprintf(msg, len, "reload refused: %s", err);
 		return RELOAD_REFUSED;

@@ -13,6 +13,14 @@
 
 #include "config/config.h"
 
+/*
+ * The config as a start reads it: the file (or the embedded default when
+ * path is NULL), then the checks that need the flow families. A start,
+ * -check-config and a reload all run exactly this. 0 or a negative errno
+ * with one line in err.
+ */
+int reload_load_config(const char *path, struct config *cfg, char *err, size_t errlen);
+
 enum reload_verdict {
 	RELOAD_REFUSED,	  /* the file is bad, or a key that needs a restart changed */
 	RELOAD_UNCHANGED, /* no key changed */
