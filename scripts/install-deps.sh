@@ -31,7 +31,7 @@ GROUPS_SPEC=(
 	"bpf: libbpf-dev bpftool libelf-dev zlib1g-dev"
 	"libraries: libyaml-dev libmicrohttpd-dev libcmocka-dev libprotobuf-c-dev libcurl4-openssl-dev uthash-dev"
 	"network: iproute2 iptables iputils-ping procps"
-	"test tools: prometheus curl"
+	"test tools: prometheus curl libcap2-bin"
 	"node: nodejs npm"
 	"python: python3"
 )

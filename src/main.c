@@ -331,7 +331,8 @@ static int check_capabilities(const struct config *cfg)
 		pr_err("missing capabilities: %s (run as root or grant them)", missing);
 		return -EPERM;
 	}
-	if (caps_missing(eff, CAPS_FEATURES, missing, sizeof(missing)))
+	if (caps_missing(eff, CAPS_FEATURES | (geteuid() ? CAPS_FEATURES_NOT_ROOT : 0), missing,
+			 sizeof(missing)))
 		pr_warn("missing capabilities: %s (some features are off: see README "
 			"\"Requirements\")",
 			missing);

@@ -12,6 +12,7 @@
  * other family writes into.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -107,7 +108,10 @@ bool probes_tracepoint_exists(const char *dir, const char *category, const char 
 	char path[512];
 
 	snprintf(path, sizeof(path), "%s/events/%s/%s/id", dir, category, name);
-	return access(path, R_OK) == 0;
+	/* With the effective ids and capabilities (AT_EACCESS): access() would
+	 * drop CAP_DAC_READ_SEARCH for a user other than root, and tracefs is
+	 * root's, mode 0700. errno tells "not there" from "not allowed". */
+	return faccessat(AT_FDCWD, path, R_OK, AT_EACCESS) == 0;
 }
 
 /* Attach the accept programs (loaded with the tcp family when their
@@ -206,7 +210,12 @@ int probes_tcp_start(struct probes *p, const struct config *cfg, const struct sc
 	tfs = probes_tracefs_dir(true);
 	accept_ok = tfs && probes_tracepoint_exists(tfs, "syscalls", "sys_exit_accept4") &&
 		    probes_tracepoint_exists(tfs, "syscalls", "sys_exit_accept");
-	if (tfs && !accept_ok)
+	if (tfs && !accept_ok && errno == EACCES)
+		pr_warn("cannot read the tracepoints syscalls/sys_exit_accept4 and sys_exit_accept "
+			"in %s (not root: CAP_DAC_READ_SEARCH): accepted connections are attributed "
+			"to the listening process",
+			tfs);
+	else if (tfs && !accept_ok)
 		pr_warn("tracepoints syscalls/sys_exit_accept4 and sys_exit_accept not found in "
 			"%s (CONFIG_FTRACE_SYSCALLS?): accepted connections are attributed to the "
 			"listening process",

@@ -33,6 +33,9 @@ const struct caps_row caps_rows[] = {
 	  "enter other network namespaces; mount cgroup v2 when none is mounted" },
 	{ CAP_SYS_PTRACE, "CAP_SYS_PTRACE", -1, CAPS_FEATURES, "for every feature",
 	  "other users' processes: their `/proc/PID/ns/net` and executables" },
+	{ CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH", CAP_DAC_OVERRIDE, CAPS_FEATURES_NOT_ROOT,
+	  "for every feature, unless uid 0",
+	  "tracefs (root's, mode 0700): the `accept` tracepoints' ids (`accept_owner`)" },
 };
 /* clang-format on */
 

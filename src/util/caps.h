@@ -18,6 +18,8 @@ enum caps_need {
 	CAPS_ALWAYS = 1,      /* no start without it */
 	CAPS_OTHER_NETNS = 2, /* no start without it unless scope: netns */
 	CAPS_FEATURES = 4,    /* a start without it loses features: a warning */
+	/* the same, for a user other than uid 0 (root owns what it opens) */
+	CAPS_FEATURES_NOT_ROOT = 8,
 };
 
 /* One capability: its number, its name, when and what for. */
