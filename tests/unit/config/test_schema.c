@@ -189,6 +189,70 @@ static void check_rows(const struct config_section *sec)
 	}
 }
 
+/* Every row SIGHUP may change, as "`a.b`", into out (space-separated, in
+ * table order). */
+static void reload_keys(const struct config_section *sec, const char *prefix, char *out,
+			size_t size)
+{
+	for (size_t i = 0; i < sec->n_rows; i++) {
+		const struct config_row *row = &sec->rows[i];
+		size_t len = strlen(out);
+
+		if (row->type == CONFIG_SECTION) {
+			reload_keys(row->section, row->key, out, size);
+			continue;
+		}
+		if (!row->reload)
+			continue;
+		if (prefix)
+			snprintf(out + len, size - len, "%s`%s.%s`", len ? " " : "", prefix,
+				 row->key);
+		else
+			snprintf(out + len, size - len, "%s`%s`", len ? " " : "", row->key);
+	}
+}
+
+/* README "Reload" names exactly the keys whose rows carry CONFIG_RELOAD. */
+static void test_readme_reload_keys(void **state)
+{
+	char want[1024] = "", got[1024] = "", text[8192];
+	const char *start, *end, *p;
+	FILE *f = fopen("README.md", "r");
+	size_t n;
+
+	if (!f)
+		fail_msg("README.md: cannot open (run from the top of the tree)");
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	while (!strstr(text, "These keys change at run time:") && n == sizeof(text) - 1) {
+		/* slide: keep the last 1 KiB, read on */
+		memmove(text, text + n - 1024, 1024);
+		n = 1024 + fread(text + 1024, 1, sizeof(text) - 1 - 1024, f);
+		text[n] = '\0';
+	}
+	fclose(f);
+	start = strstr(text, "These keys change at run time:");
+	if (!start)
+		fail_msg("README.md: no \"These keys change at run time:\" sentence");
+	end = strstr(start, "The others");
+	if (!end)
+		fail_msg("README.md: the reload key list does not end with \"The others\"");
+	for (p = strchr(start, '`'); p && p < end; p = strchr(p + 1, '`')) {
+		const char *q = strchr(p + 1, '`');
+		size_t len = strlen(got);
+
+		if (!q || q > end)
+			break;
+		snprintf(got + len, sizeof(got) - len, "%s%.*s", len ? " " : "", (int)(q - p + 1),
+			 p);
+		p = q;
+	}
+	reload_keys(config_top_section(), NULL, want, sizeof(want));
+	if (strcmp(want, got))
+		fail_msg("README.md \"Reload\": lists %s; the rows with CONFIG_RELOAD are %s", got,
+			 want);
+}
+
 static void test_rows_complete(void **state)
 {
 	const struct config_adapter_kind *kind;
@@ -261,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_rows_complete),
 		cmocka_unit_test(test_default_text_is_the_defaults),
 		cmocka_unit_test(test_readme_table),
+		cmocka_unit_test(test_readme_reload_keys),
 		cmocka_unit_test(test_example_file),
 	};
 
