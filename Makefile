@@ -21,7 +21,7 @@ CC         ?= cc
 CLANG      ?= clang
 BPFTOOL    ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
 ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
-PKGS       := libbpf yaml-0.1 libmicrohttpd libprotobuf-c libcurl
+PKGS       := libbpf yaml-0.1 libmicrohttpd libprotobuf-c libcurl libseccomp
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
                 echo -lbpf -lyaml -lmicrohttpd -lprotobuf-c -lcurl)

@@ -435,6 +435,13 @@ int main(int argc, char **argv)
 		pr_err("failed to set up the event loop: %s", strerror(-rc));
 		goto out;
 	}
+	/* Loaded, attached, listening: only the run-time privileges from here. */
+	rc = caps_lockdown(CAPS_ALWAYS | (a.cfg.scope == SCOPE_NETNS ? 0 : CAPS_OTHER_NETNS),
+			   a.cfg.seccomp);
+	if (rc) {
+		pr_err("failed to drop privileges: %s", strerror(-rc));
+		goto out;
+	}
 	a.config_path = config_path;
 	pr_info("running");
 	ret = agent_run(&a);

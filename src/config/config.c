@@ -702,6 +702,8 @@ static const struct config_row top_rows[] = {
 	  .doc = "dst_class, dst_zone by CIDR: [{cidr: 10.0.0.0/8, zone: corp, class: internal}]" },
 	CONFIG_SECTION_ROW("dns", dns_section, "DNS capture"),
 	CONFIG_SECTION_ROW("processes", process_section, "the process cache"),
+	CONFIG_BOOL_ROW("seccomp", struct config, seccomp, 0,
+			"after start, a system-call allow-list (others fail with EPERM)"),
 };
 /* clang-format on */
 

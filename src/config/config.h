@@ -128,6 +128,7 @@ struct config {
 	char getaddrinfo[256];	  /* "auto", "off" or an absolute libc path */
 	/* processes: */
 	uint32_t max_processes; /* process cache entries */
+	int seccomp;		/* the allow-list of util/sandbox.h after start */
 };
 
 /*

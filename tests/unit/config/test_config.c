@@ -31,7 +31,7 @@
 
 #define KNOWN_TOP                                                                  \
 	"(known: log_level, scope, idle_timeout, max_connections, max_udp_flows, " \
-	"ring_buffer_size, poll_interval, adapters, attributes, networks, dns, processes)"
+	"ring_buffer_size, poll_interval, adapters, attributes, networks, dns, processes, seccomp)"
 
 /* ==== Assertions that print both sides ==== */
 

@@ -61,6 +61,18 @@ static void test_masks(void **state)
 	check_missing("nothing asked", 0, 0, 0, "");
 }
 
+/* The run-time set: the "kept" rows, CAP_SYS_ADMIN only beyond our netns. */
+static void test_keep(void **state)
+{
+	char buf[128];
+
+	caps_names(caps_keep_mask(CAPS_ALWAYS), buf, sizeof(buf));
+	assert_string_equal(buf, "CAP_BPF CAP_SYS_PTRACE");
+	caps_names(caps_keep_mask(CAPS_ALWAYS | CAPS_OTHER_NETNS), buf, sizeof(buf));
+	assert_string_equal(buf, "CAP_BPF CAP_SYS_ADMIN CAP_SYS_PTRACE");
+	assert_int_equal(caps_keep_mask(0), 0);
+}
+
 /* A small buffer: cut, still terminated, the count still right. */
 static void test_small_buffer(void **state)
 {
@@ -104,7 +116,7 @@ static int cell(const char *line, int idx, char *out, size_t size)
 
 static void test_readme_table(void **state)
 {
-	char line[1024], name[64], when[128], what[256], want[64];
+	char line[1024], name[64], when[128], what[256], kept[256], want[64];
 	int in_table = 0, bad = 0;
 	size_t i = 0;
 	FILE *f = fopen("README.md", "r");
@@ -114,7 +126,7 @@ static void test_readme_table(void **state)
 	while (fgets(line, sizeof(line), f)) {
 		const char *l = line + strspn(line, " ");
 
-		if (!strncmp(l, "| Capability | Needed | For |", 29)) {
+		if (!strncmp(l, "| Capability | Needed | For | Kept at run time |", 48)) {
 			in_table = 1;
 			continue;
 		}
@@ -125,7 +137,7 @@ static void test_readme_table(void **state)
 		if (!strncmp(l, "|---", 4))
 			continue;
 		if (cell(l, 0, name, sizeof(name)) || cell(l, 1, when, sizeof(when)) ||
-		    cell(l, 2, what, sizeof(what)))
+		    cell(l, 2, what, sizeof(what)) || cell(l, 3, kept, sizeof(kept)))
 			fail_msg("README.md: capability table: malformed line: %s", line);
 		if (i >= caps_n_rows) {
 			print_error("README.md: capability table: %s is not in caps_rows[]\n",
@@ -135,21 +147,24 @@ static void test_readme_table(void **state)
 		}
 		snprintf(want, sizeof(want), "`%s`", caps_rows[i].name);
 		if (strcmp(name, want) || strcmp(when, caps_rows[i].when) ||
-		    strcmp(what, caps_rows[i].what)) {
+		    strcmp(what, caps_rows[i].what) || strcmp(kept, caps_rows[i].kept)) {
 			print_error("README.md: capability table, row %zu:\n"
-				    "  expected: | %s | %s | %s |\n  actual:   | %s | %s | %s |\n",
-				    i + 1, want, caps_rows[i].when, caps_rows[i].what, name, when,
-				    what);
+				    "  expected: | %s | %s | %s | %s |\n"
+				    "  actual:   | %s | %s | %s | %s |\n",
+				    i + 1, want, caps_rows[i].when, caps_rows[i].what,
+				    caps_rows[i].kept, name, when, what, kept);
 			bad = 1;
 		}
 		i++;
 	}
 	fclose(f);
 	if (!in_table)
-		fail_msg("README.md: no \"| Capability | Needed | For |\" table");
+		fail_msg(
+			"README.md: no \"| Capability | Needed | For | Kept at run time |\" table");
 	for (; i < caps_n_rows; i++) {
-		print_error("README.md: capability table: missing row | `%s` | %s | %s |\n",
-			    caps_rows[i].name, caps_rows[i].when, caps_rows[i].what);
+		print_error("README.md: capability table: missing row | `%s` | %s | %s | %s |\n",
+			    caps_rows[i].name, caps_rows[i].when, caps_rows[i].what,
+			    caps_rows[i].kept);
 		bad = 1;
 	}
 	if (bad)
@@ -159,9 +174,8 @@ static void test_readme_table(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_masks),
-		cmocka_unit_test(test_small_buffer),
-		cmocka_unit_test(test_effective),
+		cmocka_unit_test(test_masks),	     cmocka_unit_test(test_keep),
+		cmocka_unit_test(test_small_buffer), cmocka_unit_test(test_effective),
 		cmocka_unit_test(test_readme_table),
 	};
 
