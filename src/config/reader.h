@@ -149,10 +149,15 @@ int config_duration_parse(const char *s, uint64_t *out_ns);
 /* ns as the shortest duration text that reads back the same ("100ms", "5m"). */
 void config_duration_format(uint64_t ns, char *buf, size_t size);
 
+/* Collections nested deeper than this are refused before the load. */
+#define CONFIG_MAX_DEPTH 64
+
 /*
  * Load the one YAML document of text and hand its root (NULL when empty) to
- * walk(ctx, root, arg). A syntax error, or a second document, is reported
- * as a one-line error. Returns walk's result, -EINVAL or -ENOMEM.
+ * walk(ctx, root, arg). A syntax error, a second document, or a collection
+ * nested deeper than CONFIG_MAX_DEPTH ("FILE:LINE: YAML nested deeper than
+ * 64 levels", found in a first pass over the events, before the slow load)
+ * is reported as a one-line error. Returns walk's result, -EINVAL or -ENOMEM.
  */
 int config_read_document(const char *text, size_t len, const char *name,
 			 int (*walk)(struct config_ctx *ctx, yaml_node_t *root, void *arg),
