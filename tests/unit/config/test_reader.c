@@ -109,11 +109,15 @@ static void test_quoted_is_bare(void **state)
 /* "a: " then n '[' (or "{b: " for maps) and their closers, on line 2. */
 static char *nested(size_t n, bool map)
 {
-	char *t = malloc(5 * n + 16), *p = t;
+	const char *open = map ? "{b: " : "[", *head = "log_level: info\na: ";
+	char *t = malloc(5 * n + 32), *p = t;
 
-	p += sprintf(p, "log_level: info\na: ");
-	for (size_t i = 0; i < n; i++)
-		p += sprintf(p, "%s", map ? "{b: " : "[");
+	memcpy(p, head, strlen(head));
+	p += strlen(head);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(p, open, strlen(open));
+		p += strlen(open);
+	}
 	for (size_t i = 0; i < n; i++)
 		*p++ = map ? '}' : ']';
 	*p++ = '\n';
