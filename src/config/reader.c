@@ -21,6 +21,7 @@
 
 #include "config/config.h"
 #include "config/reader.h"
+#include "util/redact.h"
 
 /* ==== Scalars: durations and integers ==== */
 
@@ -169,6 +170,14 @@ const char *config_show(const yaml_node_t *node, bool quote, char *buf, size_t s
 	const unsigned char *s = node->data.scalar.value;
 	size_t len = node->data.scalar.length;
 	size_t o = 0, i;
+	char safe[CONFIG_SHOW_MAX];
+
+	/* a URL's password is not echoed (util/redact.h) */
+	if (strstr((const char *)s, "://") && memchr(s, '@', len)) {
+		redact_url((const char *)s, safe, sizeof(safe));
+		s = (const unsigned char *)safe;
+		len = strlen(safe);
+	}
 
 	if (quote)
 		buf[o++] = '"';

@@ -40,6 +40,7 @@
 
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/redact.h"
 #include "exporters/exporter.h"
 #include "exporters/otlp.h"
 
@@ -196,6 +197,7 @@ static uint64_t otlp_backoff_ns(unsigned int attempt, uint32_t rnd)
 struct otlp_exporter {
 	char name[32];
 	char endpoint[512];
+	char shown[512]; /* the endpoint for logs: its password redacted */
 	enum otlp_protocol protocol;
 	bool gzip;
 	uint64_t interval_ns;
@@ -376,7 +378,7 @@ static void start_request(struct otlp_exporter *e, uint64_t now)
 	}
 	e->in_flight = true;
 	e->attempts++;
-	pr_debug("adapter %s: POST %s (%zu bytes, attempt %u)", e->name, e->endpoint, e->body_len,
+	pr_debug("adapter %s: POST %s (%zu bytes, attempt %u)", e->name, e->shown, e->body_len,
 		 e->attempts);
 }
 
@@ -391,7 +393,7 @@ static void finish_request(struct otlp_exporter *e, CURLcode rc, long status, ui
 		if (e->warned)
 			pr_info("adapter %s: export to %s works again after %" PRIu64
 				" failed requests",
-				e->name, e->endpoint, e->failures_since_ok);
+				e->name, e->shown, e->failures_since_ok);
 		e->warned = false;
 		e->failures_since_ok = 0;
 		pr_debug("adapter %s: delivered (HTTP %ld)", e->name, status);
@@ -414,21 +416,21 @@ static void finish_request(struct otlp_exporter *e, CURLcode rc, long status, ui
 			e->retry_pending = true;
 			e->retry_at_ns = now + (uint64_t)delay;
 			otlp_warn(e, now, "export to %s failed (%s), retrying in %" PRIu64 " ms",
-				  e->endpoint, what, (uint64_t)delay / NS_PER_MS);
+				  e->shown, what, (uint64_t)delay / NS_PER_MS);
 			return;
 		}
 		/* the next snapshot is due first and replaces this one */
 		e->dropped++;
 		otlp_warn(e, now, "export to %s failed (%s); the next snapshot replaces it",
-			  e->endpoint, what);
+			  e->shown, what);
 		return;
 	}
 	e->dropped++;
 	if (rc == CURLE_OK && e->resp_len)
-		otlp_warn(e, now, "export to %s failed (%s, not retried): %s", e->endpoint, what,
+		otlp_warn(e, now, "export to %s failed (%s, not retried): %s", e->shown, what,
 			  resp_text(e));
 	else
-		otlp_warn(e, now, "export to %s failed (%s, not retried)", e->endpoint, what);
+		otlp_warn(e, now, "export to %s failed (%s, not retried)", e->shown, what);
 }
 
 /* Encode a fresh snapshot into e->body. Returns 0 or negative errno. */
@@ -465,7 +467,7 @@ static void export_due(struct otlp_exporter *e, uint64_t now)
 	if (e->in_flight) {
 		e->dropped++;
 		otlp_warn(e, now, "previous export to %s still running, snapshot dropped",
-			  e->endpoint);
+			  e->shown);
 		return;
 	}
 	if (e->retry_pending) /* superseded before its retry */
@@ -639,7 +641,7 @@ static int setup_curl(struct otlp_exporter *e)
 static int check_endpoint(const char *name, const char *url)
 {
 	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL;
+	char *scheme = NULL, *host = NULL, shown[512];
 	int ret = 0;
 
 	if (!u)
@@ -648,7 +650,8 @@ static int check_endpoint(const char *name, const char *url)
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
 	    (strcasecmp(scheme, "http") && strcasecmp(scheme, "https"))) {
-		pr_err("adapter %s: endpoint \"%s\" is not an http:// or https:// URL", name, url);
+		pr_err("adapter %s: endpoint \"%s\" is not an http:// or https:// URL", name,
+		       redact_url(url, shown, sizeof(shown)));
 		ret = -EINVAL;
 	}
 	curl_free(scheme);
@@ -671,6 +674,7 @@ static void *otlp_start(const struct adapter_config *cfg, const struct exporter_
 	snprintf(e->name, sizeof(e->name), "%s", env->name ? env->name : "otlp");
 	/* the defaults are otlp_settings.c's rows, applied by the config parser */
 	snprintf(e->endpoint, sizeof(e->endpoint), "%s", cfg->endpoint);
+	redact_url(e->endpoint, e->shown, sizeof(e->shown));
 	e->protocol = cfg->protocol;
 	e->gzip = cfg->gzip != 0;
 	e->interval_ns = cfg->interval_ns;
@@ -702,7 +706,7 @@ static void *otlp_start(const struct adapter_config *cfg, const struct exporter_
 		goto fail;
 	}
 	e->next_export_ns = mono_ns() + e->interval_ns;
-	pr_info("otlp exporter pushing to %s every %" PRIu64 " ms (%s%s)", e->endpoint,
+	pr_info("otlp exporter pushing to %s every %" PRIu64 " ms (%s%s)", e->shown,
 		e->interval_ns / NS_PER_MS,
 		e->protocol == OTLP_HTTP_JSON ? "http/json" : "http/protobuf",
 		e->gzip ? ", gzip" : "");

@@ -74,20 +74,19 @@ static int parse_otlp_headers(struct config_ctx *ctx, const struct config_row *r
 			return ret;
 		if (strlen(value) >= sizeof(ad->headers[i][1]))
 			return config_error(ctx, config_value_line(k, v), sub,
-					    "%s is longer than %zu characters",
-					    config_show(v, true, buf, sizeof(buf)),
+					    "the value (not shown) is longer than %zu characters",
 					    sizeof(ad->headers[i][1]) - 1);
+		/* a header value may be a secret (Authorization): never echoed */
 		if (strpbrk(value, "\r\n"))
 			return config_error(ctx, config_value_line(k, v), sub,
-					    "%s contains a line break",
-					    config_show(v, true, buf, sizeof(buf)));
+					    "the value (not shown) contains a line break");
 		for (j = 0; value[j]; j++) {
 			unsigned char c = (unsigned char)value[j];
 
 			if ((c < ' ' && c != '\t') || c == 0x7f)
 				return config_error(ctx, config_value_line(k, v), sub,
-						    "%s contains a control character",
-						    config_show(v, true, buf, sizeof(buf)));
+						    "the value (not shown) contains a control "
+						    "character");
 		}
 		snprintf(ad->headers[i][0], sizeof(ad->headers[i][0]), "%s", name);
 		snprintf(ad->headers[i][1], sizeof(ad->headers[i][1]), "%s", value);

@@ -35,12 +35,17 @@ netns_setup gse2e-prv || { not_ok "netns setup"; e2e_finish; exit 1; }
 netns_srv "$TRAFFICGEN" tcp-server --bind "$SRV4" --port 5600 --deadline-ms 300000 --reply 10 >"$E2E_TMP/srv.out" 2>&1 &
 wait_for grep -q listening "$E2E_TMP/srv.out" || not_ok "server listening"
 # A DogStatsD host by name (getaddrinfo after the drop) and an OTLP endpoint
-# on a dead port (libcurl connects, fails, retries).
+# on a dead port (libcurl connects, fails, retries), with a password in its
+# URL and a secret header: neither may reach the log.
 DSD_PORT=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 ADAPTERS="  - type: datadog
     settings: {host: \"localhost:$DSD_PORT\", flush_interval: 200ms}
   - type: otlp
-    settings: {endpoint: \"http://127.0.0.1:9/v1/metrics\", interval: 200ms, timeout: 200ms}"
+    settings:
+      endpoint: \"http://gsuser:pw-s3cr3t@127.0.0.1:9/v1/metrics\"
+      headers: {Authorization: \"Bearer tok-s3cr3t\"}
+      interval: 200ms
+      timeout: 200ms"
 dns_seen() { scrape && (($(msum gespann_dns_malformed_total) >= 1)); }
 features() { grep '^gespann_feature_enabled{' "$E2E_TMP/last.prom" | sort; }
 
@@ -76,6 +81,9 @@ dns: {events: log}" "$ADAPTERS" || return 1
 	sleep 11
 	assert_true "$name: still running" kill -0 "$pid"
 	assert_true "$name: the OTLP exporter tried" grep -q 'adapter otlp' "$AGENT_LOG"
+	assert_true "$name: the endpoint logged, its password redacted" \
+		grep -q 'http://gsuser:\*\*\*@127.0.0.1:9/v1/metrics' "$AGENT_LOG"
+	assert_eq "$(grep -c 's3cr3t' "$AGENT_LOG")" 0 "$name: no secret in the log"
 	assert_true "$name: no call refused (EPERM) and no error" \
 		bash -c "! grep -E 'Operation not permitted|level=error' '$AGENT_LOG'"
 	agent_stop
