@@ -343,6 +343,7 @@ static int parse_select(struct config_ctx *ctx, const struct config_row *row,
 		}
 		patterns[i] = k;
 		memset(sel, 0, sizeof(*sel));
+		snprintf(sel->where, sizeof(sel->where), "%s:%zu", ctx->name, config_node_line(k));
 		snprintf(sel->pattern, sizeof(sel->pattern), "%s", pattern);
 		snprintf(sub, sizeof(sub), "%s.%s", path, pattern);
 		ret = parse_select_entry(ctx, k, v, sub, sel);

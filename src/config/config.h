@@ -67,6 +67,7 @@ struct adapter_config {
 #define CONFIG_MAX_SELECT 32
 #define CONFIG_MAX_ATTRS  24
 struct config_select {
+	char where[160]; /* "FILE:LINE" of the pattern, for later errors ("" when made in code) */
 	char pattern[128];
 	char include[CONFIG_MAX_ATTRS][40];
 	size_t n_include;

@@ -160,9 +160,9 @@ int attrsel_unused(const struct attrsel *s, char *err, size_t errlen)
 		if (!e->matched) {
 			if (err && errlen)
 				snprintf(err, errlen,
-					 "attributes.select '%s': the pattern matches no metric "
-					 "family",
-					 e->sel.pattern);
+					 "%s%sattributes.select '%s': the pattern matches no "
+					 "metric family",
+					 e->sel.where, e->sel.where[0] ? ": " : "", e->sel.pattern);
 			return -EINVAL;
 		}
 		for (j = 0; j < e->sel.n_include; j++) {
@@ -170,9 +170,10 @@ int attrsel_unused(const struct attrsel *s, char *err, size_t errlen)
 				continue;
 			if (err && errlen)
 				snprintf(err, errlen,
-					 "attributes.select '%s': include: unknown attribute '%s' "
-					 "(%s)",
-					 e->sel.pattern, e->sel.include[j], e->example);
+					 "%s%sattributes.select '%s': include: unknown attribute "
+					 "'%s' (%s)",
+					 e->sel.where, e->sel.where[0] ? ": " : "", e->sel.pattern,
+					 e->sel.include[j], e->example);
 			return -EINVAL;
 		}
 		for (j = 0; j < e->sel.n_exclude; j++) {
@@ -180,9 +181,10 @@ int attrsel_unused(const struct attrsel *s, char *err, size_t errlen)
 				continue;
 			if (err && errlen)
 				snprintf(err, errlen,
-					 "attributes.select '%s': exclude: unknown attribute '%s' "
-					 "(%s)",
-					 e->sel.pattern, e->sel.exclude[j], e->example);
+					 "%s%sattributes.select '%s': exclude: unknown attribute "
+					 "'%s' (%s)",
+					 e->sel.where, e->sel.where[0] ? ": " : "", e->sel.pattern,
+					 e->sel.exclude[j], e->example);
 			return -EINVAL;
 		}
 	}

@@ -96,7 +96,7 @@ check "an unknown key" unknown.yaml 2 "" \
 check "a quoted port out of range" port.yaml 2 "" \
 	"gespann: port.yaml:4: adapters[0].settings.port: 70000 is not a port (1-65535)"
 check "a selection that matches no family" select.yaml 2 "" \
-	"gespann: attributes.select 'nomatch_*': the pattern matches no metric family"
+	"gespann: select.yaml:3: attributes.select 'nomatch_*': the pattern matches no metric family"
 check "/dev/null" /dev/null 2 "" "gespann: /dev/null: cannot read: not a regular file"
 check "a FIFO (no writer: must not wait)" fifo.yaml 2 "" \
 	"gespann: fifo.yaml: cannot read: not a regular file"

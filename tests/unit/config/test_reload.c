@@ -165,7 +165,11 @@ static void test_plan(void **state)
 	assert_int_equal(plan("{}", "attributes: {select: {\"nothing_*\": {exclude: [x]}}}\n", msg,
 			      sizeof(msg)),
 			 RELOAD_REFUSED);
-	assert_true(!strncmp(msg, "reload refused: attributes.select", 33));
+	snprintf(want, sizeof(want),
+		 "reload refused: %s:1: attributes.select 'nothing_*': the pattern matches no "
+		 "metric family",
+		 path);
+	assert_string_equal(msg, want);
 
 	assert_int_equal(plan("{}", "max_connections: 1024\nlog_level: debug\n", msg, sizeof(msg)),
 			 RELOAD_REFUSED);

@@ -169,10 +169,11 @@ static void test_unused_name(void **state)
 		   bits(flow_bytes, "src_process"));
 	check_mask(s, "gespann_flow_rtt_seconds", flow_rtt, FLOW_RTT_DEFAULT,
 		   bits(flow_rtt, "src_process"));
-	check_unused(s, "attributes.select 'gespann_flow_*': include: unknown attribute "
-			"'dst_nmae' (gespann_flow_bytes_total has: direction, protocol, role, "
-			"src_process, dst_address, dst_port, dst_name, dst_class, dst_zone, "
-			"src_pid, src_exe)");
+	check_unused(s,
+		     "test.yaml:3: attributes.select 'gespann_flow_*': include: unknown attribute "
+		     "'dst_nmae' (gespann_flow_bytes_total has: direction, protocol, role, "
+		     "src_process, dst_address, dst_port, dst_name, dst_class, dst_zone, "
+		     "src_pid, src_exe)");
 	attrsel_free(s);
 }
 
@@ -188,7 +189,8 @@ static void test_name_used_by_one_family(void **state)
 		   FLOW_BYTES_DEFAULT & ~bits(flow_bytes, "direction"));
 	check_mask(s, "gespann_dns_queries_total", dns_queries, DNS_QUERIES_DEFAULT,
 		   bits(dns_queries, "rcode server"));
-	check_unused(s, "attributes.select 'gespann_*': exclude: unknown attribute 'dst_mame' "
+	check_unused(s, "test.yaml:3: attributes.select 'gespann_*': exclude: unknown attribute "
+			"'dst_mame' "
 			"(gespann_flow_bytes_total has: direction, protocol, role, src_process, "
 			"dst_address, dst_port, dst_name, dst_class, dst_zone, src_pid, src_exe)");
 	attrsel_free(s);
@@ -203,7 +205,8 @@ static void test_unmatched_pattern(void **state)
 
 	check_mask(s, "gespann_flow_rtt_seconds", flow_rtt, FLOW_RTT_DEFAULT,
 		   bits(flow_rtt, "role src_process dst_address dst_port"));
-	check_unused(s, "attributes.select 'gespann_flwo_*': the pattern matches no metric family");
+	check_unused(s, "test.yaml:4: attributes.select 'gespann_flwo_*': the pattern matches no "
+			"metric family");
 	attrsel_free(s);
 }
 
