@@ -21,10 +21,10 @@ CC         ?= cc
 CLANG      ?= clang
 BPFTOOL    ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
 ARCH       := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
-PKGS       := libbpf yaml-0.1 libmicrohttpd libprotobuf-c libcurl libseccomp
+PKGS       := libbpf yaml-0.1 libmicrohttpd libprotobuf-c libcurl libseccomp gnutls libxcrypt
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
-                echo -lbpf -lyaml -lmicrohttpd -lprotobuf-c -lcurl)
+                echo -lbpf -lyaml -lmicrohttpd -lprotobuf-c -lcurl -lseccomp -lgnutls -lcrypt)
 WARN       := -Wall -Wextra -Wshadow -Wno-unused-parameter
 CFLAGS     ?= -O2 -g
 override CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -DGESPANN_VERSION='"$(VERSION)"' \

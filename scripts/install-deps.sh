@@ -29,9 +29,9 @@ set -euo pipefail
 GROUPS_SPEC=(
 	"toolchain: clang llvm make gcc pkg-config protobuf-c-compiler libclang-rt-14-dev"
 	"bpf: libbpf-dev bpftool libelf-dev zlib1g-dev"
-	"libraries: libyaml-dev libmicrohttpd-dev libcmocka-dev libprotobuf-c-dev libcurl4-openssl-dev uthash-dev libseccomp-dev"
+	"libraries: libyaml-dev libmicrohttpd-dev libcmocka-dev libprotobuf-c-dev libcurl4-openssl-dev uthash-dev libseccomp-dev libgnutls28-dev libcrypt-dev"
 	"network: iproute2 iptables iputils-ping procps"
-	"test tools: prometheus curl libcap2-bin"
+	"test tools: prometheus curl libcap2-bin openssl apache2-utils"
 	"node: nodejs npm"
 	"python: python3"
 )

@@ -102,9 +102,10 @@ else
 		run_scenario "$s"
 	done
 	echo "== end-to-end with the ASan/UBSan build"
-	# The DNS scenario feeds the parser garbage: hostile input under ASan too.
+	# The DNS scenario feeds the parser garbage, the TLS one the HTTP front
+	# end and its web config: hostile input under ASan too.
 	for s in tests/e2e/t_tcp.sh tests/e2e/t_udp.sh tests/e2e/t_dns.sh tests/e2e/t_flows.sh \
-		tests/e2e/t_host_scope.sh; do
+		tests/e2e/t_host_scope.sh tests/e2e/t_web_tls.sh; do
 		run_scenario "$s" GS_BIN="$PWD/$BUILD/asan/gespann"
 	done
 fi

@@ -42,6 +42,8 @@ struct adapter_config {
 	/* prometheus */
 	char address[64]; /* listen address */
 	uint16_t port;
+	char web_config_file[256]; /* exporter-toolkit web-config.yml; "": plain HTTP */
+	uint64_t web_config_stamp; /* its webconfig_stamp() at load: a reload sees edits */
 	/* datadog (DogStatsD) */
 	char host[256]; /* HOST:PORT, [IPV6]:PORT or unix:///path/dsd.socket */
 	uint64_t flush_interval_ns;

@@ -26,6 +26,7 @@
 
 #include "util/log.h"
 #include "exporters/prometheus.h"
+#include "exporters/webconfig.h"
 
 #define PROM_CONNECTION_LIMIT	  64
 #define PROM_CONNECTION_TIMEOUT_S 10
@@ -34,6 +35,7 @@
 
 struct prometheus_exporter {
 	struct MHD_Daemon *daemon;
+	struct webconfig *web; /* web_config_file: TLS, basic auth, headers; NULL: none */
 	struct registry *reg;
 	prometheus_refresh_fn refresh;
 	void *ctx;
@@ -50,14 +52,16 @@ static const char index_page[] = "Gespann network connection exporter\n"
 
 /* ==== Responses ==== */
 
-static enum MHD_Result queue(struct MHD_Connection *conn, unsigned int status,
-			     struct MHD_Response *resp, const char *content_type)
+static enum MHD_Result queue(struct prometheus_exporter *e, struct MHD_Connection *conn,
+			     unsigned int status, struct MHD_Response *resp,
+			     const char *content_type)
 {
 	enum MHD_Result ret;
 
 	if (!resp)
 		return MHD_NO; /* out of memory: libmicrohttpd closes the connection */
-	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES) {
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type) != MHD_YES ||
+	    webconfig_add_headers(e->web, resp) != MHD_YES) {
 		MHD_destroy_response(resp);
 		return MHD_NO;
 	}
@@ -66,16 +70,17 @@ static enum MHD_Result queue(struct MHD_Connection *conn, unsigned int status,
 	return ret;
 }
 
-static enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned int status,
-				    const char *text)
+static enum MHD_Result respond_text(struct prometheus_exporter *e, struct MHD_Connection *conn,
+				    unsigned int status, const char *text)
 {
 	struct MHD_Response *resp;
 
 	resp = MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
-	return queue(conn, status, resp, TEXT_CONTENT_TYPE);
+	return queue(e, conn, status, resp, TEXT_CONTENT_TYPE);
 }
 
-static enum MHD_Result respond_not_allowed(struct MHD_Connection *conn)
+static enum MHD_Result respond_not_allowed(struct prometheus_exporter *e,
+					   struct MHD_Connection *conn)
 {
 	static const char text[] = "method not allowed\n";
 	struct MHD_Response *resp;
@@ -86,7 +91,7 @@ static enum MHD_Result respond_not_allowed(struct MHD_Connection *conn)
 		MHD_destroy_response(resp);
 		resp = NULL;
 	}
-	return queue(conn, MHD_HTTP_METHOD_NOT_ALLOWED, resp, TEXT_CONTENT_TYPE);
+	return queue(e, conn, MHD_HTTP_METHOD_NOT_ALLOWED, resp, TEXT_CONTENT_TYPE);
 }
 
 /* libmicrohttpd is done with the shared body: the next scrape may reuse it. */
@@ -114,7 +119,7 @@ static enum MHD_Result respond_metrics(struct prometheus_exporter *e, struct MHD
 	if (err) {
 		pr_warn("failed to render metrics: %s", strerror(-err));
 		strbuf_free(&spare);
-		return respond_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "render failed\n");
+		return respond_text(e, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "render failed\n");
 	}
 	if (sb == &e->body) {
 		resp = MHD_create_response_from_buffer_with_free_callback_cls(sb->len, sb->buf,
@@ -127,7 +132,7 @@ static enum MHD_Result respond_metrics(struct prometheus_exporter *e, struct MHD
 		if (!resp)
 			strbuf_free(&spare);
 	}
-	return queue(conn, MHD_HTTP_OK, resp, PROM_CONTENT_TYPE);
+	return queue(e, conn, MHD_HTTP_OK, resp, PROM_CONTENT_TYPE);
 }
 
 /*
@@ -141,16 +146,19 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
 				      void **con_cls)
 {
 	struct prometheus_exporter *e = cls;
+	enum MHD_Result refused;
 
+	if (!webconfig_admit(e->web, conn, &refused))
+		return refused; /* client certificate or basic auth: 403 or 401 */
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
-		return respond_not_allowed(conn);
+		return respond_not_allowed(e, conn);
 	if (!strcmp(url, "/metrics"))
 		return respond_metrics(e, conn);
 	if (!strcmp(url, "/"))
-		return respond_text(conn, MHD_HTTP_OK, index_page);
+		return respond_text(e, conn, MHD_HTTP_OK, index_page);
 	if (!strcmp(url, "/healthz"))
-		return respond_text(conn, MHD_HTTP_OK, "ok\n");
-	return respond_text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
+		return respond_text(e, conn, MHD_HTTP_OK, "ok\n");
+	return respond_text(e, conn, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
 /*
@@ -176,6 +184,16 @@ struct prometheus_exporter *prometheus_exporter_start(const char *address, uint1
 						      struct registry *reg,
 						      prometheus_refresh_fn refresh, void *ctx)
 {
+	return prometheus_exporter_start_web(address, port, NULL, reg, refresh, ctx);
+}
+
+struct prometheus_exporter *prometheus_exporter_start_web(const char *address, uint16_t port,
+							  const char *web_config_file,
+							  struct registry *reg,
+							  prometheus_refresh_fn refresh, void *ctx)
+{
+	struct MHD_OptionItem web_opts[WEBCONFIG_MHD_OPTIONS];
+	char web_err[512];
 	union {
 		struct sockaddr sa;
 		struct sockaddr_in in;
@@ -219,17 +237,27 @@ struct prometheus_exporter *prometheus_exporter_start(const char *address, uint1
 	e->refresh = refresh;
 	e->ctx = ctx;
 	strbuf_init(&e->body);
+	/* read again at each start: a reload picks up new certificates and users */
+	if (web_config_file && web_config_file[0] &&
+	    webconfig_load(web_config_file, &e->web, web_err, sizeof(web_err))) {
+		pr_err("failed to listen on %s%s%s:%u: %s", lb, address, rb, port, web_err);
+		free(e);
+		return NULL;
+	}
+	flags |= webconfig_mhd_flags(e->web);
+	webconfig_mhd_options(e->web, web_opts);
 
 	errno = 0;
 	e->daemon = MHD_start_daemon(
 		flags, port, NULL, NULL, handle_request, e, MHD_OPTION_SOCK_ADDR, &addr.sa,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)PROM_CONNECTION_LIMIT,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)PROM_CONNECTION_TIMEOUT_S,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, e, MHD_OPTION_END);
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, e, MHD_OPTION_ARRAY, web_opts, MHD_OPTION_END);
 	if (!e->daemon) {
 		/* libmicrohttpd leaves the failing socket call's errno behind */
 		err = errno ? errno : EINVAL;
 		pr_err("failed to listen on %s%s%s:%u: %s", lb, address, rb, port, strerror(err));
+		webconfig_free(e->web);
 		free(e);
 		return NULL;
 	}
@@ -242,10 +270,13 @@ struct prometheus_exporter *prometheus_exporter_start(const char *address, uint1
 		pr_err("failed to listen on %s%s%s:%u: no epoll fd from microhttpd", lb, address,
 		       rb, port);
 		MHD_stop_daemon(e->daemon);
+		webconfig_free(e->web);
 		free(e);
 		return NULL;
 	}
-	pr_info("prometheus exporter listening on %s%s%s:%u", lb, address, rb, e->port);
+	pr_info("prometheus exporter listening on %s%s%s:%u%s%s", lb, address, rb, e->port,
+		webconfig_tls(e->web) ? " (TLS)" : "",
+		webconfig_users(e->web) ? " (basic auth)" : "");
 	return e;
 }
 
@@ -286,6 +317,7 @@ void prometheus_exporter_stop(struct prometheus_exporter *e)
 	/* closes every connection, which releases the shared body, before it is freed */
 	MHD_stop_daemon(e->daemon);
 	strbuf_free(&e->body);
+	webconfig_free(e->web);
 	free(e);
 }
 
@@ -293,8 +325,8 @@ void prometheus_exporter_stop(struct prometheus_exporter *e)
 
 static void *prom_start(const struct adapter_config *cfg, const struct exporter_env *env)
 {
-	return prometheus_exporter_start(cfg->address, cfg->port, env->reg, env->refresh,
-					 env->refresh_ctx);
+	return prometheus_exporter_start_web(cfg->address, cfg->port, cfg->web_config_file,
+					     env->reg, env->refresh, env->refresh_ctx);
 }
 
 static int prom_fd(void *state)

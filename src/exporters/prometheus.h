@@ -26,6 +26,14 @@ typedef void (*prometheus_refresh_fn)(void *ctx);
 struct prometheus_exporter *prometheus_exporter_start(const char *address, uint16_t port,
 						      struct registry *reg,
 						      prometheus_refresh_fn refresh, void *ctx);
+/* The same, with an exporter-toolkit web config file (webconfig.h) for TLS,
+ * basic auth and headers when web_config_file is set ("" or NULL: plain
+ * HTTP). The file is read here; a wrong one is logged as "failed to listen
+ * on ADDR:PORT: FILE:LINE: ..." and NULL returned. */
+struct prometheus_exporter *prometheus_exporter_start_web(const char *address, uint16_t port,
+							  const char *web_config_file,
+							  struct registry *reg,
+							  prometheus_refresh_fn refresh, void *ctx);
 /* The fd to add to the main epoll set (EPOLLIN); call _run when it is readable. */
 int prometheus_exporter_fd(const struct prometheus_exporter *e);
 /* Milliseconds until the server needs _run again without I/O, or -1. */
