@@ -236,22 +236,32 @@ static enum MHD_Result respond_metrics(struct prometheus_exporter *e, struct MHD
 }
 
 /*
- * Every request is answered on the first call, before any upload is read: no
- * route takes a body, and libmicrohttpd closes the connection after replying
- * to a request whose body it has not consumed.
+ * GET and HEAD are answered on the second call, once libmicrohttpd has read
+ * the whole request: a reply queued earlier makes it close the connection
+ * (it cannot tell where the next pipelined request starts), which would end
+ * keep-alive. Other methods, and a GET that carries a body, are answered at
+ * once: no route takes a body, and that connection is then closed.
  */
 static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, const char *url,
 				      const char *method, const char *version,
 				      const char *upload_data, size_t *upload_data_size,
 				      void **con_cls)
 {
+	static int head_seen; /* *con_cls after the first call */
 	struct prometheus_exporter *e = cls;
 	struct http_guard_conn *gc = guard_conn(conn);
 
-	if (gc)
-		http_guard_answering(gc);
-	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
+		if (gc)
+			http_guard_answering(gc);
 		return respond_not_allowed(conn);
+	}
+	if (!*con_cls) {
+		if (gc)
+			http_guard_answering(gc);
+		*con_cls = &head_seen;
+		return MHD_YES;
+	}
 	if (!strcmp(url, "/metrics"))
 		return respond_metrics(e, conn);
 	if (!strcmp(url, "/"))
