@@ -154,9 +154,10 @@ for ((p = SWEEP_PORT; p < SWEEP_PORT + SWEEP_N; p += 10000)); do
 	netns_cli "$TRAFFICGEN" tcp-client --connect "$SRV4" --port "$p" --port-span 10000 \
 		--conns 10000 --parallel 4 --deadline-ms 120000 >>"$E2E_TMP/sweep.json" 2>>"$E2E_TMP/sweep.err"
 done
-# connects lost to the ring buffer make no series; 75 % make the body as large
-_series_at_least() { scrape && (($(mcount gespann_flow_connections_total) >= SWEEP_N * 3 / 4)); }
-assert_true "$SWEEP_N flow series (75 % at least)" wait_until 60 _series_at_least
+# connects lost to the ring buffer make no series (more under ASan); half of
+# them make a body larger than the socket buffers hold
+_series_at_least() { scrape && (($(mcount gespann_flow_connections_total) >= SWEEP_N / 2)); }
+assert_true "$SWEEP_N flow series (half at least)" wait_until 60 _series_at_least
 body=$(curl -sf --max-time 10 "$URL" | wc -c)
 rss0=$(awk '/^VmRSS/ { print $2 * 1024 }' "/proc/$AGENT_PID/status")
 python3 - "$AGENT_PORT" 64 15 >"$E2E_TMP/readers.out" 2>&1 <<'PY' &
