@@ -4,13 +4,18 @@
  *
  * libmicrohttpd runs in external epoll mode: it owns one epoll fd that the
  * main loop watches, and does its work only inside prometheus_exporter_run(),
- * so no thread is added and a scrape never races the collector. A connection
- * cap and an idle timeout keep a slow or stuck client from holding sockets.
+ * so no thread is added and a scrape never races the collector.
  *
- * Scrapes render into one buffer kept across scrapes and hand it to
- * libmicrohttpd without a copy. While a response is still being sent from it
- * (a slow reader), a second scrape renders into a buffer of its own that
- * libmicrohttpd frees, so a body on the wire is never rewritten.
+ * Abusive clients are handled by the guard (httpguard.c): caps per address
+ * and in total, a deadline for the whole request head, room made at a cap by
+ * cutting the connection that has waited longest for its head. Bodies are
+ * shared (httpbody.c): a scrape renders a new body unless PROM_MAX_BODIES are
+ * still being sent, in which case it shares the newest if that is younger
+ * than PROM_BODY_SHARE_MS; an older one is replaced and the readers of the
+ * bodies before it are cut. So at most PROM_MAX_BODIES + 1 bodies (each with
+ * its gzip form) exist, however many slow readers there are, and a body is
+ * never rewritten while on the wire. Connections are kept alive (HTTP/1.1)
+ * and /metrics is gzipped when the request accepts it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,13 +28,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "util/log.h"
+#include "exporters/httpbody.h"
+#include "exporters/httpguard.h"
 #include "exporters/prometheus.h"
 #include "exporters/webconfig.h"
 
-#define PROM_CONNECTION_LIMIT	  64
-#define PROM_CONNECTION_TIMEOUT_S 10
+#define PROM_CONNECTION_LIMIT	  128 /* the guard's global cap */
+#define PROM_PER_ADDRESS_LIMIT	  8
+#define PROM_CLOSING_SLACK	  32	/* cut connections libmicrohttpd has not closed yet */
+#define PROM_CONNECTION_TIMEOUT_S 10	/* libmicrohttpd's: no byte either way for that long */
+#define PROM_HEAD_TIMEOUT_MS	  5000	/* first request head complete, from accept */
+#define PROM_KEEPALIVE_MS	  10000 /* next request head, from the last response */
+#define PROM_MAX_BODIES		  2
+#define PROM_BODY_SHARE_MS	  10000
 #define PROM_CONTENT_TYPE	  "text/plain; version=0.0.4; charset=utf-8"
 #define TEXT_CONTENT_TYPE	  "text/plain; charset=utf-8"
 
@@ -39,8 +53,12 @@ struct prometheus_exporter {
 	struct registry *reg;
 	prometheus_refresh_fn refresh;
 	void *ctx;
-	struct strbuf body; /* reused between scrapes */
-	bool body_busy;	    /* a response is still being sent from body */
+	struct strbuf render; /* the next body is rendered here */
+	struct http_body_set bodies;
+	struct http_body *cur; /* the newest body */
+	struct http_guard guard;
+	int head_due_ms;	  /* ms from the last run to the next head deadline, or -1 */
+	uint64_t guard_published; /* sum of the guard's counts last published */
 	uint64_t scrapes;
 	int epoll_fd;
 	uint16_t port;
@@ -94,64 +112,165 @@ static enum MHD_Result respond_not_allowed(struct prometheus_exporter *e,
 	return queue(e, conn, MHD_HTTP_METHOD_NOT_ALLOWED, resp, TEXT_CONTENT_TYPE);
 }
 
-/* libmicrohttpd is done with the shared body: the next scrape may reuse it. */
-static void body_release(void *cls)
+static int64_t prom_now_ms(void)
 {
-	struct prometheus_exporter *e = cls;
+	struct timespec ts;
 
-	e->body_busy = false;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static enum MHD_Result respond_metrics(struct prometheus_exporter *e, struct MHD_Connection *conn)
+/* The guard's record of a connection (NULL when untracked). */
+static struct http_guard_conn *guard_conn(struct MHD_Connection *conn)
 {
-	struct MHD_Response *resp;
-	struct strbuf spare, *sb;
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/* A response that serves b has finished with it. */
+static void body_release(void *cls)
+{
+	http_body_put(cls);
+}
+
+/* The guard's counts into the registry, when they changed. */
+static void publish_guard(struct prometheus_exporter *e)
+{
+	uint64_t sum = 0;
+
+	for (int i = 0; i < HTTP_REJECT_MAX; i++)
+		sum += http_guard_count(i);
+	if (sum != e->guard_published) {
+		http_guard_publish(e->reg);
+		e->guard_published = sum;
+	}
+}
+
+/* Render the registry into a new body, the newest from now on. */
+static int render_body(struct prometheus_exporter *e, int64_t now)
+{
+	struct http_body *b;
 	int err;
 
 	if (e->refresh)
 		e->refresh(e->ctx);
-	e->scrapes++;
+	publish_guard(e);
+	strbuf_reset(&e->render);
+	err = registry_render_prometheus(e->reg, &e->render);
+	if (err)
+		return err;
+	b = http_body_new(&e->bodies, &e->render, now);
+	if (!b)
+		return -ENOMEM;
+	http_body_put(e->cur);
+	e->cur = b;
+	return 0;
+}
 
-	strbuf_init(&spare);
-	sb = e->body_busy ? &spare : &e->body;
-	strbuf_reset(sb);
-	err = registry_render_prometheus(e->reg, sb);
+/*
+ * The body for a scrape: a new one unless PROM_MAX_BODIES are being sent and
+ * the newest is younger than PROM_BODY_SHARE_MS (then that one). Replacing a
+ * body older than that while PROM_MAX_BODIES are being sent cuts the readers
+ * of all but the newest, so no more than PROM_MAX_BODIES + 1 ever exist.
+ */
+static int metrics_body(struct prometheus_exporter *e, struct http_body **out)
+{
+	int64_t now = prom_now_ms();
+	struct http_body *cur = e->cur;
+	bool busy = cur && http_body_refs(cur) > 1;
+	int err;
+
+	if (busy && e->bodies.alive >= PROM_MAX_BODIES) {
+		if (now - http_body_born_ms(cur) < PROM_BODY_SHARE_MS) {
+			*out = cur;
+			return 0;
+		}
+		http_guard_cut_readers(&e->guard, cur);
+	}
+	err = render_body(e, now);
+	if (!err)
+		*out = e->cur;
+	return err;
+}
+
+static enum MHD_Result respond_metrics(struct prometheus_exporter *e, struct MHD_Connection *conn)
+{
+	struct http_guard_conn *gc = guard_conn(conn);
+	struct MHD_Response *resp;
+	struct http_body *b;
+	const char *data;
+	bool gzip;
+	size_t len;
+	int err;
+
+	e->scrapes++;
+	err = metrics_body(e, &b);
 	if (err) {
 		pr_warn("failed to render metrics: %s", strerror(-err));
-		strbuf_free(&spare);
 		return respond_text(e, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "render failed\n");
 	}
-	if (sb == &e->body) {
-		resp = MHD_create_response_from_buffer_with_free_callback_cls(sb->len, sb->buf,
-									      body_release, e);
-		if (resp)
-			e->body_busy = true;
-	} else {
-		resp = MHD_create_response_from_buffer_with_free_callback_cls(sb->len, sb->buf,
-									      free, sb->buf);
-		if (!resp)
-			strbuf_free(&spare);
+	gzip = http_accepts_gzip(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_ACCEPT_ENCODING));
+	data = http_body_data(b, gzip, &len);
+	if (!data && gzip) { /* no gzip form: plain is always acceptable */
+		gzip = false;
+		data = http_body_data(b, false, &len);
+	}
+	http_body_get(b);
+	resp = MHD_create_response_from_buffer_with_free_callback_cls(len, (void *)data,
+								      body_release, b);
+	if (!resp) {
+		http_body_put(b);
+		return MHD_NO;
+	}
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING) !=
+		    MHD_YES ||
+	    (gzip &&
+	     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip") != MHD_YES)) {
+		MHD_destroy_response(resp);
+		return MHD_NO;
+	}
+	if (gc) {
+		http_body_get(b);
+		http_body_put(gc->body);
+		gc->body = b;
 	}
 	return queue(e, conn, MHD_HTTP_OK, resp, PROM_CONTENT_TYPE);
 }
 
 /*
- * Every request is answered on the first call, before any upload is read: no
- * route takes a body, and libmicrohttpd closes the connection after replying
- * to a request whose body it has not consumed.
+ * GET and HEAD are answered on the second call, once libmicrohttpd has read
+ * the whole request: a reply queued earlier makes it close the connection
+ * (it cannot tell where the next pipelined request starts), which would end
+ * keep-alive. Other methods, and a GET that carries a body, are answered at
+ * once: no route takes a body, and that connection is then closed.
  */
 static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, const char *url,
 				      const char *method, const char *version,
 				      const char *upload_data, size_t *upload_data_size,
 				      void **con_cls)
 {
+	static int head_seen; /* *con_cls after the first call */
 	struct prometheus_exporter *e = cls;
+	struct http_guard_conn *gc = guard_conn(conn);
 	enum MHD_Result refused;
 
-	if (!webconfig_admit(e->web, conn, &refused))
-		return refused; /* client certificate or basic auth: 403 or 401 */
-	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
+		if (gc)
+			http_guard_answering(gc);
 		return respond_not_allowed(e, conn);
+	}
+	if (!*con_cls) {
+		if (gc)
+			http_guard_answering(gc);
+		*con_cls = &head_seen;
+		return MHD_YES;
+	}
+	/* the whole head is read: client certificate, then basic auth (403, 401) */
+	if (!webconfig_admit(e->web, conn, &refused))
+		return refused;
 	if (!strcmp(url, "/metrics"))
 		return respond_metrics(e, conn);
 	if (!strcmp(url, "/"))
@@ -159,6 +278,47 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
 	if (!strcmp(url, "/healthz"))
 		return respond_text(e, conn, MHD_HTTP_OK, "ok\n");
 	return respond_text(e, conn, MHD_HTTP_NOT_FOUND, "not found\n");
+}
+
+/* ==== Connection guard hooks ==== */
+
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	struct prometheus_exporter *e = cls;
+
+	return http_guard_admit(&e->guard, addr, len) ? MHD_YES : MHD_NO;
+}
+
+static void connection_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+			      enum MHD_ConnectionNotificationCode toe)
+{
+	struct prometheus_exporter *e = cls;
+	const union MHD_ConnectionInfo *addr, *fd;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		http_guard_close(&e->guard, *socket_context);
+		*socket_context = NULL;
+		return;
+	}
+	addr = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!fd)
+		return; /* served untracked */
+	*socket_context = http_guard_open(&e->guard, addr ? addr->client_addr : NULL,
+					  fd->connect_fd, prom_now_ms());
+}
+
+/* A request was answered (or its connection closed): the next head is due. */
+static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			      enum MHD_RequestTerminationCode toe)
+{
+	struct prometheus_exporter *e = cls;
+	struct http_guard_conn *gc = guard_conn(conn);
+
+	(void)con_cls;
+	(void)toe;
+	if (gc)
+		http_guard_done(&e->guard, gc, prom_now_ms());
 }
 
 /*
@@ -236,11 +396,17 @@ struct prometheus_exporter *prometheus_exporter_start_web(const char *address, u
 	e->reg = reg;
 	e->refresh = refresh;
 	e->ctx = ctx;
-	strbuf_init(&e->body);
+	strbuf_init(&e->render);
+	e->guard.per_address = PROM_PER_ADDRESS_LIMIT;
+	e->guard.total = PROM_CONNECTION_LIMIT;
+	e->guard.head_ms = PROM_HEAD_TIMEOUT_MS;
+	e->guard.keepalive_ms = PROM_KEEPALIVE_MS;
+	e->head_due_ms = -1;
 	/* read again at each start: a reload picks up new certificates and users */
 	if (web_config_file && web_config_file[0] &&
 	    webconfig_load(web_config_file, &e->web, web_err, sizeof(web_err))) {
 		pr_err("failed to listen on %s%s%s:%u: %s", lb, address, rb, port, web_err);
+		strbuf_free(&e->render);
 		free(e);
 		return NULL;
 	}
@@ -249,10 +415,13 @@ struct prometheus_exporter *prometheus_exporter_start_web(const char *address, u
 
 	errno = 0;
 	e->daemon = MHD_start_daemon(
-		flags, port, NULL, NULL, handle_request, e, MHD_OPTION_SOCK_ADDR, &addr.sa,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)PROM_CONNECTION_LIMIT,
+		flags, port, accept_policy, e, handle_request, e, MHD_OPTION_SOCK_ADDR, &addr.sa,
+		MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned int)(PROM_CONNECTION_LIMIT + PROM_CLOSING_SLACK),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)PROM_CONNECTION_TIMEOUT_S,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, e, MHD_OPTION_ARRAY, web_opts, MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_CONNECTION, connection_notify, e, MHD_OPTION_NOTIFY_COMPLETED,
+		request_completed, e, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, e, MHD_OPTION_ARRAY,
+		web_opts, MHD_OPTION_END);
 	if (!e->daemon) {
 		/* libmicrohttpd leaves the failing socket call's errno behind */
 		err = errno ? errno : EINVAL;
@@ -298,25 +467,35 @@ uint64_t prometheus_exporter_scrapes(const struct prometheus_exporter *e)
 int prometheus_exporter_timeout_ms(const struct prometheus_exporter *e)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
+	int mhd = -1, head;
 
-	if (!e || MHD_get_timeout(e->daemon, &ms) != MHD_YES)
+	if (!e)
 		return -1;
-	return ms > INT_MAX ? INT_MAX : (int)ms;
+	if (MHD_get_timeout(e->daemon, &ms) == MHD_YES)
+		mhd = ms > INT_MAX ? INT_MAX : (int)ms;
+	head = e->head_due_ms;
+	if (head >= 0 && (mhd < 0 || head < mhd))
+		return head;
+	return mhd;
 }
 
 void prometheus_exporter_run(struct prometheus_exporter *e)
 {
-	if (e)
-		MHD_run(e->daemon);
+	if (!e)
+		return;
+	MHD_run(e->daemon);
+	e->head_due_ms = http_guard_sweep(&e->guard, prom_now_ms());
+	publish_guard(e);
 }
 
 void prometheus_exporter_stop(struct prometheus_exporter *e)
 {
 	if (!e)
 		return;
-	/* closes every connection, which releases the shared body, before it is freed */
+	/* closes every connection, which releases the bodies they were sent */
 	MHD_stop_daemon(e->daemon);
-	strbuf_free(&e->body);
+	http_body_put(e->cur);
+	strbuf_free(&e->render);
 	webconfig_free(e->web);
 	free(e);
 }

@@ -146,45 +146,56 @@ int attrsel_resolve(struct attrsel *s, const char *family, const char *const *al
 	return 0;
 }
 
+/* The first name of a list no family of the pattern has: "include" or
+ * "exclude" and its index, or NULL. */
+static const char *unused_name(const struct attrsel_entry *e, const char **list)
+{
+	size_t j;
+
+	for (j = 0; j < e->sel.n_include; j++) {
+		if (!e->include_used[j]) {
+			*list = "include";
+			return e->sel.include[j];
+		}
+	}
+	for (j = 0; j < e->sel.n_exclude; j++) {
+		if (!e->exclude_used[j]) {
+			*list = "exclude";
+			return e->sel.exclude[j];
+		}
+	}
+	return NULL;
+}
+
 int attrsel_unused(const struct attrsel *s, char *err, size_t errlen)
 {
-	size_t i, j;
+	const char *name, *list = NULL;
+	char where[sizeof(s->entries[0].sel.where) + 2];
 
 	if (err && errlen)
 		err[0] = '\0';
 	if (!s)
 		return 0;
-	for (i = 0; i < s->n; i++) {
+	for (size_t i = 0; i < s->n; i++) {
 		const struct attrsel_entry *e = &s->entries[i];
 
+		/* "FILE:LINE: " where the pattern was written, when it was */
+		snprintf(where, sizeof(where), "%s%s", e->sel.where, e->sel.where[0] ? ": " : "");
 		if (!e->matched) {
 			if (err && errlen)
 				snprintf(err, errlen,
-					 "%s%sattributes.select '%s': the pattern matches no "
-					 "metric family",
-					 e->sel.where, e->sel.where[0] ? ": " : "", e->sel.pattern);
+					 "%sattributes.select '%s': the pattern matches no metric "
+					 "family",
+					 where, e->sel.pattern);
 			return -EINVAL;
 		}
-		for (j = 0; j < e->sel.n_include; j++) {
-			if (e->include_used[j])
-				continue;
+		name = unused_name(e, &list);
+		if (name) {
 			if (err && errlen)
-				snprintf(err, errlen,
-					 "%s%sattributes.select '%s': include: unknown attribute "
-					 "'%s' (%s)",
-					 e->sel.where, e->sel.where[0] ? ": " : "", e->sel.pattern,
-					 e->sel.include[j], e->example);
-			return -EINVAL;
-		}
-		for (j = 0; j < e->sel.n_exclude; j++) {
-			if (e->exclude_used[j])
-				continue;
-			if (err && errlen)
-				snprintf(err, errlen,
-					 "%s%sattributes.select '%s': exclude: unknown attribute "
-					 "'%s' (%s)",
-					 e->sel.where, e->sel.where[0] ? ": " : "", e->sel.pattern,
-					 e->sel.exclude[j], e->example);
+				snprintf(
+					err, errlen,
+					"%sattributes.select '%s': %s: unknown attribute '%s' (%s)",
+					where, e->sel.pattern, list, name, e->example);
 			return -EINVAL;
 		}
 	}

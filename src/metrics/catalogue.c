@@ -27,6 +27,7 @@ static const char *const lbl_program[] = { "program", NULL };
 static const char *const lbl_adapter[] = { "adapter", NULL };
 static const char *const lbl_record[] = { "record", NULL };
 static const char *const lbl_family[] = { "family", NULL };
+static const char *const lbl_reason[] = { "reason", NULL };
 
 /* Flow families: each a subset of the flow label universe (flows_int.h),
  * in its order; the source's extra labels (pid, exe, container, unit,
@@ -493,6 +494,17 @@ const struct metric_def catalogue[M_MAX] = {
 		.unit = "1",
 		.labels = lbl_protocol,
 		.dsd_name = "flow.entries.lost",
+	},
+	[M_HTTP_REJECTED] = {
+		.name = "gespann_http_connections_rejected_total",
+		.type = METRIC_COUNTER,
+		.help = "Connections to the Prometheus endpoint refused or cut, by reason: "
+			"address_limit, limit (refused at a cap), evicted (room made for a newer "
+			"one), head_timeout (request head not complete in time), slow_reader "
+			"(still reading a body two generations old).",
+		.unit = "{connection}",
+		.labels = lbl_reason,
+		.dsd_name = "http.connections.rejected",
 	},
 };
 

@@ -72,6 +72,8 @@ enum metric_id {
 	M_DNS_MALFORMED,
 	M_DNS_NAMES,
 	M_FLOW_ENTRIES_LOST,
+	/* the Prometheus endpoint's guard, declared on its first refusal (httpguard.c) */
+	M_HTTP_REJECTED,
 	M_MAX,
 };
 

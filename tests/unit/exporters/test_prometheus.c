@@ -4,8 +4,10 @@
  * the main loop (epoll on the exporter fd, then prometheus_exporter_run) while
  * client threads speak plain HTTP/1.1 to it. Covers /metrics (status, content
  * type, exact body, refresh, scrape count), HEAD, /, /healthz, 404, 405, a
- * port already in use, dual stack on "::", and a slow reader whose body must
- * not be rewritten by a later scrape. No root needed.
+ * port already in use, dual stack on "::", a slow reader whose body must
+ * not be rewritten by a later scrape, keep-alive with pipelined requests,
+ * gzip, the request-head deadline and eviction at the per-address cap. No
+ * root needed.
  *
  * The exporter source is included (h2o style) so the slow-reader test can see
  * whether the shared body is still on the wire.
@@ -29,10 +31,18 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "exporters/prometheus.c"
 
 #define LOOP_LIMIT_MS 5000
+
+/* A response is still being sent from a rendered body (the newest, or an
+ * older one kept alive only by its readers). */
+static bool body_busy(const struct prometheus_exporter *e)
+{
+	return e->bodies.alive > 1 || (e->cur && http_body_refs(e->cur) > 1);
+}
 
 /* ==== Client thread ==== */
 
@@ -354,7 +364,7 @@ static void test_metrics(void **state)
 	client_free(&c);
 
 	/* the second scrape reuses the buffer and sees the refreshed value */
-	assert_false(e->body_busy);
+	assert_false(body_busy(e));
 	memset(&c, 0, sizeof(c));
 	fetch(e, &c, "GET /metrics?ignored=1 HTTP/1.0\r\n\r\n");
 	assert_status(&c, "HTTP/1.1 200 OK"); /* HTTP/1.1 answers 1.0 too */
@@ -552,7 +562,7 @@ static void test_empty_registry(void **state)
 	assert_status(&c, "HTTP/1.1 200 OK");
 	assert_string_equal(header_of(&c, "Content-Length"), "0");
 	assert_string_equal(body_of(&c), "");
-	assert_false(e->body_busy);
+	assert_false(body_busy(e));
 	client_free(&c);
 	prometheus_exporter_stop(e);
 	registry_free(reg);
@@ -604,14 +614,14 @@ static void test_slow_reader_keeps_its_body(void **state)
 	first = render_copy(fx->reg);
 	/* let libmicrohttpd push what the socket takes; the rest stays pending */
 	assert_int_equal(pump(e, NULL, NULL, 200), 0);
-	assert_true(e->body_busy);
+	assert_true(body_busy(e));
 
 	fetch(e, &fast, GET_METRICS);
 	second = render_copy(fx->reg);
 	assert_string_not_equal(first, second);
 	assert_status(&fast, "HTTP/1.1 200 OK");
 	assert_string_equal(body_of(&fast), second);
-	assert_true(e->body_busy); /* the slow response still owns the shared body */
+	assert_true(body_busy(e)); /* the slow response still owns the shared body */
 
 	atomic_store(&slow.hold, false);
 	assert_int_equal(pump_until(e, &slow.done), 0);
@@ -619,13 +629,172 @@ static void test_slow_reader_keeps_its_body(void **state)
 	assert_status(&slow, "HTTP/1.1 200 OK");
 	assert_int_equal(strlen(body_of(&slow)), strlen(first));
 	assert_string_equal(body_of(&slow), first);
-	assert_false(e->body_busy);
+	assert_false(body_busy(e));
 	assert_int_equal(prometheus_exporter_scrapes(e), 2);
 
 	free(first);
 	free(second);
 	client_free(&slow);
 	client_free(&fast);
+	prometheus_exporter_stop(e);
+}
+
+/* Two requests in one write, the first without Connection: close: both
+ * answered on the one connection, which stays open after the first. */
+static void test_keep_alive_pipelined(void **state)
+{
+	struct fixture *fx = *state;
+	struct prometheus_exporter *e = start_local(fx);
+	struct client c = { 0 };
+	const char *second;
+
+	fetch(e, &c,
+	      "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+	      "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+	assert_status(&c, "HTTP/1.1 200 OK");
+	assert_string_not_equal(header_of(&c, "Connection"), "close");
+	second = strstr(c.resp + 1, "HTTP/1.1 200 OK");
+	assert_non_null(second);
+	assert_non_null(strstr(second, "test_refreshes_total 1\n"));
+	assert_int_equal(prometheus_exporter_scrapes(e), 1);
+	client_free(&c);
+	prometheus_exporter_stop(e);
+}
+
+static void test_accepts_gzip(void **state)
+{
+	static const struct {
+		const char *h;
+		bool want;
+	} cases[] = {
+		{ NULL, false },	{ "", false },
+		{ "gzip", true },	{ "GZIP", true },
+		{ "x-gzip", true },	{ "deflate, gzip", true },
+		{ "gzip;q=0", false },	{ "gzip; q=0.0", false },
+		{ "gzip;q=0.5", true }, { "identity", false },
+		{ "gzipx", false },	{ "br, gzip;q=1.0", true },
+		{ "*", false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_message("Accept-Encoding: %s\n", cases[i].h ? cases[i].h : "(none)");
+		assert_int_equal(http_accepts_gzip(cases[i].h), cases[i].want);
+	}
+}
+
+/* Accept-Encoding: gzip gets the gzip form of the same body. */
+static void test_gzip(void **state)
+{
+	struct fixture *fx = *state;
+	struct prometheus_exporter *e = start_local(fx);
+	struct client c = { 0 };
+	char out[4096], *expected;
+	const char *body;
+	z_stream zs = { 0 };
+
+	fetch(e, &c,
+	      "GET /metrics HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n"
+	      "Connection: close\r\n\r\n");
+	assert_status(&c, "HTTP/1.1 200 OK");
+	assert_string_equal(header_of(&c, "Content-Encoding"), "gzip");
+	assert_string_equal(header_of(&c, "Vary"), "Accept-Encoding");
+	body = body_of(&c);
+	assert_int_equal(inflateInit2(&zs, 15 + 16), Z_OK);
+	zs.next_in = (Bytef *)body;
+	zs.avail_in = c.len - (size_t)(body - c.resp);
+	zs.next_out = (Bytef *)out;
+	zs.avail_out = sizeof(out) - 1;
+	assert_int_equal(inflate(&zs, Z_FINISH), Z_STREAM_END);
+	out[zs.total_out] = '\0';
+	inflateEnd(&zs);
+	expected = render_copy(fx->reg);
+	assert_string_equal(out, expected);
+	free(expected);
+	client_free(&c);
+
+	memset(&c, 0, sizeof(c));
+	fetch(e, &c,
+	      "GET /metrics HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip;q=0\r\n"
+	      "Connection: close\r\n\r\n");
+	assert_string_equal(header_of(&c, "Content-Encoding"), "(missing)");
+	assert_string_equal(header_of(&c, "Vary"), "Accept-Encoding");
+	client_free(&c);
+	prometheus_exporter_stop(e);
+}
+
+/* A connected socket that sent part of a request head. */
+static int dribbler(struct prometheus_exporter *e)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	a.sin_port = htons(prometheus_exporter_port(e));
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_true(send(fd, "GET /metrics HTTP/1.1\r\n", 23, MSG_NOSIGNAL) == 23);
+	return fd;
+}
+
+/* Whether the server closed fd (EOF or reset), without blocking. */
+static bool cut_off(int fd)
+{
+	char buf[256];
+	ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/* A header line every 20 ms does not extend the deadline of the head. */
+static void test_head_deadline(void **state)
+{
+	struct fixture *fx = *state;
+	struct prometheus_exporter *e = start_local(fx);
+	uint64_t before = http_guard_count(HTTP_REJECT_HEAD);
+	int64_t t0 = now_ms();
+	int fd, i;
+
+	e->guard.head_ms = 200;
+	fd = dribbler(e);
+	for (i = 0; i < 100 && !cut_off(fd); i++) {
+		send(fd, "X-Slow: 1\r\n", 11, MSG_NOSIGNAL);
+		assert_int_equal(pump(e, NULL, NULL, 20), 0);
+	}
+	assert_true(cut_off(fd));
+	assert_true(now_ms() - t0 < 1000);
+	assert_int_equal(http_guard_count(HTTP_REJECT_HEAD), before + 1);
+	assert_int_equal(e->guard.live, 0);
+	/* the family appears with the first refusal */
+	assert_non_null(registry_find(fx->reg, "gespann_http_connections_rejected_total"));
+	close(fd);
+	prometheus_exporter_stop(e);
+}
+
+/* At the per-address cap a scraper takes the slot of the oldest dribbler. */
+static void test_address_cap_evicts(void **state)
+{
+	struct fixture *fx = *state;
+	struct prometheus_exporter *e = start_local(fx);
+	uint64_t before = http_guard_count(HTTP_REJECT_EVICTED);
+	struct client c = { 0 };
+	int fd[3], i;
+
+	e->guard.per_address = 3;
+	for (i = 0; i < 3; i++) {
+		fd[i] = dribbler(e);
+		assert_int_equal(pump(e, NULL, NULL, 20), 0);
+	}
+	assert_int_equal(e->guard.live, 3);
+	fetch(e, &c, GET_METRICS);
+	assert_status(&c, "HTTP/1.1 200 OK");
+	assert_int_equal(http_guard_count(HTTP_REJECT_EVICTED), before + 1);
+	assert_true(cut_off(fd[0])); /* the one waiting longest */
+	assert_false(cut_off(fd[1]));
+	assert_false(cut_off(fd[2]));
+	client_free(&c);
+	for (i = 0; i < 3; i++)
+		close(fd[i]);
 	prometheus_exporter_stop(e);
 }
 
@@ -641,6 +810,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dual_stack, setup, teardown),
 		cmocka_unit_test(test_empty_registry),
 		cmocka_unit_test_setup_teardown(test_slow_reader_keeps_its_body, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keep_alive_pipelined, setup, teardown),
+		cmocka_unit_test(test_accepts_gzip),
+		cmocka_unit_test_setup_teardown(test_gzip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_head_deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_address_cap_evicts, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Rendered /metrics bodies shared by every reader: one immutable,
+ * reference-counted buffer per scrape generation, with its gzip form made on
+ * the first request that asks for it. A slow reader holds a reference, never
+ * a copy, so memory is bounded by the number of generations alive, not by
+ * the number of readers.
+ */
+#ifndef GESPANN_EXPORTERS_HTTPBODY_H
+#define GESPANN_EXPORTERS_HTTPBODY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "metrics/registry.h"
+
+struct http_body;
+
+/* Counts the bodies alive; must outlive them. */
+struct http_body_set {
+	unsigned int alive;
+};
+
+/*
+ * A body that takes over sb's buffer (sb is left empty, ready for the next
+ * render), born at now_ms, with one reference for the caller. NULL (errno
+ * ENOMEM) on failure, sb untouched.
+ */
+struct http_body *http_body_new(struct http_body_set *set, struct strbuf *sb, int64_t now_ms);
+void http_body_get(struct http_body *b);
+/* Drop a reference; the last one frees the body. Accepts NULL. */
+void http_body_put(struct http_body *b);
+unsigned int http_body_refs(const struct http_body *b);
+int64_t http_body_born_ms(const struct http_body *b);
+/*
+ * The plain bytes, or the gzip form (made on the first call, then kept):
+ * NULL when it cannot be made (no memory, zlib error). *len is the length.
+ */
+const char *http_body_data(struct http_body *b, bool gzip, size_t *len);
+
+/* Whether an Accept-Encoding header value (may be NULL) accepts gzip:
+ * a "gzip" or "x-gzip" coding without q=0. */
+bool http_accepts_gzip(const char *accept_encoding);
+
+#endif
