@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "readme_table.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,29 +72,6 @@ static void collect_all(struct key_set *set)
 		collect(set, kind->settings, NULL, kind->name);
 }
 
-/* A cell of a "| a | b | c |" line, trimmed, into out. */
-static int cell(const char *line, int idx, char *out, size_t size)
-{
-	const char *p = line, *end;
-	int i;
-
-	for (i = 0; i <= idx; i++) {
-		p = strchr(p, '|');
-		if (!p)
-			return -1;
-		p++;
-	}
-	end = strchr(p, '|');
-	if (!end)
-		return -1;
-	while (p < end && *p == ' ')
-		p++;
-	while (end > p && end[-1] == ' ')
-		end--;
-	snprintf(out, size, "%.*s", (int)(end - p), p);
-	return 0;
-}
-
 static void test_readme_table(void **state)
 {
 	struct key_set set;
@@ -117,7 +96,7 @@ static void test_readme_table(void **state)
 		}
 		if (!strncmp(line, "|---", 4))
 			continue;
-		if (cell(line, 0, key, sizeof(key)) || cell(line, 1, def, sizeof(def)))
+		if (readme_cell(line, 0, key, sizeof(key)) || readme_cell(line, 1, def, sizeof(def)))
 			fail_msg("README.md: settings table: malformed line: %s", line);
 		for (i = 0; i < set.n && strcmp(set.rows[i].key, key); i++)
 			;

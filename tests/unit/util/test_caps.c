@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "readme_table.h"
+
 #include <linux/capability.h>
 #include <stdio.h>
 #include <string.h>
@@ -91,29 +93,6 @@ static void test_effective(void **state)
 	assert_int_equal(caps_effective(&eff), 0);
 }
 
-/* "| `CAP_X` | when | what |": cell idx, trimmed, backticks kept. */
-static int cell(const char *line, int idx, char *out, size_t size)
-{
-	const char *p = line, *end;
-	int i;
-
-	for (i = 0; i <= idx; i++) {
-		p = strchr(p, '|');
-		if (!p)
-			return -1;
-		p++;
-	}
-	end = strchr(p, '|');
-	if (!end)
-		return -1;
-	while (p < end && *p == ' ')
-		p++;
-	while (end > p && end[-1] == ' ')
-		end--;
-	snprintf(out, size, "%.*s", (int)(end - p), p);
-	return 0;
-}
-
 static void test_readme_table(void **state)
 {
 	char line[1024], name[64], when[128], what[256], kept[256], want[64];
@@ -136,8 +115,8 @@ static void test_readme_table(void **state)
 			break;
 		if (!strncmp(l, "|---", 4))
 			continue;
-		if (cell(l, 0, name, sizeof(name)) || cell(l, 1, when, sizeof(when)) ||
-		    cell(l, 2, what, sizeof(what)) || cell(l, 3, kept, sizeof(kept)))
+		if (readme_cell(l, 0, name, sizeof(name)) || readme_cell(l, 1, when, sizeof(when)) ||
+		    readme_cell(l, 2, what, sizeof(what)) || readme_cell(l, 3, kept, sizeof(kept)))
 			fail_msg("README.md: capability table: malformed line: %s", line);
 		if (i >= caps_n_rows) {
 			print_error("README.md: capability table: %s is not in caps_rows[]\n",
