@@ -96,7 +96,8 @@ static void test_readme_table(void **state)
 		}
 		if (!strncmp(line, "|---", 4))
 			continue;
-		if (readme_cell(line, 0, key, sizeof(key)) || readme_cell(line, 1, def, sizeof(def)))
+		if (readme_cell(line, 0, key, sizeof(key)) ||
+		    readme_cell(line, 1, def, sizeof(def)))
 			fail_msg("README.md: settings table: malformed line: %s", line);
 		for (i = 0; i < set.n && strcmp(set.rows[i].key, key); i++)
 			;

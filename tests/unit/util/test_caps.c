@@ -115,7 +115,8 @@ static void test_readme_table(void **state)
 			break;
 		if (!strncmp(l, "|---", 4))
 			continue;
-		if (readme_cell(l, 0, name, sizeof(name)) || readme_cell(l, 1, when, sizeof(when)) ||
+		if (readme_cell(l, 0, name, sizeof(name)) ||
+		    readme_cell(l, 1, when, sizeof(when)) ||
 		    readme_cell(l, 2, what, sizeof(what)) || readme_cell(l, 3, kept, sizeof(kept)))
 			fail_msg("README.md: capability table: malformed line: %s", line);
 		if (i >= caps_n_rows) {
