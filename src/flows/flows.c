@@ -208,6 +208,13 @@ static struct lset *tcp_labels(struct flows *f, const struct gs_conn *c)
 			  c->daddr, c->dport);
 }
 
+/* The kernel fills a connection's addresses and ports for good at
+ * ESTABLISHED (the record's tuple is read again there) or at a failed close. */
+static bool tcp_tuple_final(const struct gs_conn *c)
+{
+	return c->flags & (GS_CF_ESTABLISHED | GS_CF_CLOSED);
+}
+
 static struct entry *tcp_entry(struct flows *f, uint64_t sock_id, const struct gs_conn *c,
 			       bool create)
 {
@@ -217,14 +224,18 @@ static struct entry *tcp_entry(struct flows *f, uint64_t sock_id, const struct g
 	tcp_key(&k, sock_id, c->start_ns);
 	e = ftable_find(&f->tcp, &k);
 	if (e) {
-		/* accept() handed it to another process since: label anew. */
-		if (e->pid != c->pid && c->pid) {
+		/* Label anew when accept() handed it to another process since,
+		 * or when a pass labelled a child in SYN_RECV: the kernel
+		 * fills its peer address only on the way to ESTABLISHED (a
+		 * v4-mapped peer read there is ::). */
+		if ((e->pid != c->pid && c->pid) || (!e->final && tcp_tuple_final(c))) {
 			struct lset *ls = tcp_labels(f, c);
 
 			if (ls) {
 				flows_lset_put(f, e->ls);
 				e->ls = ls;
 				e->pid = c->pid;
+				e->final = tcp_tuple_final(c);
 			}
 		}
 		return e;
@@ -240,6 +251,7 @@ static struct entry *tcp_entry(struct flows *f, uint64_t sock_id, const struct g
 		return NULL;
 	}
 	e->pid = c->pid;
+	e->final = tcp_tuple_final(c);
 	return e;
 }
 

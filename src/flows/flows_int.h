@@ -111,6 +111,7 @@ struct entry {
 	uint32_t retrans;
 	uint32_t pid;	    /* owner the labels were made for */
 	uint32_t seen_pass; /* last batch pass that saw it (TCP) */
+	bool final;	    /* TCP: labels made from the final tuple */
 	uint64_t expire_ns; /* K_TW: forget after */
 };
 

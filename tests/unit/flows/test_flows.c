@@ -248,6 +248,45 @@ static void test_dropped_child(void **state)
 	       "1");
 }
 
+/* A pass that saw an accepted child in SYN_RECV read the listener's
+ * addresses (the kernel fills the peer's on the way to ESTABLISHED: :: for
+ * a v4-mapped child of a :: listener); the flow is labelled by the peer. */
+static void test_child_seen_in_syn_recv(void **state)
+{
+	struct fixture *fx = *state;
+	struct gs_conn c;
+
+	conn(&c, "svc-one", "198.18.0.1", 41234, GS_CF_PASSIVE);
+	c.family = AF_INET6;
+	c.flags |= GS_CF_IPV6;
+	memset(c.daddr, 0, sizeof(c.daddr));
+	c.dport = 0;
+	c.sport = 9101;
+	flows_tcp_begin(fx->f);
+	flows_tcp_entry(fx->f, 0x4800, &c, 8 * S);
+	flows_tcp_end(fx->f, 8 * S);
+	expect(fx,
+	       "gespann_flow_open_connections{role=\"server\",src_process=\"svc-one\",dst_address="
+	       "\"::\",dst_port=\"9101\",dst_name=\"\",state=\"syn_recv\"}",
+	       "1");
+	inet_pton(AF_INET6, "::ffff:198.18.0.1", c.daddr);
+	c.dport = 41234;
+	c.flags |= GS_CF_ESTABLISHED | GS_CF_CLOSED;
+	c.bytes_received = 1000;
+	record(fx, GS_EV_CLOSE, 0x4800, &c);
+	expect(fx,
+	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"server\",src_process=\"svc-"
+	       "one\",dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",dst_class="
+	       "\"internal\",dst_zone=\"\",outcome=\"ok\"}",
+	       "1");
+	expect(fx,
+	       FB "{direction=\"received\",protocol=\"tcp\",role=\"server\",src_process=\"svc-"
+		  "one\",dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",dst_class="
+		  "\"internal\",dst_zone=\"\"}",
+	       "1000");
+	absent(fx, "dst_address=\"::\",dst_port=\"9101\",dst_name=\"\",dst_class");
+}
+
 /* A record whose entry a pass never saw, and an entry whose record was
  * lost: neither is counted twice nor kept forever. */
 static void test_lost_record_and_reused_socket(void **state)
@@ -348,6 +387,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_growth_then_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_side_and_outcomes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dropped_child, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_child_seen_in_syn_recv, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_record_and_reused_socket, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_udp_roles, setup, teardown),
