@@ -437,7 +437,7 @@ def render_bench(out, b, brs, extra, meta, summary):
         "misses the target but at least one round's ratio met it."
     )
     cfgs = b.get("configs", {})
-    if cfgs:
+    if cfgs and not b.get("no_checks"):
         out.para("Agent configs (each arm's file, written to raw/ when it started):")
         out.bullets(["%s: %s (`%s`)" % (a, c.get("what", "defaults"), c.get("file", "?"))
                      for a, c in cfgs.items() if a in arms])
