@@ -1286,8 +1286,8 @@ notes_json="[]"
 if ((${#NOTES[@]})); then
 	notes_json=$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "${NOTES[@]}")
 fi
-cmd="make bench"
-[[ "$QUICK" == 1 ]] && cmd="BENCH_QUICK=1 make bench"
+# The command as run: every BENCH_* setting given in the environment.
+cmd="$(env | grep -E '^BENCH_[A-Z_]+=' | sort | tr '\n' ' ')make bench"
 printf '{"type":"meta","command":%s,"cpu":%s,"nproc":%s,"mem_gib":%s,"kernel":%s,"version":%s,"commit":%s,"pairs":%s,"duration":%s,"quick":%s,"bpf_stats":%s,"started":%s,"load_start":%s,"load_end":%s,"total_s":%s,"notes":%s}\n' \
 	"$(jstr "$cmd")" "$(jstr "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)")" "$NCPU" \
 	"$(awk '/^MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)" "$(jstr "$(uname -r)")" \
