@@ -15,6 +15,11 @@ renders tables is here, with the standard library only.
                                      of {id, name, type, max_entries, memlock}
   benchtool.py jget FILE KEY[.SUB]   a value from the last JSON object in FILE
                                      that has KEY (prints 0 when absent)
+  benchtool.py features SPEC         the YAML lines (flow style) that turn on
+                                     the optional features SPEC names ("all",
+                                     "none", or names joined by "+")
+  benchtool.py features-doc SPEC     one line saying what SPEC turns on
+  benchtool.py features-list         every feature name, one per line
   benchtool.py report RESULTS OUT.md render results.jsonl as text tables on
                                      stdout and as markdown in OUT.md
 """
@@ -80,6 +85,71 @@ def cmd_maps(ids):
                 }
             )
     print(json.dumps(out))
+
+
+# ==== Optional features (BENCH_FEATURES) ====
+# Each optional feature of the agent, as the config that turns it on (merged
+# over the defaults) and what it does. "all" is every row, "none" the
+# OFF config: every feature that can be switched off, off. A feature that
+# lands later adds its row here, so `BENCH_FEATURES=all` measures it and
+# `BENCH_FEATURES=NAME` measures it alone. The TIME_WAIT census, UDP flows
+# and owners and the live refresh have no switch yet: they run in every
+# armed row.
+FEATURES = {
+    "dns": ({"dns": {"enabled": True}}, "DNS capture (on by default)"),
+    "getaddrinfo": ({"dns": {"getaddrinfo": "auto"}}, "getaddrinfo() uprobe (auto by default)"),
+    "dnslog": ({"dns": {"events": "log"}}, "dns.events: log (a JSON line per query)"),
+    "networks": (
+        {
+            "networks": [
+                {"cidr": "198.18.0.0/15", "zone": "bench", "class": "lab"},
+                {"cidr": "127.0.0.0/8", "zone": "loopback", "class": "local"},
+                {"cidr": "10.0.0.0/8", "zone": "corp", "class": "internal"},
+            ]
+        },
+        "networks: 3 CIDR entries (dst_zone, dst_class)",
+    ),
+    "labels": (
+        {"attributes": {"select": {"*": {"include": ["*"]}}}},
+        "attributes.select {\"*\": {include: [\"*\"]}}: every attribute of every family "
+        "(src_pid, src_exe, src_container, src_unit, src_cgroup, src_address, ...)",
+    ),
+    "seccomp": ({"seccomp": True}, "seccomp: true (system-call allow-list)"),
+}
+FEATURES_OFF = ({"dns": {"enabled": False, "getaddrinfo": "off"}},
+                "every switchable feature off (dns.enabled: false, dns.getaddrinfo: off)")
+
+
+def merge(a, b):
+    for k, v in b.items():
+        if isinstance(v, dict) and isinstance(a.get(k), dict):
+            merge(a[k], v)
+        else:
+            a[k] = v
+    return a
+
+
+def feature_spec(spec):
+    """(config dict, description) of SPEC: all, none or NAME+NAME."""
+    if spec == "all":
+        names = list(FEATURES)
+    elif spec == "none":
+        return merge({}, FEATURES_OFF[0]), FEATURES_OFF[1]
+    else:
+        names = [n for n in spec.split("+") if n]
+    cfg = {}
+    for n in names:
+        if n not in FEATURES:
+            raise SystemExit("benchtool: unknown feature '%s' (known: all, none, %s)"
+                             % (n, ", ".join(FEATURES)))
+        merge(cfg, json.loads(json.dumps(FEATURES[n][0])))
+    return cfg, "; ".join(FEATURES[n][1] for n in names)
+
+
+def cmd_features(spec):
+    # JSON is YAML's flow style: one top-level key per line.
+    for k, v in feature_spec(spec)[0].items():
+        print("%s: %s" % (k, json.dumps(v)))
 
 
 def cmd_jget(path, key):
@@ -174,21 +244,32 @@ def median(xs):
     return statistics.median(xs) if xs else None
 
 
-def spread(xs):
-    """Half the range of xs relative to their median: the run-to-run noise."""
-    xs = [x for x in xs if x is not None]
-    if len(xs) < 2 or not statistics.median(xs):
-        return None
-    return (max(xs) - min(xs)) / 2 / statistics.median(xs)
+def round_ratios(by_arm, arm):
+    """Per-round ratios arm/off, by round number (rounds both arms completed)."""
+    off = {r["round"]: r["value"] for r in by_arm.get("off", [])}
+    out = []
+    for r in by_arm.get(arm, []):
+        o = off.get(r["round"])
+        if o:
+            out.append(r["value"] / o)
+    return out
 
 
-def verdict(ratio, target, noise=None):
+def ratio_range(rr):
+    if not rr:
+        return "-"
+    return "%.1f-%.1f%%" % (100 * min(rr), 100 * max(rr))
+
+
+def verdict(ratio, target, rr=None):
+    """PASS when the ratio of medians meets the target; 'MISS (within
+    spread)' when it does not but at least one round's ratio did."""
     if target is None or ratio is None:
         return "-"
     if ratio >= target:
         return "PASS"
-    if noise is not None and ratio >= target - noise:
-        return "MISS (within noise)"
+    if rr and max(rr) >= target:
+        return "MISS (within spread)"
     return "MISS"
 
 
@@ -203,7 +284,7 @@ def render_scale(out, d, summary):
         )
         if item.get("result") in ("PASS", "MISS"):
             summary.append(
-                ["Scale: " + item["what"], "", item["value"], "",
+                ["Scale: " + item["what"], "", item["value"], "", "",
                  item.get("target", ""), item["result"]]
             )
     out.table(["what", "value", "target", "result"], rows)
@@ -215,6 +296,206 @@ def render_scale(out, d, summary):
              for m in d["maps"]],
         )
     for n in d.get("notes", []):
+        out.para("Note: " + n)
+
+
+def expand_parts(b, runs):
+    """A benchmark with "parts" (the mixed workload: several generators at
+    once) becomes one table per part, its runs' values taken from run["parts"];
+    the kernel cost table goes with the first part only."""
+    brs = [r for r in runs if r["bench"] == b["bench"]]
+    if not b.get("parts"):
+        return [(b, brs)]
+    out = []
+    for i, p in enumerate(b["parts"]):
+        sub = dict(b)
+        sub.update({"title": "%s: %s" % (b.get("title", b["bench"]), p["label"]),
+                    "short": p["short"], "unit": p["unit"], "targets": p.get("targets", {}),
+                    "no_progs": i > 0, "no_checks": i > 0,
+                    "check_short": b.get("short", b["bench"])})
+        if i > 0:
+            sub["workload"] = ""
+        sruns = []
+        for r in brs:
+            v = r.get("parts", {}).get(p["key"])
+            if v is None:
+                continue
+            nr = dict(r)
+            nr["value"] = v
+            sruns.append(nr)
+        out.append((sub, sruns))
+    return out
+
+
+def net_items(b, by_arm, arms):
+    """One bullet per network counter of the runs (the storm's failed
+    connects and TIME_WAIT): each arm's median and range over its runs."""
+    items = []
+    for key, label in b.get("net_labels", {}).items():
+        per = []
+        for a in arms:
+            vals = [r.get("net", {}).get(key) for r in by_arm.get(a, [])]
+            vals = [v for v in vals if v is not None]
+            if vals:
+                per.append("%s %.0f (%.0f-%.0f)" % (a, median(vals), min(vals), max(vals)))
+        if per:
+            items.append("%s, median (min-max) by arm: %s" % (label, ", ".join(per)))
+    return items
+
+
+def progs_table(out, b, a, ars, stats_runs, meta):
+    """The kernel cost of arm a's programs: from its uncounted bpf_stats run
+    when there is one, else summed over its counted runs (BENCH_BPF_STATS=1)."""
+    src = [r for r in stats_runs if r["arm"] == a] or ars
+    how = ("bpf_stats on for one extra, uncounted run"
+           if src is not ars else "bpf_stats on during its %d counted runs" % len(ars))
+    tot = {}
+    work = sum(r.get("work", 0) for r in src)
+    el = sum(r.get("elapsed_s", 0) for r in src)
+    for r in src:
+        for pn, st in r.get("progs", {}).items():
+            t = tot.setdefault(pn, {"ns": 0, "cnt": 0})
+            t["ns"] += st["ns"]
+            t["cnt"] += st["cnt"]
+    if not tot or not sum(t["ns"] for t in tot.values()):
+        return
+    wu = b.get("work_unit", "unit")
+    prow = []
+    sum_ns = 0
+    for pn in sorted(tot, key=lambda k: -tot[k]["ns"]):
+        t = tot[pn]
+        if not t["cnt"]:
+            continue
+        sum_ns += t["ns"]
+        prow.append([pn, t["cnt"], "%.0f" % (t["ns"] / t["cnt"]),
+                     "%.2f" % (t["cnt"] / work) if work else "-",
+                     "%.0f" % (t["ns"] / work) if work else "-"])
+    prow.append(["total", sum(t["cnt"] for t in tot.values()), "", "",
+                 "%.0f" % (sum_ns / work) if work else "-"])
+    out.para(
+        "Kernel cost of %s's programs (%s; %.3f%% of the machine's CPU time during it):"
+        % (a, how, 100.0 * sum_ns / (el * 1e9 * meta.get("nproc", 1)) if el else 0)
+    )
+    out.table(["program", "runs", "ns/run", "runs/" + wu, "ns/" + wu], prow)
+
+
+def render_bench(out, b, brs, extra, meta, summary):
+    name = b["bench"]
+    unit = b.get("unit", "")
+    if not brs:
+        return
+    out.title(b.get("title", name))
+    if b.get("workload"):
+        out.para(b["workload"] + " (load average at start: %s)" % b.get("load", "?"))
+    arms = b.get("arms", ["off", "gespann"])
+    by_arm = {a: [r for r in brs if r["arm"] == a] for a in arms}
+    off_med = median([r["value"] for r in by_arm.get("off", [])])
+    rows = []
+    for a in arms:
+        vals = [r["value"] for r in by_arm.get(a, [])]
+        med = median(vals)
+        ratio = med / off_med if (a != "off" and med and off_med) else None
+        rr = round_ratios(by_arm, a) if a != "off" else []
+        target = b.get("targets", {}).get(a)
+        v = verdict(ratio, target, rr) if a != "off" else ""
+        busy = [r.get("bg_busy") for r in by_arm.get(a, []) if r.get("bg_busy") is not None]
+        rows.append(
+            [
+                a,
+                fmt_num(med, unit),
+                " ".join(fmt_num(x, unit) for x in vals),
+                "%d%%" % max(busy) if busy else "-",
+                pct(ratio) if a != "off" else "",
+                ratio_range(rr) if a != "off" else "",
+                (">= %.0f%%" % (target * 100)) if target else "",
+                v,
+            ]
+        )
+        if a != "off":
+            summary.append(
+                [
+                    b.get("short", name) + ("" if a == "gespann" else " [%s]" % a),
+                    "%s %s" % (fmt_num(off_med, unit), unit),
+                    "%s %s" % (fmt_num(med, unit), unit),
+                    pct(ratio),
+                    ratio_range(rr),
+                    (">= %.0f%%" % (target * 100)) if target else "-",
+                    v,
+                ]
+            )
+    out.table(
+        ["arm", "median " + unit, "runs (by round)", "busy before (max)",
+         "ratio of medians", "round ratios min-max", "target", "result"],
+        rows,
+    )
+    out.para(
+        "ratio of medians: the arm's median over the off arm's. round ratios "
+        "min-max: the lowest and highest of the per-round ratios (the arm's run over "
+        "the off run of the same round): the spread of the ratio. busy before: the "
+        "share of all CPUs other work used in the half second before each run, while "
+        "the suite idled. A result is 'MISS (within spread)' when the ratio of medians "
+        "misses the target but at least one round's ratio met it."
+    )
+    cfgs = b.get("configs", {})
+    if cfgs and not b.get("no_checks"):
+        out.para("Agent configs (each arm's file, written to raw/ when it started):")
+        out.bullets(["%s: %s (`%s`)" % (a, c.get("what", "defaults"), c.get("file", "?"))
+                     for a, c in cfgs.items() if a in arms])
+    stats_runs = [d for d in extra if d.get("type") == "statsrun" and d.get("bench") == name]
+    voids = [d for d in extra if d.get("type") == "void" and d.get("bench") == name]
+    items = [] if b.get("no_checks") else net_items(b, by_arm, arms)
+    for a in arms:
+        ars = by_arm.get(a, [])
+        if a == "off" or not ars or b.get("no_checks"):
+            continue
+        cpu = [r.get("cpu_ms") for r in ars if r.get("cpu_ms") is not None]
+        sched = [r.get("sched_ms") for r in ars if r.get("sched_ms") is not None]
+        el = [r.get("elapsed_s") for r in ars if r.get("elapsed_s")]
+        hwm = [r.get("hwm_kb") for r in ars if r.get("hwm_kb")]
+        who = "agent" if a != "tcplife" else "tcplife process"
+        if cpu and el:
+            items.append(
+                "%s: %s CPU per run, median: utime+stime %.0f ms, schedstat %.1f ms "
+                "(%.2f%% of one core); peak RSS (VmHWM) %.1f MiB"
+                % (a, who, median(cpu), median(sched) if sched else 0,
+                   100 * (median(sched) if sched else median(cpu)) / (1000 * median(el)),
+                   max(hwm) / 1024 if hwm else 0)
+            )
+        for c in b.get("checks", []):
+            vals = [r.get("checks", {}).get(c["key"]) for r in ars]
+            vals = [v for v in vals if v is not None]
+            if not vals:
+                continue
+            ok = all(bool(v) for v in vals) if c.get("bool") else None
+            if c.get("bool"):
+                items.append(
+                    "%s: %s in %d/%d runs%s"
+                    % (a, c["label"], sum(1 for v in vals if v), len(vals),
+                       "" if ok else " -- CHECK FAILED")
+                )
+                summary.append(
+                    [b.get("check_short", b.get("short", name)) + " [%s]: %s" % (a, c["label"]),
+                     "", "%d/%d runs" % (sum(1 for v in vals if v), len(vals)),
+                     "", "", "all runs", "PASS" if ok else "MISS"]
+                )
+            else:
+                items.append("%s: %s: %s" % (a, c["label"], " ".join(str(v) for v in vals)))
+    if not b.get("no_checks"):
+        if voids:
+            items.append("%d run(s) voided and redone: %s" % (
+                len(voids), "; ".join("%s round %s: %s" % (d["arm"], d["round"], d["reason"])
+                                      for d in voids)))
+        elif "failed" in b.get("net_labels", {}):
+            items.append("no run voided (no failed connects, no foreign programs)")
+    if items:
+        out.bullets(items)
+    if not b.get("no_progs"):
+        for a in arms:
+            ars = by_arm.get(a, [])
+            if a != "off" and ars:
+                progs_table(out, b, a, ars,
+                            [d for d in stats_runs if d.get("arm") == a], meta)
+    for n in b.get("notes", []):
         out.para("Note: " + n)
 
 
@@ -252,7 +533,7 @@ def report(results_path, md_path):
                 meta.get("mem_gib", "?"),
                 meta.get("kernel", "?"),
             ),
-            "%s (%s), pairs per benchmark: %s, run length: %s s%s"
+            "%s (%s), rounds per benchmark: %s, run length: %s s%s"
             % (
                 meta.get("version", "?"),
                 meta.get("commit", "?"),
@@ -267,12 +548,15 @@ def report(results_path, md_path):
                 meta.get("load_end", "?"),
                 meta.get("total_s", "?"),
             ),
-            "kernel.bpf_stats_enabled=1 during the suite (adds two clock reads per "
-            "program run to every armed run)"
-            if meta.get("bpf_stats", True)
-            else "kernel.bpf_stats_enabled left alone (BENCH_BPF_STATS=0): no per-program costs",
-            "rounds alternate the arms (off, on[, peer]) so that drift and other load "
-            "on the machine fall on all of them alike",
+            "kernel.bpf_stats_enabled=1 during every run (BENCH_BPF_STATS=1: adds two "
+            "clock reads per program run to the armed runs)"
+            if meta.get("bpf_stats")
+            else "kernel.bpf_stats_enabled=0 during the counted runs; per-program costs "
+            "come from one extra, uncounted run per armed arm with it on",
+            "each round runs every arm once, the order rotating from round to round, so "
+            "that drift and other load on the machine fall on all of them alike",
+            "storm namespaces keep TIME_WAIT: tcp_tw_reuse=1 and ip_local_port_range "
+            "1024-65535 in the client namespace",
         ]
     )
     for n in meta.get("notes", []):
@@ -282,149 +566,8 @@ def report(results_path, md_path):
         if b.get("type") == "scale":
             render_scale(out, b, summary)
             continue
-        name = b["bench"]
-        unit = b.get("unit", "")
-        brs = [r for r in runs if r["bench"] == name]
-        if not brs:
-            continue
-        out.title(b.get("title", name))
-        if b.get("workload"):
-            out.para(b["workload"] + " (load average at start: %s)" % b.get("load", "?"))
-        arms = b.get("arms", ["off", "gespann"])
-        by_arm = {a: [r for r in brs if r["arm"] == a] for a in arms}
-        off_med = median([r["value"] for r in by_arm.get("off", [])])
-        noise = spread([r["value"] for r in by_arm.get("off", [])])
-        rows = []
-        for a in arms:
-            vals = [r["value"] for r in by_arm.get(a, [])]
-            med = median(vals)
-            ratio = med / off_med if (a != "off" and med and off_med) else None
-            target = b.get("targets", {}).get(a)
-            v = verdict(ratio, target, noise) if a != "off" else ""
-            sp = spread(vals)
-            busy = [r.get("bg_busy") for r in by_arm.get(a, []) if r.get("bg_busy") is not None]
-            rows.append(
-                [
-                    a,
-                    fmt_num(med, unit),
-                    "-" if sp is None else "+-%.1f%%" % (100 * sp),
-                    " ".join(fmt_num(x, unit) for x in vals),
-                    "%d%%" % max(busy) if busy else "-",
-                    pct(ratio) if a != "off" else "",
-                    (">= %.0f%%" % (target * 100)) if target else "",
-                    v,
-                ]
-            )
-            if a != "off":
-                summary.append(
-                    [
-                        b.get("short", name) + ("" if a == "gespann" else " [%s]" % a),
-                        "%s %s" % (fmt_num(off_med, unit), unit),
-                        "%s %s" % (fmt_num(med, unit), unit),
-                        pct(ratio),
-                        (">= %.0f%%" % (target * 100)) if target else "-",
-                        v,
-                    ]
-                )
-        out.table(
-            ["arm", "median " + unit, "spread", "runs (in order)", "busy before (max)",
-             "ratio vs off", "target", "result"],
-            rows,
-        )
-        out.para(
-            "spread: half the range of an arm's runs relative to its median. busy "
-            "before: the share of all CPUs other work used in the half second before "
-            "each run, while the suite idled. A result is 'MISS (within noise)' when "
-            "the ratio misses the target by less than the off arm's spread."
-        )
-        # Agent cost, checks and kernel cost per armed arm.
-        items = []
-        for a in arms:
-            ars = by_arm.get(a, [])
-            if a == "off" or not ars:
-                continue
-            cpu = [r.get("cpu_ms") for r in ars if r.get("cpu_ms") is not None]
-            sched = [r.get("sched_ms") for r in ars if r.get("sched_ms") is not None]
-            el = [r.get("elapsed_s") for r in ars if r.get("elapsed_s")]
-            hwm = [r.get("hwm_kb") for r in ars if r.get("hwm_kb")]
-            who = "agent" if a != "tcplife" else "tcplife process"
-            if cpu and el:
-                items.append(
-                    "%s: %s CPU per run, median: utime+stime %.0f ms, schedstat %.1f ms "
-                    "(%.2f%% of one core); peak RSS (VmHWM) %.1f MiB"
-                    % (a, who, median(cpu), median(sched) if sched else 0,
-                       100 * (median(sched) if sched else median(cpu)) / (1000 * median(el)),
-                       max(hwm) / 1024 if hwm else 0)
-                )
-            for c in b.get("checks", []):
-                vals = [r.get("checks", {}).get(c["key"]) for r in ars]
-                vals = [v for v in vals if v is not None]
-                if not vals:
-                    continue
-                ok = all(bool(v) for v in vals) if c.get("bool") else None
-                if c.get("bool"):
-                    items.append(
-                        "%s: %s in %d/%d runs%s"
-                        % (a, c["label"], sum(1 for v in vals if v), len(vals),
-                           "" if ok else " -- CHECK FAILED")
-                    )
-                    summary.append(
-                        [b.get("short", name) + " [%s]: %s" % (a, c["label"]),
-                         "", "%d/%d runs" % (sum(1 for v in vals if v), len(vals)),
-                         "", "all runs", "PASS" if ok else "MISS"]
-                    )
-                else:
-                    items.append("%s: %s: %s" % (a, c["label"], " ".join(str(v) for v in vals)))
-        if items:
-            out.bullets(items)
-        for a in arms:
-            ars = by_arm.get(a, [])
-            if a == "off" or not ars:
-                continue
-            tot = {}
-            work = sum(r.get("work", 0) for r in ars)
-            el = sum(r.get("elapsed_s", 0) for r in ars)
-            for r in ars:
-                for pn, st in r.get("progs", {}).items():
-                    t = tot.setdefault(pn, {"ns": 0, "cnt": 0})
-                    t["ns"] += st["ns"]
-                    t["cnt"] += st["cnt"]
-            if not tot or not sum(t["ns"] for t in tot.values()):
-                continue
-            wu = b.get("work_unit", "unit")
-            prow = []
-            sum_ns = 0
-            for pn in sorted(tot, key=lambda k: -tot[k]["ns"]):
-                t = tot[pn]
-                if not t["cnt"]:
-                    continue
-                sum_ns += t["ns"]
-                prow.append(
-                    [
-                        pn,
-                        t["cnt"],
-                        "%.0f" % (t["ns"] / t["cnt"]),
-                        "%.2f" % (t["cnt"] / work) if work else "-",
-                        "%.0f" % (t["ns"] / work) if work else "-",
-                    ]
-                )
-            prow.append(
-                [
-                    "total",
-                    sum(t["cnt"] for t in tot.values()),
-                    "",
-                    "",
-                    "%.0f" % (sum_ns / work) if work else "-",
-                ]
-            )
-            out.para(
-                "Kernel cost of %s's programs (bpf_stats, summed over its %d runs; "
-                "%.3f%% of the machine's CPU time during them):"
-                % (a, len(ars), 100.0 * sum_ns / (el * 1e9 * meta.get("nproc", 1)) if el else 0)
-            )
-            out.table(["program", "runs", "ns/run", "runs/" + wu, "ns/" + wu], prow)
-        for n in b.get("notes", []):
-            out.para("Note: " + n)
+        for sub, sub_runs in expand_parts(b, runs):
+            render_bench(out, sub, sub_runs, extra, meta, summary)
 
     peers = [d for d in extra if d.get("type") == "peer"]
     if peers:
@@ -438,13 +581,14 @@ def report(results_path, md_path):
             out.para("Skipped: %s (%s)" % (d.get("bench"), d.get("reason")))
 
     out.title("Summary")
-    out.table(["benchmark", "off", "on", "ratio", "target", "result"], summary)
+    out.table(["benchmark", "off", "on", "ratio of medians", "round ratios min-max", "target",
+               "result"], summary)
     out.para(
         "%d checks, %d PASS, %d MISS"
         % (
-            sum(1 for s in summary if s[5] == "PASS" or s[5].startswith("MISS")),
-            sum(1 for s in summary if s[5] == "PASS"),
-            sum(1 for s in summary if s[5].startswith("MISS")),
+            sum(1 for s in summary if s[6] == "PASS" or s[6].startswith("MISS")),
+            sum(1 for s in summary if s[6] == "PASS"),
+            sum(1 for s in summary if s[6].startswith("MISS")),
         )
     )
     out.close()
@@ -463,6 +607,12 @@ def main(argv):
         cmd_maps(argv[2])
     elif cmd == "jget" and len(argv) == 4:
         cmd_jget(argv[2], argv[3])
+    elif cmd == "features" and len(argv) == 3:
+        cmd_features(argv[2])
+    elif cmd == "features-doc" and len(argv) == 3:
+        print(feature_spec(argv[2])[1])
+    elif cmd == "features-list":
+        print("\n".join(FEATURES))
     elif cmd == "report" and len(argv) == 4:
         report(argv[2], argv[3])
     else:

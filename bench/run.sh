@@ -2,15 +2,25 @@
 # SPDX-License-Identifier: MIT
 #
 # run.sh: side-by-side benchmarks of Gespann (`make bench`). Each benchmark runs
-# the same workload with the agent off and on, alternating (off, on, off, on ...),
-# and reports the medians, their ratio against a target, the agent's own CPU
-# time and peak RSS, and the kernel-side cost per event of every program from
-# kernel.bpf_stats_enabled. All traffic stays on loopback or on the namespace
-# pair this script creates (tests/lib/netns.sh); the agent is scoped to the
-# client namespace and serves /metrics on 127.0.0.1 in the root namespace.
+# the same workload with the agent off and on in rounds: a round runs every arm
+# once, the order rotating from round to round (off, on, peer; on, peer, off;
+# ...). The report gives each arm's median, the ratio of medians against a
+# target and, next to it, the lowest and highest per-round ratio (the arm's run
+# over the off run of the same round): the spread of the ratio. Also the
+# agent's own CPU time and peak RSS, and the kernel-side cost per event of
+# every program. The counted runs run with kernel.bpf_stats_enabled=0 (its two
+# clock reads per program run would be part of the ratio); the per-program
+# costs come from one extra, uncounted run per armed arm with the stats on.
+# All traffic stays on loopback or on the namespace pair this script creates
+# (tests/lib/netns.sh); the agent is scoped to the client namespace and serves
+# /metrics on 127.0.0.1 in the root namespace.
 #
 #   1 storm  short TCP connections (connect, 4 bytes each way, close), 2 and 4
-#            threads, client -> server namespace; tcplife as a peer arm
+#            threads, client -> server namespace; tcplife as a peer arm.
+#            TIME_WAIT is kept (tcp_tw_reuse=1 and ports 1024-65535 in the
+#            client namespace keep the rate stable); one uncounted warm-up
+#            run fills the TIME_WAIT pool first; a run with a failed connect
+#            is void (recorded) and its round redone
 #   2 bulk   iperf3 over loopback inside the client namespace
 #   3 http   wrk against nginx over loopback inside the client namespace
 #   4 scale  100k established connections held: RSS, map memory, scrape time
@@ -18,13 +28,22 @@
 #            arm with max_udp_flows: 1024 checks the flow table at its bound
 #   6 netns  scope host, idle, with the machine's namespaces and with
 #            BENCH_NETNS more: the agent's own CPU (the TIME_WAIT census)
+#   7 mixed  HTTP keep-alive, the storm (2 threads) and the UDP flood at the
+#            same time, agent off and on: the ratio of each one's throughput
 #   peers    which bcc libbpf-tools start on this kernel
 #
 # Settings (environment):
-#   BENCH_PAIRS=5       off/on rounds per benchmark (BENCH_QUICK: 2)
-#   BENCH_DURATION=5    seconds per storm, bulk and http run (BENCH_QUICK: 2)
-#   BENCH_QUICK=1       a 3-4 minute smoke run: 2 rounds, 2 s runs, 20k connections
-#   BENCH_ONLY=a,b      run only these (storm,bulk,http,scale,udp,netns,peers)
+#   BENCH_PAIRS=7       rounds per benchmark (BENCH_QUICK: 3)
+#   BENCH_DURATION=5    seconds per storm, bulk, http and mixed run (BENCH_QUICK: 2)
+#   BENCH_QUICK=1       a smoke run: 3 rounds, 2 s runs, 20k connections
+#   BENCH_ONLY=a,b      run only these (storm,bulk,http,scale,udp,netns,mixed,peers;
+#                       all by default)
+#   BENCH_FEATURES=SPEC,...  the storm and http benchmarks run one more arm per
+#                       SPEC, the agent with optional features on: "all" (every
+#                       optional feature), "none" (every switchable one off), or
+#                       feature names joined by "+" (benchtool.py features-list;
+#                       the table is FEATURES in bench/benchtool.py). The arm is
+#                       named feat-SPEC; its config is raw/agent-BENCH-ARM.yaml
 #   BENCH_NETNS=100     extra network namespaces for the netns benchmark
 #   BENCH_SCALE_CONNS   connections held by the scale benchmark (100000; quick 20000)
 #   BENCH_UDP_DATAGRAMS datagrams per UDP run (600000; quick 200000)
@@ -33,9 +52,10 @@
 #                       percentage of all CPUs busy while the suite itself idles
 #                       (other people's builds, tests, VMs); the suite waits for
 #                       that, up to BENCH_WAIT_S in total, then goes on and says so
-#   BENCH_BUDGET_S=1500 benchmarks that would start after this are skipped
-#   BENCH_BPF_STATS=1   0 leaves kernel.bpf_stats_enabled alone (no per-program
-#                       costs, no clock reads added to the armed runs)
+#   BENCH_BUDGET_S=2700 benchmarks that would start after this are skipped
+#   BENCH_BPF_STATS=0   1: kernel.bpf_stats_enabled on during every run, the
+#                       per-program costs summed over the counted runs (the old
+#                       method: the stats' clock reads then weigh on the ratios)
 #   BENCH_PERF=1        after each benchmark's rounds, one extra run per arm under
 #                       `perf record -a` (not counted): raw/perf-BENCH-ARM.txt
 #                       lists where the CPU time went
@@ -48,9 +68,12 @@
 # lists `bpftool prog show` first and waits while programs it does not expect
 # are loaded (another agent, a tracer, an end-to-end test), before every run
 # too; a round that a foreign program overlapped is thrown away and redone.
+# So is a round with a failed workload run (a failed connect, a wrk socket
+# error, a datagram not sent): raw/voids.jsonl and the report list them.
 #
 # Output: tables on stdout, the same as markdown in build/bench/results.md,
-# raw data (results.jsonl, generator JSON, agent logs) in build/bench/raw/.
+# raw data (results.jsonl, generator JSON, agent logs and configs) in
+# build/bench/raw/.
 # Exit 0 when every benchmark ran (targets missed or not), 1 when the suite
 # could not run (foreign programs stayed, setup failed).
 # shellcheck disable=SC2317  # cleanup and the wait_until predicates are called indirectly
@@ -63,23 +86,24 @@ source "$ROOT/tests/lib/netns.sh"
 
 QUICK=${BENCH_QUICK:-0}
 if [[ "$QUICK" == 1 ]]; then
-	PAIRS=${BENCH_PAIRS:-2}
+	PAIRS=${BENCH_PAIRS:-3}
 	DUR=${BENCH_DURATION:-2}
 	SCALE_CONNS=${BENCH_SCALE_CONNS:-20000}
 	UDP_DGRAMS=${BENCH_UDP_DATAGRAMS:-200000}
 else
-	PAIRS=${BENCH_PAIRS:-5}
+	PAIRS=${BENCH_PAIRS:-7}
 	DUR=${BENCH_DURATION:-5}
 	SCALE_CONNS=${BENCH_SCALE_CONNS:-100000}
 	UDP_DGRAMS=${BENCH_UDP_DATAGRAMS:-600000}
 fi
-ONLY=${BENCH_ONLY:-storm,bulk,http,scale,udp,netns,peers}
+ONLY=${BENCH_ONLY:-storm,bulk,http,scale,udp,netns,mixed,peers}
+FEATURES=${BENCH_FEATURES:-}
 NETNS_N=${BENCH_NETNS:-100}
 WAIT_S=${BENCH_WAIT_S:-600}
 MAX_BUSY=${BENCH_MAX_BUSY:-10}
-BUDGET_S=${BENCH_BUDGET_S:-1500}
+BUDGET_S=${BENCH_BUDGET_S:-2700}
 ALLOW_PROGS=${BENCH_ALLOW_PROGS:-^sd_}
-BPF_STATS=${BENCH_BPF_STATS:-1}
+BPF_STATS=${BENCH_BPF_STATS:-0}
 PERF=${BENCH_PERF:-0}
 UDP_SOCKETS=5000
 SCALE_SOURCES=10 # 198.18.0.10-19 on the client side
@@ -91,6 +115,7 @@ BT="python3 $ROOT/bench/benchtool.py"
 OUT=${BENCH_OUT:-$ROOT/build/bench}
 RAW=$OUT/raw
 RESULTS=$RAW/results.jsonl
+VOIDS=$RAW/voids.jsonl # void runs: kept apart, a voided round is cut from RESULTS
 NCPU=$(nproc)
 
 STORM_PORT=9100
@@ -129,11 +154,26 @@ done
 rm -rf "$RAW"
 mkdir -p "$RAW"
 : >"$RESULTS"
+: >"$VOIDS"
 # Every arm runs this copy: build/gespann may be rebuilt while the suite runs.
 cp "$GS_BIN" "$RAW/gespann" || die "cannot copy $GS_BIN"
 GS_BIN=$RAW/gespann
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 [[ -n "$(git -C "$ROOT" status --porcelain -- src 2>/dev/null)" ]] && COMMIT="$COMMIT+dirty src"
+
+# The agent arms' configs (lines added to the base config agent_start writes)
+# and what each turns on; the feature arms' are checked before anything starts.
+declare -A ARM_YAML=() ARM_WHAT=()
+FEAT_ARMS=""
+for spec in ${FEATURES//,/ }; do
+	arm=feat-$spec
+	ARM_YAML[$arm]=$($BT features "$spec") || die "BENCH_FEATURES: bad spec '$spec'"
+	ARM_WHAT[$arm]=$($BT features-doc "$spec")
+	printf 'scope: netns\n%s\n' "${ARM_YAML[$arm]}" >"$RAW/check-$arm.yaml"
+	err=$("$GS_BIN" -check-config "$RAW/check-$arm.yaml" 2>&1) ||
+		die "BENCH_FEATURES=$spec: the agent refuses its config: $(tail -1 <<<"$err")"
+	FEAT_ARMS+=" $arm"
+done
 
 # ==== BPF program guard ====
 
@@ -230,6 +270,7 @@ cleanup() {
 	[[ -n "$AGENT_PID" ]] && kill -TERM "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
 	[[ -n "$PEER_PID" ]] && kill -INT "$PEER_PID" 2>/dev/null && wait "$PEER_PID" 2>/dev/null
 	for p in "${BG_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	[[ -f "$RAW/nginx.pid" ]] && kill -TERM "$(cat "$RAW/nginx.pid")" 2>/dev/null
 	sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS" >/dev/null 2>&1
 	((TRACEFS_MOUNTED)) && umount /sys/kernel/tracing 2>/dev/null
 	rm -f "$HOLD_FIFO"
@@ -237,6 +278,11 @@ cleanup() {
 	return 0
 }
 trap cleanup EXIT
+
+# stats_set 0|1: kernel.bpf_stats_enabled (restored at exit).
+stats_set() {
+	sysctl -qw kernel.bpf_stats_enabled="$1" >/dev/null || die "cannot set kernel.bpf_stats_enabled=$1"
+}
 
 # The netns benchmark's empty namespaces (gspb-ns-N).
 netns_bench_del() {
@@ -376,243 +422,12 @@ peer_stop() {
 	OWN_IDS=
 }
 
-# ==== Workloads ====
-# Each runs once, writes its raw output to $RUN_OUT and sets WL_VALUE (the
-# figure compared between arms), WL_WORK (units of work done, for per-event
-# costs), WL_ELAPSED (seconds) and WL_OK (0 when the run is invalid).
+# ==== Workloads, checks and rounds ====
 
-wl_storm() {
-	local threads=$1
-	netns_cli "$TRAFFICGEN" storm --connect "$SRV4" --port "$STORM_PORT" --threads "$threads" \
-		--duration-ms $((DUR * 1000)) --deadline-ms $((DUR * 1000 + 30000)) >"$RUN_OUT" 2>&1
-	WL_VALUE=$(jget "$RUN_OUT" rate)
-	WL_WORK=$(jget "$RUN_OUT" conns)
-	WL_ELAPSED=$(awk -v n="$(jget "$RUN_OUT" elapsed_ns)" 'BEGIN { print n / 1e9 }')
-	WL_OK=1
-	[[ "$(jget "$RUN_OUT" failed)" == 0 && "$WL_WORK" != 0 ]] || WL_OK=0
-}
-
-wl_bulk() {
-	netns_cli iperf3 -c 127.0.0.1 -p "$IPERF_PORT" -t "$DUR" -A 0,1 -J >"$RUN_OUT" 2>&1
-	WL_VALUE=$(awk -v b="$(jget "$RUN_OUT" end.sum_received.bits_per_second)" 'BEGIN { print b / 1e9 }')
-	WL_WORK=$(awk -v b="$(jget "$RUN_OUT" end.sum_received.bytes)" 'BEGIN { print b / 1e6 }')
-	WL_ELAPSED=$DUR
-	WL_OK=1
-	[[ "$WL_WORK" != 0 ]] || WL_OK=0
-}
-
-wl_http() {
-	netns_cli wrk -t 2 -c 50 -d "${DUR}s" "http://127.0.0.1:$HTTP_PORT/index.html" >"$RUN_OUT" 2>&1
-	WL_VALUE=$(awk '/^Requests\/sec:/ { print $2 }' "$RUN_OUT")
-	WL_WORK=$(awk '/requests in/ { print $1 }' "$RUN_OUT")
-	WL_ELAPSED=$DUR
-	WL_OK=1
-	[[ -n "$WL_VALUE" && -n "$WL_WORK" ]] || { WL_OK=0; WL_VALUE=0; WL_WORK=0; }
-	grep -q 'Non-2xx\|Socket errors' "$RUN_OUT" && WL_OK=0
-}
-
-wl_udp() {
-	netns_cli "$TOOLS/udpflood" --connect 127.0.0.1 --port "$UDP_PORT" --sockets "$UDP_SOCKETS" \
-		--datagrams "$UDP_DGRAMS" --size 64 --deadline-ms 60000 >"$RUN_OUT" 2>&1
-	WL_VALUE=$(jget "$RUN_OUT" rate)
-	WL_WORK=$(jget "$RUN_OUT" sent)
-	WL_ELAPSED=$(awk -v n="$(jget "$RUN_OUT" elapsed_ns)" 'BEGIN { print n / 1e9 }')
-	WL_OK=1
-	[[ "$WL_WORK" == "$UDP_DGRAMS" ]] || WL_OK=0
-}
-
-# ==== Checks against the generators (armed gespann runs) ====
-# check_BENCH PRE POST: prints a JSON object of named results.
-
-check_storm() {
-	local lost opened conns
-	lost=$(metric 'gespann_events_lost_total' "$2")
-	opened=$(($(metric 'gespann_connection_events_total{type="open",protocol="tcp",reset_reason=""}' "$2") -
-		$(metric 'gespann_connection_events_total{type="open",protocol="tcp",reset_reason=""}' "$1")))
-	conns=$(jget "$RUN_OUT" conns)
-	printf '{"events_lost":%s,"no_events_lost":%s,"open_delta":%s,"gen_conns":%s,"counted":%s}' \
-		"$lost" "$([[ $lost == 0 ]] && echo true || echo false)" "$opened" "$conns" \
-		"$([[ $opened == "$conns" ]] && echo true || echo false)"
-}
-
-check_lost_only() {
-	local lost
-	lost=$(metric 'gespann_events_lost_total' "$2")
-	printf '{"events_lost":%s,"no_events_lost":%s}' "$lost" "$([[ $lost == 0 ]] && echo true || echo false)"
-}
-check_bulk() { check_lost_only "$@"; }
-check_http() { check_lost_only "$@"; }
-
-check_udp() {
-	local d_sent d_bytes d_rcvd d_full sent bytes rcvd exact
-	d_sent=$(($(metric 'gespann_udp_datagrams_total{direction="sent"}' "$2") -
-		$(metric 'gespann_udp_datagrams_total{direction="sent"}' "$1")))
-	d_bytes=$(($(metric 'gespann_connection_bandwidth_bytes_total{direction="sent",protocol="udp"}' "$2") -
-		$(metric 'gespann_connection_bandwidth_bytes_total{direction="sent",protocol="udp"}' "$1")))
-	d_rcvd=$(($(metric 'gespann_udp_datagrams_total{direction="received"}' "$2") -
-		$(metric 'gespann_udp_datagrams_total{direction="received"}' "$1")))
-	d_full=$(($(metric 'gespann_map_full_total{map="udp_flows"}' "$2") -
-		$(metric 'gespann_map_full_total{map="udp_flows"}' "$1")))
-	sent=$(jget "$RUN_OUT" sent)
-	bytes=$(jget "$RUN_OUT" bytes_sent)
-	rcvd=$(($(jget "$RUN_OUT" received) + $(jget "$RUN_OUT" rcvbuf_errors)))
-	exact=false
-	[[ $d_sent == "$sent" && $d_bytes == "$bytes" && $d_rcvd == "$rcvd" ]] && exact=true
-	printf '{"dgrams_sent_delta":%s,"gen_sent":%s,"bytes_sent_delta":%s,"gen_bytes":%s,' \
-		"$d_sent" "$sent" "$d_bytes" "$bytes"
-	printf '"dgrams_rcvd_delta":%s,"gen_rcvd":%s,"exact":%s,"map_full_delta":%s,"map_full_grows":%s}' \
-		"$d_rcvd" "$rcvd" "$exact" "$d_full" "$([[ $d_full -gt 0 ]] && echo true || echo false)"
-}
-
-# ==== Rounds ====
-
-declare -A ARM_YAML=()
-
-# run_arm BENCH ARM ROUND WORKLOAD ARGS...: one run of the workload under ARM
-# (off, tcplife, or an agent arm named in ARM_YAML); appends a run record.
-# Returns 1 when the run is void (a foreign program overlapped, an arm did
-# not start, the workload failed).
-run_arm() {
-	local bench=$1 arm=$2 round=$3 wl=$4
-	shift 4
-	local pre=$RAW/pre.prom post=$RAW/post.prom ppre=$RAW/progs.pre ppost=$RAW/progs.post
-	local cpu0=0 cpu1=0 run0=0 run1=0 hwm=0 rss=0 checks='{}' progs='{}' f pid
-	RUN_OUT=$RAW/$bench-$arm-$round.out
-	wait_quiet
-	case "$arm" in
-	off) ;;
-	tcplife) peer_start || return 1 ;;
-	*) agent_start "$bench-$arm" "${ARM_YAML[$arm]}" || return 1 ;;
-	esac
-	f=$(foreign_progs)
-	if [[ -n "$f" ]]; then
-		say "foreign programs before $bench/$arm round $round: $f"
-		agent_stop
-		peer_stop
-		return 1
-	fi
-	progs_now "$ppre"
-	pid=${AGENT_PID:-$PEER_PID}
-	[[ -n "$AGENT_PID" ]] && { scrape "$pre" || : >"$pre"; }
-	if [[ -n "$pid" ]]; then
-		cpu0=$(proc_cpu_ms "$pid")
-		run0=$(proc_sched_ms "$pid")
-	fi
-	"$wl" "$@"
-	if [[ -n "$pid" ]]; then
-		cpu1=$(proc_cpu_ms "$pid")
-		run1=$(proc_sched_ms "$pid")
-		hwm=$(proc_status_kb "$pid" VmHWM)
-		rss=$(proc_status_kb "$pid" VmRSS)
-	fi
-	if [[ -n "$AGENT_PID" ]]; then
-		scrape "$post" || : >"$post"
-		checks=$("check_${bench%%-*}" "$pre" "$post")
-	fi
-	progs_now "$ppost"
-	[[ -n "$OWN_IDS" ]] && progs=$($BT progdelta "$ppre" "$ppost" "$OWN_IDS")
-	f=$(foreign_progs)
-	agent_stop
-	peer_stop
-	if [[ -n "$f" ]]; then
-		say "foreign programs appeared during $bench/$arm round $round: $f"
-		return 1
-	fi
-	if [[ "$WL_OK" != 1 ]]; then
-		warn "$bench/$arm round $round: workload failed: $(tail -2 "$RUN_OUT" | tr '\n' ' ')"
-		return 1
-	fi
-	printf '{"type":"run","bench":"%s","arm":"%s","round":%s,"value":%s,"work":%s,"elapsed_s":%s,"bg_busy":%s' \
-		"$bench" "$arm" "$round" "$WL_VALUE" "$WL_WORK" "$WL_ELAPSED" "$BG_BUSY" >>"$RESULTS"
-	if [[ "$arm" != off ]]; then
-		printf ',"cpu_ms":%s,"sched_ms":%s,"hwm_kb":%s,"rss_kb":%s,"checks":%s,"progs":%s' \
-			"$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { print b - a }')" \
-			"$(awk -v a="$run0" -v b="$run1" 'BEGIN { print b - a }')" "${hwm:-0}" "${rss:-0}" \
-			"$checks" "$progs" >>"$RESULTS"
-	fi
-	echo "}" >>"$RESULTS"
-	printf '#   %-10s %-10s round %s: %-12s (machine %s%% busy before)\n' "$bench" "$arm" "$round" "$WL_VALUE" "$BG_BUSY"
-}
-
-# rounds BENCH "ARM ARM ..." WORKLOAD ARGS...: PAIRS rounds of every arm in
-# order. A void round is redone, at most PAIRS extra times; a round that has
-# to wait for foreign programs waits up to WAIT_S.
-rounds() {
-	local bench=$1 arms=$2 wl=$3
-	shift 3
-	local done_r=0 tries=0 arm ok
-	while ((done_r < PAIRS && tries < 2 * PAIRS)); do
-		tries=$((tries + 1))
-		wait_clean || {
-			NOTES+=("$bench: gave up after ${WAIT_S}s waiting for foreign BPF programs ($done_r of $PAIRS rounds done)")
-			return 1
-		}
-		ok=1
-		local mark
-		mark=$(wc -l <"$RESULTS")
-		for arm in $arms; do
-			if ! run_arm "$bench" "$arm" $((done_r + 1)) "$wl" "$@"; then
-				ok=0
-				break
-			fi
-		done
-		if ((ok)); then
-			done_r=$((done_r + 1))
-		else
-			# throw the partial round away
-			head -n "$mark" "$RESULTS" >"$RESULTS.tmp" && mv "$RESULTS.tmp" "$RESULTS"
-			say "$bench: round voided, redoing it"
-		fi
-	done
-	((done_r == PAIRS)) || NOTES+=("$bench: only $done_r of $PAIRS rounds completed")
-	return 0
-}
-
-# profile BENCH "ARM ..." WORKLOAD ARGS...: with BENCH_PERF=1, one more run of
-# each arm under perf record (cpu-clock samples, all CPUs), summarised by
-# symbol into raw/perf-BENCH-ARM.txt. Not part of the results.
-profile() {
-	local bench=$1 arms=$2 wl=$3 arm data
-	shift 3
-	[[ "$PERF" == 1 ]] && command -v perf >/dev/null || return 0
-	for arm in $arms; do
-		wait_clean || return 0
-		wait_quiet
-		case "$arm" in
-		off) ;;
-		tcplife) peer_start || continue ;;
-		*) agent_start "$bench-$arm-perf" "${ARM_YAML[$arm]}" || continue ;;
-		esac
-		data=$RAW/perf-$bench-$arm.data
-		RUN_OUT=$RAW/$bench-$arm-perf.out
-		perf record -q -a -F 1999 -e cpu-clock -o "$data" -- sleep $((DUR + 1)) >/dev/null 2>&1 &
-		local ppid=$!
-		sleep 0.5
-		"$wl" "$@"
-		wait "$ppid" 2>/dev/null
-		agent_stop
-		peer_stop
-		perf report -q -i "$data" --no-children --sort sym --stdio 2>/dev/null |
-			grep -v '^$' >"$RAW/perf-$bench-$arm.txt"
-		rm -f "$data"
-		say "profile $bench/$arm ($WL_VALUE): top symbols in raw/perf-$bench-$arm.txt"
-	done
-}
-
-# bench_record JSON-FIELDS: describe a benchmark for the report (with the
-# load average when it starts, which includes the previous benchmark's tail).
-bench_record() {
-	echo "{\"type\":\"bench\",\"load\":\"$(load1)\",$1}" >>"$RESULTS"
-}
-
-over_budget() {
-	if (($(elapsed_s) > BUDGET_S)); then
-		echo "{\"type\":\"skipped\",\"bench\":\"$1\",\"reason\":\"time budget of ${BUDGET_S}s used up\"}" >>"$RESULTS"
-		NOTES+=("$1 skipped: time budget of ${BUDGET_S}s used up")
-		return 0
-	fi
-	return 1
-}
+# shellcheck source=bench/workloads.sh
+source "$ROOT/bench/workloads.sh"
+# shellcheck source=bench/rounds.sh
+source "$ROOT/bench/rounds.sh"
 
 # ==== Setup ====
 
@@ -631,38 +446,95 @@ LOAD_START=$(load1)
 wait_quiet
 say "load average $LOAD_START; the machine is ${BG_BUSY}% busy while the suite idles"
 
-if [[ "$BPF_STATS" == 1 ]]; then
-	sysctl -qw kernel.bpf_stats_enabled=1 >/dev/null || die "cannot enable kernel.bpf_stats_enabled"
-fi
+# Counted runs: the stats on throughout (BENCH_BPF_STATS=1) or off, whatever
+# the machine had (restored at exit).
+stats_set "$BPF_STATS"
+((STATS_WAS == 1 && BPF_STATS == 0)) && NOTES+=("kernel.bpf_stats_enabled was 1 when the suite started: it was off during the counted runs and is restored at exit")
 
 netns_setup gsp-bench || die "namespace setup failed"
-# No TIME_WAIT in the benchmark namespaces: the storm opens ~15k connections a
-# second, and sockets lingering for 60 s would make the port search of later
-# runs slower than earlier ones (a drift that biases whichever arm runs
-# second). Closing sockets go straight to CLOSE; the agent sees the same states.
-netns_cli sysctl -qw net.ipv4.ip_local_port_range="1024 65535" net.ipv4.tcp_max_tw_buckets=0 >/dev/null
-netns_srv sysctl -qw net.ipv4.tcp_max_tw_buckets=0 >/dev/null
+# TIME_WAIT stays: it is a state every real connection goes through, and the
+# agent's programs see it. The storm opens 15-25k connections a second and
+# both ends may close first (the server's close races the client's), so
+# TIME_WAIT sockets pile up in both namespaces. With tcp_tw_reuse=1 (2, the
+# default, reuses on loopback only; this is a veth) connect() takes over a
+# client port whose TIME_WAIT socket is older than tcp_tw_reuse_delay (1 s),
+# and a SYN reopens a server-side one, so with 64k client ports the pool
+# levels off at about one socket per port and the rate stays stable from
+# run to run instead of collapsing as the port search meets older ones. The
+# storm records the pool (sockstat tw), connect()'s reuses (TWRecycled) and
+# tcp_max_tw_buckets overflows (TCPTimeWaitOverflow) of every run; a run
+# with a failed connect (ports running out: EADDRNOTAVAIL) is void.
+netns_cli sysctl -qw net.ipv4.ip_local_port_range="1024 65535" net.ipv4.tcp_tw_reuse=1 >/dev/null ||
+	die "cannot set ip_local_port_range and tcp_tw_reuse in the client namespace"
+netns_srv sysctl -qw net.ipv4.tcp_tw_reuse=1 >/dev/null
 netns_srv sysctl -qw net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535 >/dev/null
 netns_cli sysctl -qw net.core.somaxconn=65535 >/dev/null
 for i in $(seq 10 $((10 + SCALE_SOURCES - 1))); do
 	ip -n "$NS_CLI" addr add "198.18.0.$i/24" dev "$IF_CLI" || die "adding 198.18.0.$i failed"
 done
 
+# ==== Servers and arms shared by the storm, http and mixed benchmarks ====
+
+# ensure_storm_server: the storm's echo4 server in the server namespace,
+# started once and kept until the end.
+STORM_SERVER=0
+ensure_storm_server() {
+	((STORM_SERVER)) && return 0
+	ip netns exec "$NS_SRV" "$TRAFFICGEN" tcp-server --bind "$SRV4" --port "$STORM_PORT" --echo4 \
+		--deadline-ms 7200000 >"$RAW/storm-server.out" 2>&1 &
+	BG_PIDS+=($!)
+	wait_for grep -q listening "$RAW/storm-server.out" || die "storm server did not start"
+	STORM_SERVER=1
+}
+
+# storm_warmup THREADS: one uncounted storm run, so that the first counted
+# run starts with the TIME_WAIT pool as full as the later ones.
+storm_warmup() {
+	local c s
+	storm_gen "$1" "$RAW/storm-warmup-$1t.out"
+	c=$(tcp_tw "$NS_CLI")
+	s=$(tcp_tw "$NS_SRV")
+	say "warm-up storm ($1 threads, not counted): $(jget "$RAW/storm-warmup-$1t.out" rate) conn/s; TIME_WAIT now ${c%% *} (client), ${s%% *} (server)"
+}
+
+# arm_configs BENCH "ARM ...": the "configs" field of a bench record: each
+# agent arm's config file under raw/ and what it turns on.
+arm_configs() {
+	local bench=$1 arm sep="" out=""
+	for arm in $2; do
+		[[ "$arm" == off || "$arm" == tcplife ]] && continue
+		out+="$sep\"$arm\":{\"file\":\"raw/agent-$bench-$arm.yaml\",\"what\":$(jstr "${ARM_WHAT[$arm]:-the defaults (scope and the Prometheus listener set)}")}"
+		sep=,
+	done
+	echo "\"configs\":{$out}"
+}
+
+# json_list WORD...: a JSON list of strings.
+json_list() {
+	local w sep="" out=""
+	for w in "$@"; do
+		out+="$sep\"$w\""
+		sep=,
+	done
+	echo "[$out]"
+}
+
+ARM_YAML[gespann]=""
+ARM_YAML[flows1024]="max_udp_flows: 1024"
+ARM_WHAT[flows1024]="max_udp_flows: 1024"
+
 # ==== 1. Connection storm ====
 
 if has storm && ! over_budget storm; then
 	say "== connection storm"
-	ip netns exec "$NS_SRV" "$TRAFFICGEN" tcp-server --bind "$SRV4" --port "$STORM_PORT" --echo4 \
-		--deadline-ms 3600000 >"$RAW/storm-server.out" 2>&1 &
-	BG_PIDS+=($!)
-	wait_for grep -q listening "$RAW/storm-server.out" || die "storm server did not start"
-	ARM_YAML[gespann]=""
+	ensure_storm_server
+	arms="off gespann$FEAT_ARMS tcplife"
 	for threads in 2 4; do
-		bench_record "\"bench\":\"storm-${threads}t\",\"title\":\"1. Connection storm, $threads threads\",\"short\":\"Storm ${threads}t\",\"unit\":\"conn/s\",\"work_unit\":\"conn\",\"arms\":[\"off\",\"gespann\",\"tcplife\"],\"targets\":{\"gespann\":0.95},\"workload\":\"trafficgen storm: $threads threads, each connection connect + 4 bytes + 4 bytes back + close, client namespace -> server namespace over the veth, ${DUR}s per run; agent scoped to the client namespace.\",\"checks\":[{\"key\":\"no_events_lost\",\"label\":\"gespann_events_lost_total == 0\",\"bool\":true},{\"key\":\"counted\",\"label\":\"open events == generator conns\",\"bool\":true}]"
-		rounds "storm-${threads}t" "off gespann tcplife" wl_storm "$threads"
-		profile "storm-${threads}t" "off gespann tcplife" wl_storm "$threads"
+		storm_warmup "$threads"
+		# shellcheck disable=SC2086 # the arms are words
+		bench_record "\"bench\":\"storm-${threads}t\",\"title\":\"1. Connection storm, $threads threads\",\"short\":\"Storm ${threads}t\",\"unit\":\"conn/s\",\"work_unit\":\"conn\",\"arms\":$(json_list $arms),\"targets\":{\"gespann\":0.97},\"workload\":\"trafficgen storm: $threads threads, each connection connect + 4 bytes + 4 bytes back + close, client namespace -> server namespace over the veth, ${DUR}s per run, TIME_WAIT kept (tcp_tw_reuse=1, ports 1024-65535; one uncounted warm-up run first); agent scoped to the client namespace.\",\"checks\":[{\"key\":\"no_events_lost\",\"label\":\"gespann_events_lost_total == 0\",\"bool\":true},{\"key\":\"counted\",\"label\":\"open events == generator conns\",\"bool\":true}],$STORM_NET_LABELS,$(arm_configs "storm-${threads}t" "$arms")"
+		measure "storm-${threads}t" "$arms" wl_storm "$threads"
 	done
-	kill -TERM "${BG_PIDS[-1]}" 2>/dev/null
 fi
 
 # ==== 2. Bulk throughput ====
@@ -672,19 +544,20 @@ if has bulk && ! over_budget bulk; then
 	ip netns exec "$NS_CLI" iperf3 -s -B 127.0.0.1 -p "$IPERF_PORT" >"$RAW/iperf3-server.out" 2>&1 &
 	BG_PIDS+=($!)
 	wait_for netns_cli bash -c "ss -ltn | grep -q :$IPERF_PORT" || die "iperf3 server did not start"
-	ARM_YAML[gespann]=""
 	bench_record "\"bench\":\"bulk\",\"title\":\"2. Bulk throughput (iperf3, loopback)\",\"short\":\"Bulk iperf3\",\"unit\":\"Gbit/s\",\"work_unit\":\"MB\",\"arms\":[\"off\",\"gespann\"],\"targets\":{\"gespann\":0.99},\"workload\":\"iperf3 -t $DUR, one TCP stream over loopback inside the client namespace, client on CPU 0 and server on CPU 1 (-A 0,1); receiver throughput.\",\"checks\":[{\"key\":\"no_events_lost\",\"label\":\"gespann_events_lost_total == 0\",\"bool\":true}]"
-	rounds bulk "off gespann" wl_bulk
-	profile bulk "off gespann" wl_bulk
+	measure bulk "off gespann" wl_bulk
 	kill -TERM "${BG_PIDS[-1]}" 2>/dev/null
 fi
 
 # ==== 3. Request rate on kept-alive connections ====
 
-if has http && ! over_budget http; then
-	say "== http keep-alive"
-	www=$RAW/www
-	mkdir -p "$www"
+# ensure_nginx: nginx (1 worker, access log off) serving a 612-byte file on
+# 127.0.0.1 in the client namespace, started once and kept until the end.
+NGINX=0
+ensure_nginx() {
+	((NGINX)) && return 0
+	local www=$RAW/www
+	mkdir -p "$www" "$RAW/nginx-tmp"
 	head -c 612 /dev/zero | tr '\0' 'g' >"$www/index.html"
 	cat >"$RAW/nginx.conf" <<EOF
 daemon off;
@@ -708,16 +581,19 @@ http {
 	}
 }
 EOF
-	mkdir -p "$RAW/nginx-tmp"
 	ip netns exec "$NS_CLI" nginx -c "$RAW/nginx.conf" -p "$RAW" -e "$RAW/nginx-error.log" >"$RAW/nginx.out" 2>&1 &
 	BG_PIDS+=($!)
 	wait_for netns_cli curl -sf -o /dev/null "http://127.0.0.1:$HTTP_PORT/index.html" || die "nginx did not start: $(cat "$RAW/nginx.out")"
-	ARM_YAML[gespann]=""
-	bench_record "\"bench\":\"http\",\"title\":\"3. Requests on kept-alive connections (wrk -> nginx, loopback)\",\"short\":\"HTTP wrk\",\"unit\":\"req/s\",\"work_unit\":\"req\",\"arms\":[\"off\",\"gespann\"],\"targets\":{\"gespann\":0.99},\"workload\":\"wrk -t 2 -c 50 -d ${DUR}s against nginx (1 worker, access log off) serving a 612-byte file, over loopback inside the client namespace.\",\"checks\":[{\"key\":\"no_events_lost\",\"label\":\"gespann_events_lost_total == 0\",\"bool\":true}]"
-	rounds http "off gespann" wl_http
-	profile http "off gespann" wl_http
-	kill -TERM "${BG_PIDS[-1]}" 2>/dev/null
-	[[ -f "$RAW/nginx.pid" ]] && kill -TERM "$(cat "$RAW/nginx.pid")" 2>/dev/null
+	NGINX=1
+}
+
+if has http && ! over_budget http; then
+	say "== http keep-alive"
+	ensure_nginx
+	arms="off gespann$FEAT_ARMS"
+	# shellcheck disable=SC2086 # the arms are words
+	bench_record "\"bench\":\"http\",\"title\":\"3. Requests on kept-alive connections (wrk -> nginx, loopback)\",\"short\":\"HTTP wrk\",\"unit\":\"req/s\",\"work_unit\":\"req\",\"arms\":$(json_list $arms),\"targets\":{\"gespann\":0.99},\"workload\":\"wrk -t 2 -c 50 -d ${DUR}s against nginx (1 worker, access log off) serving a 612-byte file, over loopback inside the client namespace.\",\"checks\":[{\"key\":\"no_events_lost\",\"label\":\"gespann_events_lost_total == 0\",\"bool\":true}],$(arm_configs http "$arms")"
+	measure http "$arms" wl_http
 fi
 
 # ==== 4. Scale: many established connections ====
@@ -884,18 +760,18 @@ bench_scale() {
 
 if has scale && ! over_budget scale; then
 	say "== scale"
+	# Its refresh_live rows read bpf_stats; it has no off arm to skew.
+	stats_set 1
 	bench_scale || NOTES+=("scale benchmark did not complete")
+	stats_set "$BPF_STATS"
 fi
 
 # ==== 5. UDP flood ====
 
 if has udp && ! over_budget udp; then
 	say "== udp flood"
-	ARM_YAML[gespann]=""
-	ARM_YAML[flows1024]="max_udp_flows: 1024"
-	bench_record "\"bench\":\"udp\",\"title\":\"5. UDP datagram flood (loopback, $UDP_SOCKETS source ports)\",\"short\":\"UDP flood\",\"unit\":\"dgram/s\",\"work_unit\":\"dgram\",\"arms\":[\"off\",\"gespann\",\"flows1024\"],\"targets\":{},\"workload\":\"udpflood: $UDP_SOCKETS sockets round robin, $UDP_DGRAMS datagrams of 64 bytes, sendto() over loopback inside the client namespace to a receiver thread (every datagram passes egress and ingress: $((2 * UDP_SOCKETS)) flows). Arm flows1024 runs the agent with max_udp_flows: 1024. No target was set for the rate; the checks are the target.\",\"checks\":[{\"key\":\"exact\",\"label\":\"datagrams and bytes counted exactly (sent; received incl. rcvbuf drops)\",\"bool\":true},{\"key\":\"map_full_delta\",\"label\":\"gespann_map_full_total{map=udp_flows} per run\"}]"
-	rounds udp "off gespann flows1024" wl_udp
-	profile udp "off gespann flows1024" wl_udp
+	bench_record "\"bench\":\"udp\",\"title\":\"5. UDP datagram flood (loopback, $UDP_SOCKETS source ports)\",\"short\":\"UDP flood\",\"unit\":\"dgram/s\",\"work_unit\":\"dgram\",\"arms\":[\"off\",\"gespann\",\"flows1024\"],\"targets\":{\"gespann\":0.95},\"workload\":\"udpflood: $UDP_SOCKETS sockets round robin, $UDP_DGRAMS datagrams of 64 bytes, sendto() over loopback inside the client namespace to a receiver thread (every datagram passes egress and ingress: $((2 * UDP_SOCKETS)) flows). Arm flows1024 runs the agent with max_udp_flows: 1024. The flows1024 arm has no target for the rate; its checks are the target.\",\"checks\":[{\"key\":\"exact\",\"label\":\"datagrams and bytes counted exactly (sent; received incl. rcvbuf drops)\",\"bool\":true},{\"key\":\"map_full_delta\",\"label\":\"gespann_map_full_total{map=udp_flows} per run\"}],$(arm_configs udp "off gespann flows1024")"
+	measure udp "off gespann flows1024" wl_udp
 fi
 
 # ==== 6. Namespaces (scope host) ====
@@ -947,6 +823,17 @@ if has netns && ! over_budget netns; then
 	bench_netns || NOTES+=("netns benchmark did not complete")
 fi
 
+# ==== 7. Mixed: HTTP keep-alive, storm and UDP flood at once ====
+
+if has mixed && ! over_budget mixed; then
+	say "== mixed (http + storm + udp)"
+	ensure_storm_server
+	ensure_nginx
+	storm_warmup 2
+	bench_record "\"bench\":\"mixed\",\"title\":\"7. Mixed: HTTP keep-alive, connection storm and UDP flood at once\",\"short\":\"Mixed\",\"unit\":\"conn/s\",\"work_unit\":\"s\",\"arms\":[\"off\",\"gespann\"],\"parts\":[{\"key\":\"http\",\"label\":\"HTTP component\",\"short\":\"Mixed: HTTP\",\"unit\":\"req/s\",\"targets\":{\"gespann\":0.99}},{\"key\":\"storm\",\"label\":\"storm component\",\"short\":\"Mixed: storm\",\"unit\":\"conn/s\",\"targets\":{\"gespann\":0.97}},{\"key\":\"udp\",\"label\":\"UDP component\",\"short\":\"Mixed: UDP\",\"unit\":\"dgram/s\",\"targets\":{\"gespann\":0.95}}],\"workload\":\"for ${DUR}s at the same time: wrk -t 2 -c 50 against nginx over loopback in the client namespace, trafficgen storm with 2 threads to the server namespace (TIME_WAIT kept) and udpflood from $UDP_SOCKETS source ports over loopback; each generator's throughput is compared with its own off run of the same round. Kernel costs are per second of the run.\",\"checks\":[{\"key\":\"no_events_lost\",\"label\":\"gespann_events_lost_total == 0\",\"bool\":true},{\"key\":\"exact\",\"label\":\"UDP datagrams and bytes counted exactly\",\"bool\":true}],$STORM_NET_LABELS,$(arm_configs mixed "off gespann")"
+	measure mixed "off gespann" wl_mixed
+fi
+
 # ==== Peers: which libbpf-tools start here ====
 
 if has peers && ! over_budget peers; then
@@ -991,13 +878,14 @@ fi
 # ==== Report ====
 
 netns_teardown
+cat "$VOIDS" >>"$RESULTS"
 LOAD_END=$(load1)
 notes_json="[]"
 if ((${#NOTES[@]})); then
 	notes_json=$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "${NOTES[@]}")
 fi
-cmd="make bench"
-[[ "$QUICK" == 1 ]] && cmd="BENCH_QUICK=1 make bench"
+# The command as run: every BENCH_* setting given in the environment.
+cmd="$(env | grep -E '^BENCH_[A-Z_]+=' | sort | tr '\n' ' ')make bench"
 printf '{"type":"meta","command":%s,"cpu":%s,"nproc":%s,"mem_gib":%s,"kernel":%s,"version":%s,"commit":%s,"pairs":%s,"duration":%s,"quick":%s,"bpf_stats":%s,"started":%s,"load_start":%s,"load_end":%s,"total_s":%s,"notes":%s}\n' \
 	"$(jstr "$cmd")" "$(jstr "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)")" "$NCPU" \
 	"$(awk '/^MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)" "$(jstr "$(uname -r)")" \

@@ -9,6 +9,10 @@
  *
  *   udpflood --connect ADDR --port P --sockets N --datagrams M [--size B]
  *            [--deadline-ms MS]   (default 60000)
+ *   udpflood --connect ADDR --port P --sockets N --duration-ms D [--size B] ...
+ *
+ * With --duration-ms it sends for D ms instead of a fixed count (the mixed
+ * benchmark runs it next to other generators for the same time).
  *
  * Prints one JSON line: what was sent (the ground truth the agent's counters
  * are compared with), what the receiver read, the namespace's UDP
@@ -124,13 +128,15 @@ int main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "sockets", required_argument, NULL, 'n' },
 		{ "datagrams", required_argument, NULL, 'm' },
+		{ "duration-ms", required_argument, NULL, 't' },
 		{ "size", required_argument, NULL, 's' },
 		{ "deadline-ms", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *addr = NULL;
-	uint64_t port = 0, nsock = 0, count = 0, size = 64, deadline_ms = 60000;
+	uint64_t port = 0, nsock = 0, count = 0, size = 64, deadline_ms = 60000, duration_ms = 0;
+	uint64_t end_ns = 0;
 	uint64_t sent = 0, errors = 0, t0, elapsed, rcvbuf0, rcvbuf1;
 	struct sockaddr_in dst, src;
 	socklen_t slen = sizeof(src);
@@ -153,6 +159,9 @@ int main(int argc, char **argv)
 		case 'm':
 			count = tool_opt_u64("datagrams", optarg, 1, UINT32_MAX);
 			break;
+		case 't':
+			duration_ms = tool_opt_u64("duration-ms", optarg, 1, UINT32_MAX);
+			break;
 		case 's':
 			size = tool_opt_u64("size", optarg, 0, sizeof(payload));
 			break;
@@ -160,15 +169,18 @@ int main(int argc, char **argv)
 			deadline_ms = tool_opt_u64("deadline-ms", optarg, 1, UINT32_MAX);
 			break;
 		case 'h':
-			puts("usage: udpflood --connect ADDR --port P --sockets N --datagrams M "
-			     "[--size B] [--deadline-ms MS]");
+			puts("usage: udpflood --connect ADDR --port P --sockets N "
+			     "{--datagrams M | --duration-ms D} [--size B] [--deadline-ms MS]");
 			return 0;
 		default:
 			return EXIT_USAGE;
 		}
 	}
-	if (optind < argc || !addr || !port || !nsock || !count)
-		tool_die(EXIT_USAGE, "--connect, --port, --sockets and --datagrams are required");
+	if (optind < argc || !addr || !port || !nsock || !count == !duration_ms)
+		tool_die(EXIT_USAGE, "--connect, --port, --sockets and one of --datagrams and "
+				     "--duration-ms are required");
+	if (duration_ms && duration_ms >= deadline_ms)
+		tool_die(EXIT_USAGE, "%s", "--duration-ms must end before --deadline-ms");
 	g_deadline_ns = tool_deadline_in_ms(deadline_ms);
 	memset(&dst, 0, sizeof(dst));
 	dst.sin_family = AF_INET;
@@ -209,7 +221,11 @@ int main(int argc, char **argv)
 	if (pthread_create(&rx, NULL, receiver, &rfd))
 		tool_die(EXIT_SETUP, "pthread_create failed");
 	t0 = tool_now_ns();
-	for (uint64_t i = 0; i < count; i++) {
+	if (duration_ms)
+		end_ns = t0 + duration_ms * 1000000ULL;
+	for (uint64_t i = 0; !count || i < count; i++) {
+		if (end_ns && (i & 255) == 0 && tool_now_ns() >= end_ns)
+			break;
 		ssize_t w = sendto(fds[i % nsock], payload, size, 0, (struct sockaddr *)&dst,
 				   sizeof(dst));
 
