@@ -31,7 +31,7 @@ GROUPS_SPEC=(
 	"bpf: libbpf-dev bpftool libelf-dev zlib1g-dev"
 	"libraries: libyaml-dev libmicrohttpd-dev libcmocka-dev libprotobuf-c-dev libcurl4-openssl-dev uthash-dev libseccomp-dev libgnutls28-dev libcrypt-dev"
 	"network: iproute2 iptables iputils-ping procps"
-	"test tools: prometheus curl libcap2-bin openssl apache2-utils"
+	"test tools: prometheus curl libcap2-bin openssl apache2-utils dnsmasq-base bind9-dnsutils"
 	"node: nodejs npm"
 	"python: python3"
 )

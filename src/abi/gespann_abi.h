@@ -214,7 +214,8 @@ struct gs_resolve_addr {
 struct gs_resolve_event {
 	struct gs_event_hdr hdr;
 	__u64 ts_ns;
-	__u64 latency_ns; /* entry to return */
+	__u64 latency_ns;   /* entry to return */
+	__u64 netns_cookie; /* the caller's namespace (gs_net_key) */
 	__u32 pid;
 	__u32 n_addrs;
 	char comm[GS_COMM_LEN];
@@ -265,7 +266,7 @@ GS_LAYOUT_CHECK(struct gs_conn, 152);
 GS_LAYOUT_CHECK(struct gs_event, 168);
 GS_LAYOUT_CHECK(struct gs_proc_event, 304);
 GS_LAYOUT_CHECK(struct gs_dns_event, 608);
-GS_LAYOUT_CHECK(struct gs_resolve_event, 496);
+GS_LAYOUT_CHECK(struct gs_resolve_event, 504);
 GS_LAYOUT_CHECK(struct gs_udp_key, 48);
 GS_LAYOUT_CHECK(struct gs_udp_flow, 80);
 GS_LAYOUT_CHECK(struct gs_live, 32);

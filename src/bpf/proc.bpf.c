@@ -155,11 +155,16 @@ struct {
  * without hints. Walk enough entries for GS_RESOLVE_MAX distinct addresses. */
 #define GAI_MAX_ENTRIES (GS_RESOLVE_MAX * 4)
 
-static __always_inline bool current_in_scope(void)
+static __always_inline __u64 current_net_key(void)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 
-	return gs_in_scope(gs_net_key(BPF_CORE_READ(t, nsproxy, net_ns)));
+	return gs_net_key(BPF_CORE_READ(t, nsproxy, net_ns));
+}
+
+static __always_inline bool current_in_scope(void)
+{
+	return gs_in_scope(current_net_key());
 }
 
 /* BPF_KPROBE/BPF_KRETPROBE: libbpf 1.1 has no BPF_UPROBE; same pt_regs. */
@@ -257,6 +262,7 @@ int BPF_KRETPROBE(handle_getaddrinfo_ret, int ret)
 	ev->ts_ns = now;
 	ev->latency_ns = now - call->ts_ns;
 	ev->pid = id >> 32;
+	ev->netns_cookie = current_net_key();
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	if (bpf_probe_read_user_str(ev->name, sizeof(ev->name), call->node) < 0)
 		ev->name[0] = '\0';

@@ -658,6 +658,10 @@ static const struct config_row dns_rows[] = {
 	CONFIG_STRING_ROW("getaddrinfo", struct config, getaddrinfo, "auto",
 			  "auto | off | /path/to/libc.so.6 (a uprobe on libc)",
 			  .parse = parse_getaddrinfo),
+	CONFIG_DURATION_ROW("min_ttl", struct config, dns_min_ttl_ns, 0, 86400 * CONFIG_NS_PER_SEC,
+			    60 * CONFIG_NS_PER_SEC,
+			    "a name lasts at least this long, whatever its TTL (0: the TTL)",
+			    CONFIG_RELOAD),
 };
 
 static const struct config_row process_rows[] = {

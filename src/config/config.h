@@ -126,6 +126,7 @@ struct config {
 	int dns_enabled;
 	enum dns_events dns_events;
 	uint32_t dns_max_names;	  /* host name cache entries */
+	uint64_t dns_min_ttl_ns;  /* a name lasts at least this long */
 	uint32_t dns_max_pending; /* queries waiting for an answer */
 	uint64_t dns_timeout_ns;  /* unanswered -> rcode "timeout" */
 	char getaddrinfo[256];	  /* "auto", "off" or an absolute libc path */

@@ -126,6 +126,7 @@ static void report(struct dnstrack *t, const struct dt_entry *e, int rcode, uint
 	r.latency_ns = now_ns > e->ts_ns ? now_ns - e->ts_ns : 0;
 	r.ts_ns = now_ns;
 	r.pid = e->pid;
+	r.netns_cookie = e->key.netns_cookie;
 	r.cgroup_id = e->cgroup_id;
 	memcpy(r.comm, e->comm, sizeof(r.comm));
 	r.response = resp;

@@ -35,6 +35,7 @@ struct dnstrack_result {
 	uint32_t pid;	     /* of the querying socket's owner, 0 if unknown */
 	char comm[16];	     /* NUL-terminated */
 	uint64_t cgroup_id;
+	uint64_t netns_cookie;		/* the querying socket's namespace (gs_dns_event) */
 	const struct dns_msg *response; /* NULL on timeout */
 };
 

@@ -62,6 +62,7 @@ void flows_publish(struct flows *f)
 	}
 	hostcache_get_stats(f->hc, &hs);
 	registry_set(f->f_names, NULL, (double)hs.entries);
+	registry_set(f->f_names_evicted, NULL, (double)hs.evictions);
 	lv[0] = "tcp";
 	registry_set(f->f_lost, lv, (double)f->lost_tcp);
 	lv[0] = "udp";
@@ -154,8 +155,9 @@ struct flows *flows_new(struct registry *reg, const struct config *cfg,
 	f->f_dropped = catalogue_declare(reg, M_SERIES_DROPPED);
 	f->f_malformed = catalogue_declare(reg, M_DNS_MALFORMED);
 	f->f_names = catalogue_declare(reg, M_DNS_NAMES);
+	f->f_names_evicted = catalogue_declare(reg, M_DNS_NAMES_EVICTED);
 	f->f_lost = catalogue_declare(reg, M_FLOW_ENTRIES_LOST);
-	if (!f->f_dropped || !f->f_malformed || !f->f_names || !f->f_lost) {
+	if (!f->f_dropped || !f->f_malformed || !f->f_names || !f->f_lost || !f->f_names_evicted) {
 		snprintf(err, errlen, "cannot declare the flow metric families");
 		goto fail;
 	}

@@ -44,8 +44,22 @@
 struct owner {
 	uint32_t pid;
 	uint64_t cgroup_id;
-	const char *comm; /* GS_COMM_LEN bytes, maybe without NUL */
+	const char *comm;  /* GS_COMM_LEN bytes, maybe without NUL */
+	uint64_t netns;	   /* for dst_name: names known in this namespace */
+	uint64_t start_ns; /* ... when the flow began; 0 unknown: no name */
 };
+
+/* dst_name: what the flow's process (else its namespace) had looked up for
+ * raddr when the flow began, however late its first record is read. */
+static const char *flow_name(const struct flows *f, const struct owner *o, uint16_t family,
+			     const uint8_t *raddr)
+{
+	struct hostcache_query q = { .at_ns = o->start_ns, .netns = o->netns, .pid = o->pid };
+
+	if (!o->start_ns)
+		return NULL;
+	return hostcache_lookup(f->hc, family, raddr, &q);
+}
 
 static bool is_ephemeral(const struct flows *f, uint16_t port)
 {
@@ -76,7 +90,7 @@ static struct lset *labels_for(struct flows *f, const char *protocol, bool serve
 	snprintf(port, sizeof(port), "%u", server ? lport : rport);
 	event_addr(family, laddr, src, sizeof(src));
 	event_addr(family, raddr, dst, sizeof(dst));
-	name = hostcache_get(f->hc, family, raddr, f->now_ns);
+	name = flow_name(f, o, family, raddr);
 	netclass_lookup(f->nc, family, raddr, &cls, &zone);
 
 	v[U_PROTOCOL] = (char *)protocol;
@@ -202,7 +216,11 @@ static bool tcp_is_server(const struct flows *f, const struct gs_conn *c)
 
 static struct lset *tcp_labels(struct flows *f, const struct gs_conn *c)
 {
-	struct owner o = { .pid = c->pid, .cgroup_id = c->cgroup_id, .comm = c->comm };
+	struct owner o = { .pid = c->pid,
+			   .cgroup_id = c->cgroup_id,
+			   .comm = c->comm,
+			   .netns = c->netns_cookie,
+			   .start_ns = c->start_ns };
 
 	return labels_for(f, "tcp", tcp_is_server(f, c), &o, c->family, c->saddr, c->sport,
 			  c->daddr, c->dport);
@@ -501,7 +519,11 @@ void flows_udp(struct flows *f, const struct gs_udp_key *k, const struct gs_udp_
 	memcpy(key.b, k, sizeof(*k));
 	e = ftable_find(&f->udp, &key);
 	if (!e) {
-		struct owner o = { .pid = v->pid, .cgroup_id = v->cgroup_id, .comm = v->comm };
+		struct owner o = { .pid = v->pid,
+				   .cgroup_id = v->cgroup_id,
+				   .comm = v->comm,
+				   .netns = k->netns_cookie,
+				   .start_ns = v->first_ns };
 		bool server = !(v->flags & GS_UF_EGRESS_FIRST);
 
 		e = ftable_add(&f->udp, &key);
@@ -534,6 +556,11 @@ void flows_udp_end(struct flows *f)
 
 /* ==== DNS, getaddrinfo, processes ==== */
 
+static uint32_t flows_min_ttl_s(const struct flows *f)
+{
+	return (uint32_t)((f->cfg->dns_min_ttl_ns + 999999999ULL) / 1000000000ULL);
+}
+
 void flows_dns_result(const struct dnstrack_result *r, void *ctx)
 {
 	struct flows *f = ctx;
@@ -559,9 +586,16 @@ void flows_dns_result(const struct dnstrack_result *r, void *ctx)
 		agg_observe(f->a[FF_DNS_LATENCY], lv, r->latency_ns / 1e9);
 	}
 	/* A/AAAA answers name their addresses by the queried name, through
-	 * CNAME chains, for the chain's smallest TTL. */
-	if (r->response)
-		hostcache_put_response(f->hc, r->response, r->ts_ns);
+	 * CNAME chains, for the chain's smallest TTL (at least dns.min_ttl),
+	 * from the answer's arrival on, in the querying socket's namespace. */
+	if (r->response) {
+		struct hostcache_origin o = { .seen_ns = r->ts_ns,
+					      .netns = r->netns_cookie,
+					      .pid = r->pid,
+					      .min_ttl_s = flows_min_ttl_s(f) };
+
+		hostcache_put_response(f->hc, r->response, &o);
+	}
 	if (f->cfg->dns_events == DNS_EVENTS_LOG) {
 		char json[2048];
 
@@ -570,13 +604,36 @@ void flows_dns_result(const struct dnstrack_result *r, void *ctx)
 	}
 }
 
+/* getaddrinfo() on an address literal (what socket.create_connection, Go's
+ * dialer and many clients pass) resolves nothing: not a name. IPv4 as
+ * inet_aton reads it (getaddrinfo accepts "127.1"), IPv6 with or without
+ * a %scope. */
+static bool numeric_host(const char *name)
+{
+	char v6[GS_NAME_LEN + 1];
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (inet_aton(name, &a4))
+		return true;
+	snprintf(v6, sizeof(v6), "%s", name);
+	v6[strcspn(v6, "%")] = '\0';
+	return inet_pton(AF_INET6, v6, &a6) == 1;
+}
+
 static void resolve_record(struct flows *f, const struct gs_resolve_event *ev)
 {
 	char name[GS_NAME_LEN + 1];
-
+	struct hostcache_origin o = { .seen_ns = ev->ts_ns,
+				      .netns = ev->netns_cookie,
+				      .pid = ev->pid,
+				      .min_ttl_s = flows_min_ttl_s(f),
+				      .own = true };
 	size_t n;
 
 	event_copy_str(name, sizeof(name), ev->name, GS_NAME_LEN);
+	if (numeric_host(name))
+		return;
 	/* As the DNS parser spells names: lower case, no root dot (a
 	 * program may ask for "api.example.com."). */
 	n = strlen(name);
@@ -589,7 +646,7 @@ static void resolve_record(struct flows *f, const struct gs_resolve_event *ev)
 		return;
 	for (uint32_t i = 0; i < ev->n_addrs && i < GS_RESOLVE_MAX; i++)
 		hostcache_put(f->hc, ev->addrs[i].family, ev->addrs[i].addr, name, RESOLVE_TTL_S,
-			      f->now_ns);
+			      &o);
 }
 
 void flows_record(struct flows *f, const void *data, size_t size, uint64_t now_ns)

@@ -135,6 +135,7 @@ struct flows {
 	int fam_idx[FF_MAX][U_MAX]; /* family label position -> universe label */
 	int fam_n[FF_MAX];
 	struct metric_family *f_dropped, *f_malformed, *f_names, *f_lost;
+	struct metric_family *f_names_evicted;
 	struct attrsel *sel;
 	struct proccache *pc;
 	struct hostcache *hc;

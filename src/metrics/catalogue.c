@@ -486,6 +486,15 @@ const struct metric_def catalogue[M_MAX] = {
 		.labels = lbl_none,
 		.dsd_name = "dns.names",
 	},
+	[M_DNS_NAMES_EVICTED] = {
+		.name = "gespann_dns_names_evicted_total",
+		.type = METRIC_COUNTER,
+		.help = "Host names dropped from the DNS cache before they expired because it "
+			"was full (dns.max_names, or 16 names for one address).",
+		.unit = "1",
+		.labels = lbl_none,
+		.dsd_name = "dns.names.evicted",
+	},
 	[M_FLOW_ENTRIES_LOST] = {
 		.name = "gespann_flow_entries_lost_total",
 		.type = METRIC_COUNTER,

@@ -71,6 +71,7 @@ enum metric_id {
 	M_SERIES_DROPPED,
 	M_DNS_MALFORMED,
 	M_DNS_NAMES,
+	M_DNS_NAMES_EVICTED,
 	M_FLOW_ENTRIES_LOST,
 	/* the Prometheus endpoint's guard, declared on its first refusal (httpguard.c) */
 	M_HTTP_REJECTED,

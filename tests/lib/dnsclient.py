@@ -12,6 +12,13 @@ unbounded. Python 3 standard library only.
   dnsclient.py send NAME --family 4|6 --port P --bytes B
       resolve NAME once, connect to its first address, send B bytes, shut
       down the sending side, read to EOF: {"address":..,"sent":B,"received":R}
+  dnsclient.py dial (--name NAME | --address ADDR) --port P --bytes B
+                 [--ready-file F --go-file G] [--resolve-after NAME2]
+      IPv4: resolve NAME (or take ADDR), touch F and wait up to 20 s for G,
+      connect with socket.create_connection((address, P)) (getaddrinfo on
+      the literal again), resolve NAME2 while connected, send B bytes, shut
+      down the sending side, read to EOF: {"pid":..,"name":..,"address":..,
+      "sent":B,"received":R,"after":{"name":NAME2,"addresses":[..]}}
   dnsclient.py tcp-query SERVER NAME QTYPE [--port 53]
       one raw DNS query over TCP: {"rcode":"NOERROR","answers":N}
   dnsclient.py garbage SERVER [--port 53]
@@ -19,10 +26,12 @@ unbounded. Python 3 standard library only.
 """
 
 import argparse
+import os
 import json
 import socket
 import struct
 import sys
+import time
 
 TIMEOUT = 10.0
 QTYPES = {"A": 1, "NS": 2, "CNAME": 5, "MX": 15, "TXT": 16, "AAAA": 28}
@@ -86,6 +95,38 @@ def cmd_send(a):
     return 0
 
 
+def wait_file(path, seconds=20.0):
+    end = time.monotonic() + seconds
+    while not os.path.exists(path):
+        if time.monotonic() > end:
+            raise TimeoutError("no " + path)
+        time.sleep(0.02)
+
+
+def cmd_dial(a):
+    addr = resolve_once(a.name, socket.AF_INET)[0] if a.name else a.address
+    if a.ready_file:
+        open(a.ready_file, "w").close()
+        wait_file(a.go_file)
+    s = socket.create_connection((addr, a.port), timeout=TIMEOUT)
+    after = None
+    if a.resolve_after:
+        after = {"name": a.resolve_after,
+                 "addresses": resolve_once(a.resolve_after, socket.AF_INET)}
+    s.sendall(b"g" * a.bytes)
+    s.shutdown(socket.SHUT_WR)
+    got = 0
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        got += len(chunk)
+    s.close()
+    print(json.dumps({"pid": os.getpid(), "name": a.name, "address": addr, "sent": a.bytes,
+                      "received": got, "after": after}))
+    return 0
+
+
 def recv_exact(s, n):
     buf = b""
     while len(buf) < n:
@@ -134,6 +175,15 @@ def main():
     p.add_argument("--family", choices=["4", "6"], required=True)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--bytes", type=int, required=True)
+    p = sub.add_parser("dial")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--name")
+    g.add_argument("--address")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--bytes", type=int, required=True)
+    p.add_argument("--ready-file")
+    p.add_argument("--go-file")
+    p.add_argument("--resolve-after")
     p = sub.add_parser("tcp-query")
     p.add_argument("server")
     p.add_argument("name")
@@ -144,8 +194,8 @@ def main():
     p.add_argument("--port", type=int, default=53)
     a = ap.parse_args()
     socket.setdefaulttimeout(TIMEOUT)
-    return {"resolve": cmd_resolve, "send": cmd_send, "tcp-query": cmd_tcp_query,
-            "garbage": cmd_garbage}[a.cmd](a)
+    return {"resolve": cmd_resolve, "send": cmd_send, "dial": cmd_dial,
+            "tcp-query": cmd_tcp_query, "garbage": cmd_garbage}[a.cmd](a)
 
 
 if __name__ == "__main__":

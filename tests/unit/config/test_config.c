@@ -1429,7 +1429,7 @@ static const struct bad_case bad_cases_issue5[] = {
 	{ "dns:\n  getaddrinfo: libc.so.6\n",
 	  "config.yaml:2: dns.getaddrinfo: \"libc.so.6\" is not auto, off or an absolute path to libc (e.g. /lib/x86_64-linux-gnu/libc.so.6)" },
 	{ "dns:\n  cache: 5\n",
-	  "config.yaml:2: dns: unknown key \"cache\" (known: enabled, events, max_names, max_pending, timeout, getaddrinfo)" },
+	  "config.yaml:2: dns: unknown key \"cache\" (known: enabled, events, max_names, max_pending, timeout, getaddrinfo, min_ttl)" },
 	{ "processes:\n  max: 15\n",
 	  "config.yaml:2: processes.max: 15 is out of range (16-16777216)" },
 	{ "processes:\n  maximum: 15\n",

@@ -38,6 +38,7 @@ struct seen {
 	uint64_t latency_ns;
 	uint64_t ts_ns;
 	uint32_t pid;
+	uint64_t netns_cookie;
 	char comm[16];
 	int has_response;
 	size_t n_answers;
@@ -59,6 +60,7 @@ static void on_result(const struct dnstrack_result *r, void *ctx)
 	s->latency_ns = r->latency_ns;
 	s->ts_ns = r->ts_ns;
 	s->pid = r->pid;
+	s->netns_cookie = r->netns_cookie;
 	memcpy(s->comm, r->comm, sizeof(s->comm));
 	s->has_response = r->response != NULL;
 	s->n_answers = r->response ? r->response->n_answers : 0;
@@ -135,6 +137,7 @@ static void test_answered_udp(void **state)
 	assert_int_equal(s.latency_ns, 3 * MS);
 	assert_int_equal(s.ts_ns, 10 * S + 3 * MS);
 	assert_int_equal(s.pid, 4321);
+	assert_int_equal(s.netns_cookie, 4096); /* names are bound in the asker's namespace */
 	assert_string_equal(s.comm, "curl");
 	assert_int_equal(s.has_response, 1);
 	assert_int_equal(s.n_answers, 1);
