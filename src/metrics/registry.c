@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util/hashmix.h"
 #include "metrics/catalogue.h"
@@ -31,11 +32,13 @@
 struct series {
 	struct metric_family *family;
 	uint64_t hash;
-	double value;	   /* counter, gauge */
-	double sum;	   /* histogram */
-	uint64_t *buckets; /* histogram: n_bounds + 1 non-cumulative counts */
-	char *labels;	   /* escaped `a="x",b="y"`; "" for a family without labels */
-	char *values[];	   /* raw label values, one per label name */
+	uint64_t born;	    /* the registry's generation that created it (1, 2, ...) */
+	int64_t created_ns; /* CLOCK_REALTIME at creation: OpenMetrics _created, OTLP start */
+	double value;	    /* counter, gauge */
+	double sum;	    /* histogram */
+	uint64_t *buckets;  /* histogram: n_bounds + 1 non-cumulative counts */
+	char *labels;	    /* escaped `a="x",b="y"`; "" for a family without labels */
+	char *values[];	    /* raw label values, one per label name */
 };
 
 struct metric_family {
@@ -63,6 +66,7 @@ struct registry {
 	struct series **slots; /* open addressing, linear probing, power of 2 */
 	size_t n_slots;
 	size_t n_used;
+	uint64_t generation; /* series created so far, removed ones included */
 };
 
 /* ==== strbuf ==== */
@@ -629,6 +633,19 @@ static int family_reserve(struct metric_family *f)
 	return 0;
 }
 
+static int64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+uint64_t registry_generation(const struct registry *r)
+{
+	return r ? r->generation : 0;
+}
+
 /*
  * One allocation per series: the struct with its value pointers, then the
  * buckets (8-aligned since the struct holds doubles), the raw values and the
@@ -653,6 +670,8 @@ static struct series *series_new(struct metric_family *f, uint64_t h, const char
 		return NULL;
 	s->family = f;
 	s->hash = h;
+	s->born = ++f->reg->generation;
+	s->created_ns = realtime_ns();
 	s->buckets = n_buckets ? (uint64_t *)((char *)s + off) : NULL;
 	p = (char *)s + off + n_buckets * sizeof(uint64_t);
 	for (i = 0; i < f->n_labels; i++) {
@@ -825,11 +844,12 @@ static const char *const type_names[] = {
 	[METRIC_HISTOGRAM] = "histogram",
 };
 
-/* name+suffix{labels[,le="le"]} value\n, with the braces only when there are labels. */
-static int render_sample(struct strbuf *sb, const char *name, const char *suffix,
-			 const char *labels, const char *le, const char *value)
+/* name+suffix{labels[,le="le"]} value\n, with the braces only when there are
+ * labels; the name is its first n_name bytes. */
+static int render_sample_n(struct strbuf *sb, const char *name, size_t n_name, const char *suffix,
+			   const char *labels, const char *le, const char *value)
 {
-	size_t n_name = strlen(name), n_suffix = strlen(suffix), n_labels = strlen(labels);
+	size_t n_suffix = strlen(suffix), n_labels = strlen(labels);
 	size_t n_le = le ? strlen(le) : 0, n_value = strlen(value), n;
 	char *p;
 	int err;
@@ -863,9 +883,40 @@ static int render_sample(struct strbuf *sb, const char *name, const char *suffix
 	return 0;
 }
 
-static int render_histogram(struct strbuf *sb, const struct metric_family *f,
-			    const struct series *s)
+static int render_sample(struct strbuf *sb, const char *name, const char *suffix,
+			 const char *labels, const char *le, const char *value)
 {
+	return render_sample_n(sb, name, strlen(name), suffix, labels, le, value);
+}
+
+/* The options of one render: format and which series show 0. */
+struct render_ctx {
+	bool om;
+	uint64_t shown_upto;
+};
+
+/* Counter and histogram series the scraper has not seen yet show 0 (registry.h). */
+static bool render_zero(const struct render_ctx *rc, const struct metric_family *f,
+			const struct series *s)
+{
+	return f->type != METRIC_GAUGE && s->born > rc->shown_upto;
+}
+
+/* OpenMetrics: the series' creation time in seconds, as NAME_created. */
+static int render_created(struct strbuf *sb, const char *name, size_t n_name,
+			  const struct series *s)
+{
+	char num[NUM_MAX];
+
+	snprintf(num, sizeof(num), "%lld.%03lld", (long long)(s->created_ns / 1000000000),
+		 (long long)(s->created_ns % 1000000000 / 1000000));
+	return render_sample_n(sb, name, n_name, "_created", s->labels, NULL, num);
+}
+
+static int render_histogram(struct strbuf *sb, const struct metric_family *f,
+			    const struct series *s, const struct render_ctx *rc)
+{
+	bool zero = render_zero(rc, f, s);
 	char num[NUM_MAX];
 	uint64_t total = 0;
 	size_t i;
@@ -873,37 +924,86 @@ static int render_histogram(struct strbuf *sb, const struct metric_family *f,
 
 	for (i = 0; i <= f->n_bounds; i++) {
 		/* saturate rather than wrap: a bucket count must never go down */
-		total = s->buckets[i] > UINT64_MAX - total ? UINT64_MAX : total + s->buckets[i];
+		if (!zero)
+			total = s->buckets[i] > UINT64_MAX - total ? UINT64_MAX :
+								     total + s->buckets[i];
 		snprintf(num, sizeof(num), "%llu", (unsigned long long)total);
 		err = render_sample(sb, f->name, "_bucket", s->labels,
 				    i < f->n_bounds ? f->le[i] : "+Inf", num);
 		if (err)
 			return err;
 	}
-	format_value(num, sizeof(num), s->sum);
+	format_value(num, sizeof(num), zero ? 0 : s->sum);
 	err = render_sample(sb, f->name, "_sum", s->labels, NULL, num);
 	if (err)
 		return err;
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)total);
-	return render_sample(sb, f->name, "_count", s->labels, NULL, num);
+	err = render_sample(sb, f->name, "_count", s->labels, NULL, num);
+	if (!err && rc->om)
+		err = render_created(sb, f->name, strlen(f->name), s);
+	return err;
 }
 
-static int render_family(struct strbuf *sb, const struct metric_family *f)
+/* Whether an OpenMetrics counter: its name ends in _total (the family drops it). */
+static bool om_counter(const struct metric_family *f, size_t *base_len)
 {
-	char num[NUM_MAX];
-	size_t i;
+	size_t n = strlen(f->name);
+
+	*base_len = n;
+	if (f->type != METRIC_COUNTER || n <= 6 || strcmp(f->name + n - 6, "_total"))
+		return false;
+	*base_len = n - 6;
+	return true;
+}
+
+/*
+ * HELP and TYPE. OpenMetrics names a counter family without its _total and
+ * escapes double quotes in HELP as well; a counter whose name lacks _total
+ * is typed unknown there (its samples would otherwise be invalid).
+ */
+static int render_head(struct strbuf *sb, const struct metric_family *f,
+		       const struct render_ctx *rc)
+{
+	const char *type = type_names[f->type];
+	size_t n = strlen(f->name);
+	const char *h;
 	int err;
 
-	err = strbuf_printf(sb, "# HELP %s%s%s\n# TYPE %s %s\n", f->name, *f->help ? " " : "",
-			    f->help, f->name, type_names[f->type]);
+	if (rc->om && f->type == METRIC_COUNTER && !om_counter(f, &n))
+		type = "unknown";
+	err = strbuf_printf(sb, "# HELP %.*s%s", (int)n, f->name, *f->help ? " " : "");
+	for (h = f->help; !err && *h; h++) {
+		if (rc->om && *h == '"')
+			err = strbuf_append(sb, "\\\"", 2);
+		else
+			err = strbuf_append(sb, h, 1);
+	}
+	if (err)
+		return err;
+	return strbuf_printf(sb, "\n# TYPE %.*s %s\n", (int)n, f->name, type);
+}
+
+static int render_family(struct strbuf *sb, const struct metric_family *f,
+			 const struct render_ctx *rc)
+{
+	char num[NUM_MAX];
+	size_t i, base;
+	int err;
+
+	err = render_head(sb, f, rc);
 	if (err)
 		return err;
 	for (i = 0; i < f->n_series; i++) {
+		const struct series *s = f->series[i];
+
 		if (f->type == METRIC_HISTOGRAM) {
-			err = render_histogram(sb, f, f->series[i]);
+			err = render_histogram(sb, f, s, rc);
 		} else {
-			format_value(num, sizeof(num), f->series[i]->value);
-			err = render_sample(sb, f->name, "", f->series[i]->labels, NULL, num);
+			format_value(num, sizeof(num), render_zero(rc, f, s) ? 0 : s->value);
+			err = render_sample(sb, f->name, "", s->labels, NULL, num);
+			/* NAME_created next to NAME_total: the family's base name */
+			if (!err && rc->om && om_counter(f, &base))
+				err = render_created(sb, f->name, base, s);
 		}
 		if (err)
 			return err;
@@ -911,19 +1011,30 @@ static int render_family(struct strbuf *sb, const struct metric_family *f)
 	return 0;
 }
 
-int registry_render_prometheus(const struct registry *r, struct strbuf *out)
+int registry_render(const struct registry *r, const struct registry_render_opts *o,
+		    struct strbuf *out)
 {
+	struct render_ctx rc = { .om = false, .shown_upto = UINT64_MAX };
 	const struct metric_family *f;
 	int err;
 
 	if (!r || !out)
 		return -EINVAL;
+	if (o) {
+		rc.om = o->format == REGISTRY_OPENMETRICS;
+		rc.shown_upto = o->shown_upto;
+	}
 	for (f = r->head; f; f = f->next) {
-		err = render_family(out, f);
+		err = render_family(out, f, &rc);
 		if (err)
 			return err;
 	}
-	return 0;
+	return rc.om ? strbuf_append(out, "# EOF\n", 6) : 0;
+}
+
+int registry_render_prometheus(const struct registry *r, struct strbuf *out)
+{
+	return registry_render(r, NULL, out);
 }
 
 void registry_visit(const struct registry *r, registry_visit_fn fn, void *ctx)
@@ -944,6 +1055,7 @@ void registry_visit(const struct registry *r, registry_visit_fn fn, void *ctx)
 				.bounds = f->bounds,
 				.buckets = se->buckets,
 				.sum = se->sum,
+				.created_ns = se->created_ns,
 			};
 
 			if (f->type == METRIC_HISTOGRAM && se->buckets) {
