@@ -33,6 +33,8 @@ void strbuf_init(struct strbuf *sb);
 void strbuf_free(struct strbuf *sb);
 /* Empty the buffer but keep its memory, for reuse by the next render. */
 void strbuf_reset(struct strbuf *sb);
+/* Make room for `extra` more bytes plus the terminating NUL: 0 or -ENOMEM. */
+int strbuf_reserve(struct strbuf *sb, size_t extra);
 int strbuf_append(struct strbuf *sb, const char *s, size_t n);
 int strbuf_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
