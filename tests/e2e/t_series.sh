@@ -90,6 +90,16 @@ assert_true "_created ($created) within the connect's time, publish delay (5 s) 
 	python3 -c 'import sys; c, a, b = map(float, sys.argv[1:]); sys.exit(0 if a - 0.001 <= c <= b + 5 else 1)' \
 	"${created/none/0}" "$t0" "$t1"
 
+# the exposition itself, fetched by curl: a scraper of its own, whose first
+# scrape shows values as they are (Prometheus' zeros are not taken from it)
+curl -sf -H 'Accept: application/openmetrics-text;version=1.0.0' \
+	"http://127.0.0.1:$AGENT_PORT/metrics" >"$E2E_TMP/om.txt"
+om_line=$(grep "^$FC{.*dst_port=\"$DEP_PORT\".*outcome=\"refused\"" "$E2E_TMP/om.txt")
+e2e_log "OpenMetrics: $om_line"
+e2e_log "OpenMetrics: $(grep "^gespann_flow_connections_created{.*dst_port=\"$DEP_PORT\"" "$E2E_TMP/om.txt")"
+assert_eq "${om_line##* }" "$(jget "$E2E_TMP/refused.json" errno.ECONNREFUSED)" "curl's first scrape: the generator's count, not 0"
+assert_eq "$(tail -1 "$E2E_TMP/om.txt")" "# EOF" "the OpenMetrics text ends with # EOF"
+
 kill "$PROM_PID" 2>/dev/null
 wait "$PROM_PID" 2>/dev/null
 e2e_finish
