@@ -637,9 +637,13 @@ static const char *const dns_event_names[] = {
 static const struct config_row attribute_rows[] = {
 	{ .key = "select", .type = CONFIG_MAP, .parse = parse_select, .same = same_select,
 	  CONFIG_RELOAD, .doc = "by glob: \"gespann_flow_*\": {include: [\"*\"], exclude: [dst_name]}" },
-	CONFIG_UINT_ROW("max_series", struct config, max_series, 1, 10000000, 10000,
-			"series per family; past it new label sets are folded into \"other\"",
+	CONFIG_UINT_ROW("max_series", struct config, max_series, 1, 10000000, 2000,
+			"samples per family (a histogram label set is its buckets + 2); past it "
+			"new label sets are folded into \"other\"",
 			CONFIG_RELOAD),
+	CONFIG_BOOL_ROW("client_address", struct config, client_address, 0,
+			"role=\"server\" flows carry the remote client's address in dst_address "
+			"(off: empty, one series per service instead of one per client)"),
 };
 
 static const struct config_row dns_rows[] = {

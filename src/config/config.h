@@ -118,7 +118,8 @@ struct config {
 	/* attributes: */
 	struct config_select select[CONFIG_MAX_SELECT];
 	size_t n_select;
-	uint64_t max_series; /* per metric family */
+	uint64_t max_series; /* samples per metric family */
+	int client_address;  /* role="server" flows: dst_address is the client's */
 	/* networks: */
 	struct config_network networks[CONFIG_MAX_NETWORKS];
 	size_t n_networks;

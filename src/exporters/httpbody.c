@@ -156,3 +156,55 @@ bool http_accepts_gzip(const char *h)
 	}
 	return false;
 }
+
+/* The q of a media range's parameters (1 when absent); *version gets the
+ * version parameter's value (NULL when absent) and *n_version its length. */
+static double media_q(const char *p, const char *end, const char **version, size_t *n_version)
+{
+	double q = 1;
+
+	*version = NULL;
+	*n_version = 0;
+	while (p < end) {
+		const char *v;
+		size_t n;
+
+		p += strspn(p, " \t;");
+		n = strcspn(p, ";,");
+		if (p + n > end)
+			n = end - p;
+		v = memchr(p, '=', n);
+		if (v && v - p == 1 && (*p == 'q' || *p == 'Q'))
+			q = strtod(v + 1, NULL);
+		else if (v && v - p == 7 && !strncasecmp(p, "version", 7)) {
+			*version = v + 1;
+			*n_version = p + n - (v + 1);
+		}
+		p += n;
+	}
+	return q;
+}
+
+bool http_accepts_openmetrics(const char *h)
+{
+	double q_om = 0, q_text = 0, q;
+
+	while (h && *h) {
+		const char *end = h + strcspn(h, ","), *name = h + strspn(h, " \t"), *ver;
+		size_t n = strcspn(name, ";, \t"), n_ver;
+
+		q = media_q(name + n, end, &ver, &n_ver);
+		if (n == 28 && !strncasecmp(name, "application/openmetrics-text", 28)) {
+			/* the versions whose text we write (1.0.0; 0.0.1 is the same here) */
+			if (!ver || (n_ver == 5 &&
+				     (!strncmp(ver, "1.0.0", 5) || !strncmp(ver, "0.0.1", 5))))
+				q_om = q > q_om ? q : q_om;
+		} else if ((n == 10 && !strncasecmp(name, "text/plain", 10)) ||
+			   (n == 6 && !strncasecmp(name, "text/*", 6)) ||
+			   (n == 3 && !strncmp(name, "*/*", 3))) {
+			q_text = q > q_text ? q : q_text;
+		}
+		h = *end ? end + 1 : end;
+	}
+	return q_om > 0 && q_om > q_text;
+}

@@ -43,4 +43,13 @@ const char *http_body_data(struct http_body *b, bool gzip, size_t *len);
  * a "gzip" or "x-gzip" coding without q=0. */
 bool http_accepts_gzip(const char *accept_encoding);
 
+/*
+ * Whether an Accept header value (may be NULL) asks for OpenMetrics text
+ * rather than Prometheus text 0.0.4: an application/openmetrics-text range
+ * (no version, version=1.0.0 or 0.0.1) whose q is above 0 and above that of
+ * text/plain and of the wildcards text/STAR and STAR/STAR (Prometheus 2.x
+ * sends OpenMetrics at q=1 and text at 0.5; curl's STAR/STAR gets text).
+ */
+bool http_accepts_openmetrics(const char *accept);
+
 #endif

@@ -276,6 +276,21 @@ static pb_metric *new_metric(struct otlp_build *b, const struct registry_sample 
 	return m;
 }
 
+/*
+ * start_time_unix_nano of a cumulative point: when its series was created,
+ * not the agent's start. A label set first counted an hour after start has
+ * accumulated since then, and a consumer that turns cumulative points into
+ * rates can then count the first point's value as an increase from 0 at that
+ * time instead of a series born at its value. A creation time outside
+ * (start, now] (a clock step) falls back to the agent's start.
+ */
+static uint64_t point_start(const struct otlp_build *b, const struct registry_sample *s)
+{
+	uint64_t c = s->created_ns > 0 ? (uint64_t)s->created_ns : 0;
+
+	return c > b->start_ns && c <= b->now_ns ? c : b->start_ns;
+}
+
 static int add_number_point(struct otlp_build *b, const struct registry_sample *s, size_t *n_points,
 			    pb_number_point ***points)
 {
@@ -291,7 +306,7 @@ static int add_number_point(struct otlp_build *b, const struct registry_sample *
 	if (make_point_attrs(a, s, &p->attributes, &p->n_attributes))
 		return -ENOMEM;
 	/* gauges have no start: the data model ignores it for them */
-	p->start_time_unix_nano = s->type == METRIC_COUNTER ? b->start_ns : 0;
+	p->start_time_unix_nano = s->type == METRIC_COUNTER ? point_start(b, s) : 0;
 	p->time_unix_nano = b->now_ns;
 	p->value_case = PB_AS_DOUBLE;
 	p->as_double = s->value;
@@ -314,7 +329,7 @@ static int add_histogram_point(struct otlp_build *b, const struct registry_sampl
 	opentelemetry__proto__metrics__v1__histogram_data_point__init(p);
 	if (make_point_attrs(a, s, &p->attributes, &p->n_attributes))
 		return -ENOMEM;
-	p->start_time_unix_nano = b->start_ns;
+	p->start_time_unix_nano = point_start(b, s);
 	p->time_unix_nano = b->now_ns;
 	p->count = s->count;
 	p->_sum_case = PB_HAS_SUM;

@@ -16,6 +16,14 @@
  * its gzip form) exist, however many slow readers there are, and a body is
  * never rewritten while on the wire. Connections are kept alive (HTTP/1.1)
  * and /metrics is gzipped when the request accepts it.
+ *
+ * The format follows the Accept header: OpenMetrics 1.0.0 (with _created
+ * samples) when the scraper prefers it, as Prometheus does, else text 0.0.4.
+ * Each scraper (scrapers.c) is shown counter and histogram series created
+ * since its previous scrape at 0 first, so rate() sees a failure that
+ * happened once. A shared body (the overload path above) was rendered for
+ * another scraper: it is served as it is and the scraper's view is left
+ * unchanged.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,7 +42,9 @@
 #include "exporters/httpbody.h"
 #include "exporters/httpguard.h"
 #include "exporters/prometheus.h"
+#include "exporters/scrapers.h"
 #include "exporters/webconfig.h"
+#include "metrics/catalogue.h"
 
 #define PROM_CONNECTION_LIMIT	  128 /* the guard's global cap */
 #define PROM_PER_ADDRESS_LIMIT	  8
@@ -45,6 +55,7 @@
 #define PROM_MAX_BODIES		  2
 #define PROM_BODY_SHARE_MS	  10000
 #define PROM_CONTENT_TYPE	  "text/plain; version=0.0.4; charset=utf-8"
+#define OM_CONTENT_TYPE		  "application/openmetrics-text; version=1.0.0; charset=utf-8"
 #define TEXT_CONTENT_TYPE	  "text/plain; charset=utf-8"
 
 struct prometheus_exporter {
@@ -56,6 +67,9 @@ struct prometheus_exporter {
 	struct strbuf render; /* the next body is rendered here */
 	struct http_body_set bodies;
 	struct http_body *cur; /* the newest body */
+	bool cur_om;	       /* it is OpenMetrics text */
+	struct scrapers scrapers;
+	uint64_t scrapers_published; /* forgotten count last published */
 	struct http_guard guard;
 	int head_due_ms;	  /* ms from the last run to the next head deadline, or -1 */
 	uint64_t guard_published; /* sum of the guard's counts last published */
@@ -148,17 +162,44 @@ static void publish_guard(struct prometheus_exporter *e)
 	}
 }
 
-/* Render the registry into a new body, the newest from now on. */
-static int render_body(struct prometheus_exporter *e, int64_t now)
+/* The scrapers forgotten at the table's bound, when that changed. */
+static void publish_scrapers(struct prometheus_exporter *e)
 {
+	struct metric_family *f;
+
+	if (e->scrapers.forgotten == e->scrapers_published)
+		return;
+	f = registry_find(e->reg, catalogue[M_SCRAPERS_FORGOTTEN].name);
+	if (!f)
+		f = catalogue_declare(e->reg, M_SCRAPERS_FORGOTTEN);
+	if (f && !registry_set(f, NULL, (double)e->scrapers.forgotten))
+		e->scrapers_published = e->scrapers.forgotten;
+}
+
+/* Who asks: what it has seen, and the format it wants. */
+struct scrape_req {
+	const struct sockaddr *addr;
+	socklen_t addr_len;
+	const char *user_agent;
+	bool om;
+};
+
+/* Render the registry into a new body for the scraper rq, the newest from now on. */
+static int render_body(struct prometheus_exporter *e, const struct scrape_req *rq, int64_t now)
+{
+	struct registry_render_opts o = { .format = rq->om ? REGISTRY_OPENMETRICS : REGISTRY_TEXT };
 	struct http_body *b;
 	int err;
 
 	if (e->refresh)
 		e->refresh(e->ctx);
 	publish_guard(e);
+	publish_scrapers(e);
 	strbuf_reset(&e->render);
-	err = registry_render_prometheus(e->reg, &e->render);
+	/* after the refresh: what it created is new to this scraper */
+	o.shown_upto = scrapers_scrape(&e->scrapers, rq->addr, rq->addr_len, rq->user_agent,
+				       registry_generation(e->reg), now);
+	err = registry_render(e->reg, &o, &e->render);
 	if (err)
 		return err;
 	b = http_body_new(&e->bodies, &e->render, now);
@@ -166,6 +207,7 @@ static int render_body(struct prometheus_exporter *e, int64_t now)
 		return -ENOMEM;
 	http_body_put(e->cur);
 	e->cur = b;
+	e->cur_om = rq->om;
 	return 0;
 }
 
@@ -175,7 +217,8 @@ static int render_body(struct prometheus_exporter *e, int64_t now)
  * body older than that while PROM_MAX_BODIES are being sent cuts the readers
  * of all but the newest, so no more than PROM_MAX_BODIES + 1 ever exist.
  */
-static int metrics_body(struct prometheus_exporter *e, struct http_body **out)
+static int metrics_body(struct prometheus_exporter *e, const struct scrape_req *rq,
+			struct http_body **out)
 {
 	int64_t now = prom_now_ms();
 	struct http_body *cur = e->cur;
@@ -183,13 +226,14 @@ static int metrics_body(struct prometheus_exporter *e, struct http_body **out)
 	int err;
 
 	if (busy && e->bodies.alive >= PROM_MAX_BODIES) {
-		if (now - http_body_born_ms(cur) < PROM_BODY_SHARE_MS) {
+		/* a body in another format than asked is never shared */
+		if (now - http_body_born_ms(cur) < PROM_BODY_SHARE_MS && e->cur_om == rq->om) {
 			*out = cur;
 			return 0;
 		}
 		http_guard_cut_readers(&e->guard, cur);
 	}
-	err = render_body(e, now);
+	err = render_body(e, rq, now);
 	if (!err)
 		*out = e->cur;
 	return err;
@@ -198,6 +242,8 @@ static int metrics_body(struct prometheus_exporter *e, struct http_body **out)
 static enum MHD_Result respond_metrics(struct prometheus_exporter *e, struct MHD_Connection *conn)
 {
 	struct http_guard_conn *gc = guard_conn(conn);
+	const union MHD_ConnectionInfo *ci;
+	struct scrape_req rq = { 0 };
 	struct MHD_Response *resp;
 	struct http_body *b;
 	const char *data;
@@ -206,7 +252,17 @@ static enum MHD_Result respond_metrics(struct prometheus_exporter *e, struct MHD
 	int err;
 
 	e->scrapes++;
-	err = metrics_body(e, &b);
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci && ci->client_addr) {
+		rq.addr = ci->client_addr;
+		rq.addr_len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+								       sizeof(struct sockaddr_in);
+	}
+	rq.user_agent =
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
+	rq.om = http_accepts_openmetrics(
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
+	err = metrics_body(e, &rq, &b);
 	if (err) {
 		pr_warn("failed to render metrics: %s", strerror(-err));
 		return respond_text(e, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "render failed\n");
@@ -225,7 +281,10 @@ static enum MHD_Result respond_metrics(struct prometheus_exporter *e, struct MHD
 		http_body_put(b);
 		return MHD_NO;
 	}
+	/* two Vary lines (a list header may repeat): the body depends on both */
 	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING) !=
+		    MHD_YES ||
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT) !=
 		    MHD_YES ||
 	    (gzip &&
 	     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip") != MHD_YES)) {
@@ -237,7 +296,7 @@ static enum MHD_Result respond_metrics(struct prometheus_exporter *e, struct MHD
 		http_body_put(gc->body);
 		gc->body = b;
 	}
-	return queue(e, conn, MHD_HTTP_OK, resp, PROM_CONTENT_TYPE);
+	return queue(e, conn, MHD_HTTP_OK, resp, e->cur_om ? OM_CONTENT_TYPE : PROM_CONTENT_TYPE);
 }
 
 /*

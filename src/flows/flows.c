@@ -90,6 +90,8 @@ static struct lset *labels_for(struct flows *f, const char *protocol, bool serve
 	snprintf(port, sizeof(port), "%u", server ? lport : rport);
 	event_addr(family, laddr, src, sizeof(src));
 	event_addr(family, raddr, dst, sizeof(dst));
+	if (server && !f->cfg->client_address)
+		dst[0] = '\0'; /* a public server: one series per service, not per client */
 	name = flow_name(f, o, family, raddr);
 	netclass_lookup(f->nc, family, raddr, &cls, &zone);
 

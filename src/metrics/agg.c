@@ -4,8 +4,11 @@
  *
  * The flow metrics take their label values from the traffic, so an address
  * scan or a fork bomb could create a series per packet. Each agg keeps its own
- * table of label sets (selected labels only), at most max_series of them plus
- * the `other` series that takes every label set past the cap. Folded label
+ * table of label sets (selected labels only), at most max_series samples of
+ * them plus the `other` series that takes every label set past the cap. A
+ * sample is a line of the exposition: a histogram label set costs its buckets
+ * plus _sum and _count (29 for the kernel's 26 bounds), so the cap bounds the
+ * scrape's size, not just the label sets. Folded label
  * sets are remembered by a 64-bit hash in a bounded set so that
  * gespann_series_dropped_total counts each once.
  *
@@ -46,7 +49,8 @@ struct agg {
 
 	struct agg_series **series; /* creation order */
 	size_t n_series, cap_series;
-	size_t n_regular;	  /* series that count against max_series */
+	size_t n_regular;	  /* samples of the series that count against max_series */
+	size_t cost;		  /* samples one series renders: 1, or buckets + _sum + _count */
 	struct agg_series *other; /* the `other` series, once it exists */
 	struct agg_series **slots;
 	size_t n_slots;
@@ -250,10 +254,10 @@ static int series_get(struct agg *a, const char *const *values, struct agg_serie
 			*out = a->other;
 		return err;
 	}
-	if (a->n_regular < a->max_series) {
+	if (a->n_regular + a->cost <= a->max_series) {
 		err = series_insert(a, h, values, out);
 		if (!err)
-			a->n_regular++;
+			a->n_regular += a->cost;
 		return err;
 	}
 	if (folded_insert(a, h))
@@ -297,6 +301,8 @@ struct agg *agg_new(struct registry *reg, const char *name, const char *help, en
 	a->type = type;
 	a->n_all = n;
 	a->max_series = max_series;
+	/* a histogram label set is n_bounds + 1 buckets, _sum and _count on the wire */
+	a->cost = type == METRIC_HISTOGRAM ? n_bounds + 3 : 1;
 	for (i = 0; i < n; i++) {
 		if (!(selected_mask & (UINT64_C(1) << i)))
 			continue;

@@ -27,7 +27,10 @@ struct agg;
  * selected_mask selects all_labels[i] (NULL-terminated, at most 64 names; at
  * most REGISTRY_MAX_LABELS selected), kept in all_labels order. bounds and
  * n_bounds as for registry_add() (histograms only). max_series >= 1 is the
- * cap on distinct label sets (the `other` series comes on top). Returns NULL
+ * cap on the samples of distinct label sets (the `other` series comes on
+ * top): a counter or gauge label set is one sample, a histogram's is its
+ * n_bounds + 1 buckets plus _sum and _count (n_bounds + 3), so a histogram
+ * family holds max_series / (n_bounds + 3) label sets. Returns NULL
  * with errno EINVAL, EEXIST (see registry_add()) or ENOMEM. The family stays
  * in reg after agg_free(); agg_publish() must not be called after
  * registry_free(reg).
@@ -86,7 +89,8 @@ int agg_publish(struct agg *a);
  */
 uint64_t agg_dropped(const struct agg *a);
 
-/* Series held now, the `other` series included: at most max_series + 1. */
+/* Series (label sets) held now, the `other` series included: at most
+ * max_series / cost + 1, where cost is 1 or a histogram's n_bounds + 3. */
 size_t agg_series(const struct agg *a);
 
 /* The registry family (for tests and for callers rendering the family name). */

@@ -515,6 +515,16 @@ const struct metric_def catalogue[M_MAX] = {
 		.labels = lbl_reason,
 		.dsd_name = "http.connections.rejected",
 	},
+	[M_SCRAPERS_FORGOTTEN] = {
+		.name = "gespann_scrapers_forgotten_total",
+		.type = METRIC_COUNTER,
+		.help = "Scrapers of /metrics forgotten to make room for a new one (16 are "
+			"remembered, by address and User-Agent); a forgotten scraper's next "
+			"scrape shows new series at their value, not 0 first.",
+		.unit = "1",
+		.labels = lbl_none,
+		.dsd_name = "scrapers.forgotten",
+	},
 };
 
 const struct metric_def *catalogue_find(const char *name)

@@ -75,6 +75,7 @@ enum metric_id {
 	M_FLOW_ENTRIES_LOST,
 	/* the Prometheus endpoint's guard, declared on its first refusal (httpguard.c) */
 	M_HTTP_REJECTED,
+	M_SCRAPERS_FORGOTTEN,
 	M_MAX,
 };
 

@@ -17,53 +17,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util/hashmix.h"
 #include "metrics/catalogue.h"
 #include "metrics/registry.h"
+#include "metrics/registry_int.h"
 
-/* Longest rendered number: "-1.2345678901234567e-308" plus NUL. */
-#define NUM_MAX		32
-/* Integers with an exact double representation render without exponent. */
-#define EXACT_INT_LIMIT 9007199254740992.0 /* 2^53 */
 #define TABLE_MIN_SLOTS 64
-
-struct series {
-	struct metric_family *family;
-	uint64_t hash;
-	double value;	   /* counter, gauge */
-	double sum;	   /* histogram */
-	uint64_t *buckets; /* histogram: n_bounds + 1 non-cumulative counts */
-	char *labels;	   /* escaped `a="x",b="y"`; "" for a family without labels */
-	char *values[];	   /* raw label values, one per label name */
-};
-
-struct metric_family {
-	struct registry *reg;
-	struct metric_family *next;
-	const struct metric_def *def;
-	char *name;
-	char *help; /* escaped */
-	enum metric_type type;
-	unsigned int id;
-	size_t n_labels;
-	char *label_names[REGISTRY_MAX_LABELS];
-	size_t n_bounds;
-	double *bounds;
-	char (*le)[NUM_MAX]; /* bounds rendered once, for the le label */
-	struct series **series;
-	size_t n_series;
-	size_t cap_series;
-};
-
-struct registry {
-	struct metric_family *head;
-	struct metric_family *tail;
-	unsigned int n_families;
-	struct series **slots; /* open addressing, linear probing, power of 2 */
-	size_t n_slots;
-	size_t n_used;
-};
 
 /* ==== strbuf ==== */
 
@@ -89,8 +50,7 @@ void strbuf_reset(struct strbuf *sb)
 		sb->buf[0] = '\0';
 }
 
-/* Make room for `extra` more bytes plus the terminating NUL. */
-static int strbuf_reserve(struct strbuf *sb, size_t extra)
+int strbuf_reserve(struct strbuf *sb, size_t extra)
 {
 	size_t need, cap;
 	char *buf;
@@ -278,23 +238,6 @@ static char *escape_into(char *dst, const char *s, bool quote)
 		}
 	}
 	return dst;
-}
-
-/*
- * Sample values: integers below 2^53 as plain integers ("12345", never
- * "1.2345e+04" or "12345.0"), anything else with %.17g so it reads back
- * exactly; the specials spelled the way the text format wants them.
- */
-static void format_value(char *buf, size_t len, double v)
-{
-	if (isnan(v))
-		snprintf(buf, len, "NaN");
-	else if (isinf(v))
-		snprintf(buf, len, "%s", v > 0 ? "+Inf" : "-Inf");
-	else if (fabs(v) < EXACT_INT_LIMIT && v == trunc(v))
-		snprintf(buf, len, "%lld", (long long)v);
-	else
-		snprintf(buf, len, "%.17g", v);
 }
 
 /*
@@ -629,6 +572,19 @@ static int family_reserve(struct metric_family *f)
 	return 0;
 }
 
+static int64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+uint64_t registry_generation(const struct registry *r)
+{
+	return r ? r->generation : 0;
+}
+
 /*
  * One allocation per series: the struct with its value pointers, then the
  * buckets (8-aligned since the struct holds doubles), the raw values and the
@@ -653,6 +609,8 @@ static struct series *series_new(struct metric_family *f, uint64_t h, const char
 		return NULL;
 	s->family = f;
 	s->hash = h;
+	s->born = ++f->reg->generation;
+	s->created_ns = realtime_ns();
 	s->buckets = n_buckets ? (uint64_t *)((char *)s + off) : NULL;
 	p = (char *)s + off + n_buckets * sizeof(uint64_t);
 	for (i = 0; i < f->n_labels; i++) {
@@ -817,115 +775,6 @@ int registry_set_histogram(struct metric_family *f, const char *const *label_val
 	return 0;
 }
 
-/* ==== Rendering ==== */
-
-static const char *const type_names[] = {
-	[METRIC_COUNTER] = "counter",
-	[METRIC_GAUGE] = "gauge",
-	[METRIC_HISTOGRAM] = "histogram",
-};
-
-/* name+suffix{labels[,le="le"]} value\n, with the braces only when there are labels. */
-static int render_sample(struct strbuf *sb, const char *name, const char *suffix,
-			 const char *labels, const char *le, const char *value)
-{
-	size_t n_name = strlen(name), n_suffix = strlen(suffix), n_labels = strlen(labels);
-	size_t n_le = le ? strlen(le) : 0, n_value = strlen(value), n;
-	char *p;
-	int err;
-
-	n = n_name + n_suffix + n_labels + 2 + 1 + n_value + 1;
-	if (le)
-		n += 1 + 5 + n_le;
-	err = strbuf_reserve(sb, n);
-	if (err)
-		return err;
-	p = sb->buf + sb->len;
-	p = mempcpy(p, name, n_name);
-	p = mempcpy(p, suffix, n_suffix);
-	if (n_labels || le) {
-		*p++ = '{';
-		p = mempcpy(p, labels, n_labels);
-		if (le) {
-			if (n_labels)
-				*p++ = ',';
-			p = mempcpy(p, "le=\"", 4);
-			p = mempcpy(p, le, n_le);
-			*p++ = '"';
-		}
-		*p++ = '}';
-	}
-	*p++ = ' ';
-	p = mempcpy(p, value, n_value);
-	*p++ = '\n';
-	*p = '\0';
-	sb->len = p - sb->buf;
-	return 0;
-}
-
-static int render_histogram(struct strbuf *sb, const struct metric_family *f,
-			    const struct series *s)
-{
-	char num[NUM_MAX];
-	uint64_t total = 0;
-	size_t i;
-	int err;
-
-	for (i = 0; i <= f->n_bounds; i++) {
-		/* saturate rather than wrap: a bucket count must never go down */
-		total = s->buckets[i] > UINT64_MAX - total ? UINT64_MAX : total + s->buckets[i];
-		snprintf(num, sizeof(num), "%llu", (unsigned long long)total);
-		err = render_sample(sb, f->name, "_bucket", s->labels,
-				    i < f->n_bounds ? f->le[i] : "+Inf", num);
-		if (err)
-			return err;
-	}
-	format_value(num, sizeof(num), s->sum);
-	err = render_sample(sb, f->name, "_sum", s->labels, NULL, num);
-	if (err)
-		return err;
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)total);
-	return render_sample(sb, f->name, "_count", s->labels, NULL, num);
-}
-
-static int render_family(struct strbuf *sb, const struct metric_family *f)
-{
-	char num[NUM_MAX];
-	size_t i;
-	int err;
-
-	err = strbuf_printf(sb, "# HELP %s%s%s\n# TYPE %s %s\n", f->name, *f->help ? " " : "",
-			    f->help, f->name, type_names[f->type]);
-	if (err)
-		return err;
-	for (i = 0; i < f->n_series; i++) {
-		if (f->type == METRIC_HISTOGRAM) {
-			err = render_histogram(sb, f, f->series[i]);
-		} else {
-			format_value(num, sizeof(num), f->series[i]->value);
-			err = render_sample(sb, f->name, "", f->series[i]->labels, NULL, num);
-		}
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-int registry_render_prometheus(const struct registry *r, struct strbuf *out)
-{
-	const struct metric_family *f;
-	int err;
-
-	if (!r || !out)
-		return -EINVAL;
-	for (f = r->head; f; f = f->next) {
-		err = render_family(out, f);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
 void registry_visit(const struct registry *r, registry_visit_fn fn, void *ctx)
 {
 	for (const struct metric_family *f = r->head; f; f = f->next) {
@@ -944,6 +793,7 @@ void registry_visit(const struct registry *r, registry_visit_fn fn, void *ctx)
 				.bounds = f->bounds,
 				.buckets = se->buckets,
 				.sum = se->sum,
+				.created_ns = se->created_ns,
 			};
 
 			if (f->type == METRIC_HISTOGRAM && se->buckets) {

@@ -33,6 +33,8 @@ void strbuf_init(struct strbuf *sb);
 void strbuf_free(struct strbuf *sb);
 /* Empty the buffer but keep its memory, for reuse by the next render. */
 void strbuf_reset(struct strbuf *sb);
+/* Make room for `extra` more bytes plus the terminating NUL: 0 or -ENOMEM. */
+int strbuf_reserve(struct strbuf *sb, size_t extra);
 int strbuf_append(struct strbuf *sb, const char *s, size_t n);
 int strbuf_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -102,6 +104,7 @@ struct registry_sample {
 	const uint64_t *buckets;
 	uint64_t count;
 	double sum;
+	int64_t created_ns; /* unix ns (CLOCK_REALTIME) when the series was created */
 };
 
 typedef void (*registry_visit_fn)(const struct registry_sample *s, void *ctx);
@@ -114,5 +117,40 @@ void registry_visit(const struct registry *r, registry_visit_fn fn, void *ctx);
  * every family, families in the order added, series in the order created.
  * Appends to out (reset it first to reuse it). Returns 0 or -ENOMEM. */
 int registry_render_prometheus(const struct registry *r, struct strbuf *out);
+
+/*
+ * Series created so far in r: every new series takes the next number (its
+ * generation, from 1). Removing series does not lower it. A scraper that
+ * remembers the generation of its last render can be shown what is new.
+ */
+uint64_t registry_generation(const struct registry *r);
+
+enum registry_format {
+	REGISTRY_TEXT = 0,	  /* Prometheus text 0.0.4 */
+	REGISTRY_OPENMETRICS = 1, /* OpenMetrics 1.0.0 text */
+};
+
+struct registry_render_opts {
+	enum registry_format format;
+	/*
+	 * Counter and histogram series of a generation above shown_upto are
+	 * rendered at 0 (value; every bucket, _sum and _count), so a consumer
+	 * that computes increases from consecutive samples (Prometheus' rate())
+	 * sees 0 then the value instead of a series born at its value. Gauges
+	 * always show their value. UINT64_MAX: no series is new.
+	 */
+	uint64_t shown_upto;
+};
+
+/*
+ * Render r with opts (NULL: text 0.0.4, nothing new, as
+ * registry_render_prometheus()). OpenMetrics: a counter family is named
+ * without its _total suffix in HELP and TYPE (unknown type when the name has
+ * no _total); counters and histograms add NAME_created{labels} (the series'
+ * creation time, unix seconds with milliseconds); HELP escapes double quotes;
+ * "# EOF" ends the text. Appends to out. Returns 0, -EINVAL or -ENOMEM.
+ */
+int registry_render(const struct registry *r, const struct registry_render_opts *opts,
+		    struct strbuf *out);
 
 #endif

@@ -32,7 +32,9 @@ for t in alpha bravo holder svc-one svc-two svc-hold; do
 done
 BIN=$E2E_TMP/bin
 
-agent_start flows-srv "/var/run/netns/$NS_SRV" || { e2e_finish; exit 1; }
+# the server agent selects the client's address (off by default) to check it
+agent_start flows-srv "/var/run/netns/$NS_SRV" "attributes:
+  client_address: true" || { e2e_finish; exit 1; }
 agent_save SRVAGENT
 agent_start flows-cli "/var/run/netns/$NS_CLI" || { e2e_finish; exit 1; }
 agent_save CLIAGENT

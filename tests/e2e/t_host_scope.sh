@@ -24,7 +24,9 @@ for t in hs-client hs-server hs-holder; do
 done
 BIN=$E2E_TMP/bin
 
-agent_start host host || { e2e_finish; exit 1; }
+# role="server" series are checked by the client's address: selected (off by default)
+agent_start host host "attributes:
+  client_address: true" || { e2e_finish; exit 1; }
 fds_before=$(ls "/proc/$AGENT_PID/fd" | wc -l)
 netns_setup gsp-hscope || { not_ok "netns setup"; e2e_finish; exit 1; }
 netns_keep_time_wait || not_ok "tcp_rfc1337=1 in the client namespace"

@@ -195,7 +195,7 @@ static void test_defaults(void **state)
 	CHECK_STR("defaults", "adapters[0].address", "0.0.0.0", cfg.adapters[0].address);
 	CHECK_U64("defaults", "adapters[0].port", 8080, cfg.adapters[0].port);
 	CHECK_U64("defaults", "n_select", 0, cfg.n_select);
-	CHECK_U64("defaults", "max_series", 10000, cfg.max_series);
+	CHECK_U64("defaults", "max_series", 2000, cfg.max_series);
 	CHECK_U64("defaults", "n_networks", 0, cfg.n_networks);
 	CHECK_U64("defaults", "dns_enabled", 1, cfg.dns_enabled);
 	CHECK_U64("defaults", "dns_events", DNS_EVENTS_NONE, cfg.dns_events);
@@ -225,7 +225,7 @@ static void test_default_yaml(void **state)
 	assert_non_null(strstr(config_default_text(), "idle_timeout: 30s\n"));
 	assert_non_null(strstr(config_default_text(), "type: prometheus\n"));
 	assert_non_null(strstr(config_default_text(), "port: 8080\n"));
-	assert_non_null(strstr(config_default_text(), "  max_series: 10000\n"));
+	assert_non_null(strstr(config_default_text(), "  max_series: 2000\n"));
 	assert_non_null(strstr(config_default_text(), "  timeout: 5s\n"));
 	assert_non_null(strstr(config_default_text(), "  max: 32768\n"));
 }
@@ -1349,7 +1349,7 @@ static const struct bad_case bad_cases_issue5[] = {
 	/* attributes */
 	{ "attributes: 5\n", "config.yaml:1: attributes: expected a mapping, got an integer" },
 	{ "attributes:\n  selekt: {}\n",
-	  "config.yaml:2: attributes: unknown key \"selekt\" (known: select, max_series)" },
+	  "config.yaml:2: attributes: unknown key \"selekt\" (known: select, max_series, client_address)" },
 	{ "attributes:\n  max_series: 0\n",
 	  "config.yaml:2: attributes.max_series: 0 is out of range (1-10000000)" },
 	{ "attributes:\n  max_series: 10000001\n",

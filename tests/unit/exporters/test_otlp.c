@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -101,6 +102,54 @@ static req_t *encode_decode(struct registry *r)
 	free(buf);
 	assert_non_null(back);
 	return back;
+}
+
+/* ==== Start times ==== */
+
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * A cumulative point starts when its series was created, not at the agent's
+ * start: a counter series created an hour after start has counted since
+ * then. Ground truth: the test's clock around the registry_set that created
+ * it; the agent started an hour before.
+ */
+static void test_start_is_series_creation(void **state)
+{
+	static const double bounds[] = { 1 };
+	const uint64_t buckets[] = { 1, 0 };
+	struct registry *r = registry_new();
+	struct metric_family *c, *h;
+	const pb_metric *m;
+	struct arena a = { 0 };
+	pb_request *req = NULL;
+	uint64_t start, t0, t1, now;
+
+	(void)state;
+	c = registry_add(r, "x_failures_total", "F.", METRIC_COUNTER, NULL, NULL, 0);
+	h = registry_add(r, "x_rtt_seconds", "R.", METRIC_HISTOGRAM, NULL, bounds, 1);
+	assert_true(c && h);
+	t0 = wall_ns();
+	start = t0 - 3600ULL * 1000000000;
+	assert_int_equal(registry_set(c, NULL, 1), 0);
+	assert_int_equal(registry_set_histogram(h, NULL, buckets, 0.5), 0);
+	t1 = wall_ns();
+	now = t1 + 1000000000;
+	assert_int_equal(otlp_build_request(r, &a, "testhost", start, now, &req), 0);
+	m = find_metric((const req_t *)req, "x_failures_total");
+	assert_true(m->sum->data_points[0]->start_time_unix_nano >= t0);
+	assert_true(m->sum->data_points[0]->start_time_unix_nano <= t1);
+	m = find_metric((const req_t *)req, "x_rtt_seconds");
+	assert_true(m->histogram->data_points[0]->start_time_unix_nano >= t0);
+	assert_true(m->histogram->data_points[0]->start_time_unix_nano <= t1);
+	arena_free(&a);
+	registry_free(r);
 }
 
 /* ==== Encoding ==== */
@@ -933,6 +982,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_protobuf_roundtrip),
+		cmocka_unit_test(test_start_is_series_creation),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_json_strings_and_numbers),
 		cmocka_unit_test(test_gzip_roundtrip),

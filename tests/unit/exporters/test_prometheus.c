@@ -724,6 +724,63 @@ static void test_gzip(void **state)
 }
 
 /* A connected socket that sent part of a request head. */
+#define GET_PROM                                                                           \
+	"GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"                        \
+	"User-Agent: Prometheus/2.42.0\r\n"                                                \
+	"Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;" \
+	"version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1\r\n\r\n"
+
+/*
+ * Prometheus' Accept gets OpenMetrics; a counter series created between two
+ * of its scrapes is 0 in the next one and has its value in the one after;
+ * another client (curl's Accept and User-Agent) takes none of its zeros.
+ */
+static void test_openmetrics_new_series_zero_first(void **state)
+{
+	static const char *const labels[] = { "errno", NULL };
+	struct fixture *fx = *state;
+	struct prometheus_exporter *e = start_local(fx);
+	struct metric_family *fails;
+	struct client c = { 0 };
+	const char *body;
+
+	fails = registry_add(fx->reg, "test_failures_total", "Failures.", METRIC_COUNTER, labels,
+			     NULL, 0);
+	assert_non_null(fails);
+	fetch(e, &c, GET_PROM);
+	assert_status(&c, "HTTP/1.1 200 OK");
+	assert_string_equal(header_of(&c, "Content-Type"),
+			    "application/openmetrics-text; version=1.0.0; charset=utf-8");
+	body = body_of(&c);
+	assert_non_null(strstr(body, "# TYPE test_refreshes counter\ntest_refreshes_total 1\n"
+				     "test_refreshes_created "));
+	assert_int_equal(strcmp(body + strlen(body) - 6, "# EOF\n"), 0);
+	client_free(&c);
+
+	/* one refused connect after that scrape */
+	assert_int_equal(registry_set(fails, (const char *[]){ "ECONNREFUSED" }, 1), 0);
+	memset(&c, 0, sizeof(c));
+	fetch(e, &c, GET_PROM);
+	assert_non_null(strstr(body_of(&c), "test_failures_total{errno=\"ECONNREFUSED\"} 0\n"));
+	client_free(&c);
+
+	/* curl meanwhile: its first scrape, every value as it is */
+	memset(&c, 0, sizeof(c));
+	fetch(e, &c,
+	      "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\nUser-Agent: "
+	      "curl/7.88.1\r\nAccept: */*\r\n\r\n");
+	assert_string_equal(header_of(&c, "Content-Type"),
+			    "text/plain; version=0.0.4; charset=utf-8");
+	assert_non_null(strstr(body_of(&c), "test_failures_total{errno=\"ECONNREFUSED\"} 1\n"));
+	client_free(&c);
+
+	memset(&c, 0, sizeof(c));
+	fetch(e, &c, GET_PROM);
+	assert_non_null(strstr(body_of(&c), "test_failures_total{errno=\"ECONNREFUSED\"} 1\n"));
+	client_free(&c);
+	prometheus_exporter_stop(e);
+}
+
 static int dribbler(struct prometheus_exporter *e)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET };
@@ -815,6 +872,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gzip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_head_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_address_cap_evicts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_openmetrics_new_series_zero_first, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,7 +34,8 @@ struct fixture {
 	struct flows_enrich en;
 };
 
-static int setup(void **state)
+/* The defaults, DNS off; client_address: the attributes.client_address key. */
+static int setup_with(void **state, int client_address)
 {
 	struct fixture *fx = calloc(1, sizeof(*fx));
 	char err[256];
@@ -42,6 +43,7 @@ static int setup(void **state)
 	fx->cfg = calloc(1, sizeof(*fx->cfg));
 	config_set_defaults(fx->cfg);
 	fx->cfg->dns_enabled = 0;
+	fx->cfg->client_address = client_address;
 	fx->reg = registry_new();
 	fx->en.pc = proccache_new(fx->cfg->max_processes, "/proc", "/sys/fs/cgroup");
 	fx->en.hc = hostcache_new(fx->cfg->dns_max_names);
@@ -51,6 +53,18 @@ static int setup(void **state)
 	strbuf_init(&fx->out);
 	*state = fx;
 	return 0;
+}
+
+/* Most tests check the client's address of server flows: selected. */
+static int setup(void **state)
+{
+	return setup_with(state, 1);
+}
+
+/* The default: server flows without the client's address. */
+static int setup_default(void **state)
+{
+	return setup_with(state, 0);
 }
 
 static int teardown(void **state)
@@ -347,6 +361,67 @@ static void test_udp_roles(void **state)
 	       "1");
 }
 
+/*
+ * 100 clients, each from its own address, connect to one service: with the
+ * default (attributes.client_address off) the server side is one series
+ * with dst_address="" and the value 100 (the records the test made); with
+ * the address selected it is 100 series of 1.
+ */
+static void clients_connect(struct fixture *fx)
+{
+	struct gs_conn c;
+	char addr[32];
+
+	for (int i = 0; i < 100; i++) {
+		snprintf(addr, sizeof(addr), "198.18.1.%d", i + 1);
+		conn(&c, "svc-one", addr, (uint16_t)(41000 + i), GS_CF_PASSIVE | GS_CF_ESTABLISHED);
+		c.sport = 9101;
+		c.bytes_received = 10;
+		record(fx, GS_EV_CLOSE, 0x5000 + (uint64_t)i, &c);
+	}
+}
+
+static int count_lines(const char *text, const char *prefix)
+{
+	int n = 0;
+
+	for (const char *p = strstr(text, prefix); p; p = strstr(p + 1, prefix))
+		n++;
+	return n;
+}
+
+static void test_server_flows_without_client_address(void **state)
+{
+	struct fixture *fx = *state;
+
+	clients_connect(fx);
+	expect(fx,
+	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"server\",src_process=\"svc-"
+	       "one\",dst_address=\"\",dst_port=\"9101\",dst_name=\"\",dst_class=\"internal\","
+	       "dst_zone=\"\",outcome=\"ok\"}",
+	       "100");
+	expect(fx,
+	       FB "{direction=\"received\",protocol=\"tcp\",role=\"server\",src_process=\"svc-"
+		  "one\",dst_address=\"\",dst_port=\"9101\",dst_name=\"\",dst_class=\"internal\","
+		  "dst_zone=\"\"}",
+	       "1000");
+	assert_int_equal(count_lines(render(fx), "\ngespann_flow_connections_total{"), 1);
+	absent(fx, "198.18.1.");
+}
+
+static void test_server_flows_with_client_address(void **state)
+{
+	struct fixture *fx = *state;
+
+	clients_connect(fx);
+	expect(fx,
+	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"server\",src_process=\"svc-"
+	       "one\",dst_address=\"198.18.1.57\",dst_port=\"9101\",dst_name=\"\",dst_class="
+	       "\"internal\",dst_zone=\"\",outcome=\"ok\"}",
+	       "1");
+	assert_int_equal(count_lines(render(fx), "\ngespann_flow_connections_total{"), 100);
+}
+
 /* A proc record (the kernel's strings without NUL) must not upset the
  * table, and an unknown owner is "unknown". */
 static void test_unknown_owner(void **state)
@@ -391,6 +466,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lost_record_and_reused_socket, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_udp_roles, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_flows_without_client_address,
+						setup_default, teardown),
+		cmocka_unit_test_setup_teardown(test_server_flows_with_client_address, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_owner, setup, teardown),
 		cmocka_unit_test(test_check_config),
 	};

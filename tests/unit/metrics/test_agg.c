@@ -175,8 +175,9 @@ static void test_histogram(void **state)
 	static const char *const labels[] = { "server", "qtype", NULL };
 	static const double bounds[] = { 0.25, 1, 4 };
 	struct registry *r = registry_new();
+	/* room for one label set: 3 bounds + +Inf, _sum and _count are 6 samples */
 	struct agg *a = agg_new(r, "dns_latency_seconds", "Latency.", METRIC_HISTOGRAM, labels, 0x1,
-				bounds, 3, 1);
+				bounds, 3, 6);
 
 	assert_non_null(a);
 	assert_int_equal(agg_observe(a, (const char *[]){ "198.18.0.2", "A" }, 0.125), 0);
@@ -204,6 +205,38 @@ static void test_histogram(void **state)
 			 "dns_latency_seconds_sum{server=\"other\"} 2\n"
 			 "dns_latency_seconds_count{server=\"other\"} 1\n");
 	agg_free(a);
+	registry_free(r);
+}
+
+/*
+ * A histogram label set counts against max_series by the samples it puts on
+ * the wire: 3 bounds are 4 buckets + _sum + _count = 6, so a cap of 17 holds
+ * two label sets (12), not a third (18); a counter with the same cap holds 17.
+ */
+static void test_histogram_cap_by_size(void **state)
+{
+	static const char *const labels[] = { "server", NULL };
+	static const double bounds[] = { 0.25, 1, 4 };
+	struct registry *r = registry_new();
+	struct agg *h =
+		agg_new(r, "lat_seconds", "Latency.", METRIC_HISTOGRAM, labels, 0x1, bounds, 3, 17);
+	struct agg *c = agg_new(r, "q_total", "Queries.", METRIC_COUNTER, labels, 0x1, NULL, 0, 17);
+	char addr[32];
+
+	(void)state;
+	assert_non_null(h);
+	assert_non_null(c);
+	for (int i = 0; i < 20; i++) {
+		snprintf(addr, sizeof(addr), "198.18.0.%d", i + 1);
+		assert_int_equal(agg_observe(h, (const char *[]){ addr }, 0.5), 0);
+		assert_int_equal(agg_add(c, (const char *[]){ addr }, 1), 0);
+	}
+	assert_int_equal(agg_series(h), 2 + 1); /* and other */
+	assert_int_equal(agg_dropped(h), 18);
+	assert_int_equal(agg_series(c), 17 + 1);
+	assert_int_equal(agg_dropped(c), 3);
+	agg_free(h);
+	agg_free(c);
 	registry_free(r);
 }
 
@@ -397,10 +430,15 @@ static void test_reconfigure(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cap_other_dropped), cmocka_unit_test(test_small_cap_exact),
-		cmocka_unit_test(test_histogram),	  cmocka_unit_test(test_gauge_snapshots),
-		cmocka_unit_test(test_folded_set_bound),  cmocka_unit_test(test_no_labels_selected),
-		cmocka_unit_test(test_bad_input),	  cmocka_unit_test(test_reconfigure),
+		cmocka_unit_test(test_cap_other_dropped),
+		cmocka_unit_test(test_small_cap_exact),
+		cmocka_unit_test(test_histogram),
+		cmocka_unit_test(test_histogram_cap_by_size),
+		cmocka_unit_test(test_gauge_snapshots),
+		cmocka_unit_test(test_folded_set_bound),
+		cmocka_unit_test(test_no_labels_selected),
+		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_reconfigure),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
