@@ -228,8 +228,7 @@ static bool btf_has(const struct btf *btf, const char *prefix, const char *name,
 	return btf && btf__find_by_name_kind(btf, buf, kind) > 0;
 }
 
-/* Does the kernel's enum ENUM_NAME have the value VALUE? */
-static bool btf_enum_has(const struct btf *btf, const char *enum_name, const char *value)
+bool probes_btf_enum_has(const struct btf *btf, const char *enum_name, const char *value)
 {
 	const struct btf_type *t;
 	const struct btf_enum *e;
@@ -558,11 +557,13 @@ static void check_feature(struct prereqs *r, const struct prereq_env *env, enum 
 			    "UDP flows are named by their socket's creator");
 		break;
 	case FEAT_UDP_OWNER_SEED:
+	case FEAT_TCP_OWNER_SEED:
 		if (s == PREREQ_OK &&
-		    !btf_enum_has(env->btf, "bpf_func_id", "BPF_FUNC_sock_from_file"))
-			row_set(row, PREREQ_FALLBACK,
-				"no bpf_sock_from_file (5.11+): UDP sockets "
-				"older than the agent are named when they send");
+		    !probes_btf_enum_has(env->btf, "bpf_func_id", "BPF_FUNC_sock_from_file"))
+			row_set(row, PREREQ_FALLBACK, "no bpf_sock_from_file (5.11+): %s",
+				f == FEAT_UDP_OWNER_SEED ?
+					"UDP sockets older than the agent are named when they send" :
+					"TCP connections older than the agent are unknown");
 		else
 			row_set(row, s == PREREQ_MISSING ? PREREQ_FALLBACK : s,
 				"bpf_sock_from_file in BTF, %s", hooks);
