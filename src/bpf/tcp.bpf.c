@@ -592,7 +592,9 @@ static __always_inline int on_accept_exit(long ret)
 	/* Only sockets in `conns` are in scope: no netns check needed. */
 	key = (__u64)sk;
 	c = bpf_map_lookup_elem(&conns, &key);
-	if (!c || !(c->flags & GS_CF_PASSIVE))
+	/* Seeded: one that waited in the accept queue at start (accept()
+	 * returns a socket once, so a seeded one here is such a child). */
+	if (!c || !(c->flags & (GS_CF_PASSIVE | GS_CF_SEEDED)))
 		return 0;
 	c->pid = bpf_get_current_pid_tgid() >> 32;
 	c->cgroup_id = bpf_get_current_cgroup_id();

@@ -15,42 +15,69 @@
 
 #include "trafficgen.h"
 
-/* Write out bytes and read in bytes on fd at the same time (the server
- * answers while we write: doing one after the other could fill both
- * windows). Dies on an error or at the deadline. */
-static void step_transfer(int fd, uint64_t out, uint64_t in)
+struct step_conn {
+	uint64_t sent, got;
+};
+
+/* Write out bytes and read in bytes on every connection at once: the
+ * server answers while we write (one direction after the other could fill
+ * both windows), and a server that accepts late holds up none of the
+ * others. Dies on an error or at the deadline. */
+static void step_transfer(const int *fds, uint64_t n, uint64_t out, uint64_t in)
 {
+	struct pollfd *p = calloc(n, sizeof(*p));
+	struct step_conn *c = calloc(n, sizeof(*c));
 	unsigned char buf[16384];
-	uint64_t sent = 0, got = 0;
+	uint64_t i, left = out || in ? n : 0;
 
-	while (sent < out || got < in) {
-		short ev = (got < in ? POLLIN : 0) | (sent < out ? POLLOUT : 0);
-		short rev = wait_fd(fd, ev, "moving a step's payload");
-		ssize_t n;
+	if (!p || !c)
+		tool_die_setup("out of memory");
+	while (left > 0) {
+		int r;
 
-		if ((rev & POLLOUT) && sent < out) {
-			size_t chunk = out - sent < IO_CHUNK ? (size_t)(out - sent) : IO_CHUNK;
-
-			n = send(fd, g_pattern, chunk, MSG_NOSIGNAL);
-			if (n > 0)
-				sent += (uint64_t)n;
-			else if (n < 0 && errno != EAGAIN && errno != EINTR)
-				tool_die_setup("send: %s", strerror(errno));
+		for (i = 0; i < n; i++) {
+			p[i].fd = c[i].sent < out || c[i].got < in ? fds[i] : -1;
+			p[i].events =
+				(c[i].got < in ? POLLIN : 0) | (c[i].sent < out ? POLLOUT : 0);
 		}
-		if ((rev & (POLLIN | POLLHUP | POLLERR)) && got < in) {
-			size_t want = in - got < sizeof(buf) ? (size_t)(in - got) : sizeof(buf);
+		r = poll(p, n, remaining_ms("moving a step's payload"));
+		if (wait_interrupted(r, "poll", "moving a step's payload"))
+			continue;
+		for (i = 0; i < n; i++) {
+			ssize_t k;
 
-			n = recv(fd, buf, want, 0);
-			if (n > 0)
-				got += (uint64_t)n;
-			else if (n == 0)
-				tool_die_setup("the server closed after %" PRIu64 " of %" PRIu64
-					       " bytes",
-					       got, in);
-			else if (errno != EAGAIN && errno != EINTR)
-				tool_die_setup("recv: %s", strerror(errno));
+			if ((p[i].revents & POLLOUT) && c[i].sent < out) {
+				size_t chunk = out - c[i].sent < IO_CHUNK ?
+						       (size_t)(out - c[i].sent) :
+						       IO_CHUNK;
+
+				k = send(fds[i], g_pattern, chunk, MSG_NOSIGNAL);
+				if (k > 0)
+					c[i].sent += (uint64_t)k;
+				else if (k < 0 && errno != EAGAIN && errno != EINTR)
+					tool_die_setup("send: %s", strerror(errno));
+			}
+			if ((p[i].revents & (POLLIN | POLLHUP | POLLERR)) && c[i].got < in) {
+				size_t want = in - c[i].got < sizeof(buf) ?
+						      (size_t)(in - c[i].got) :
+						      sizeof(buf);
+
+				k = recv(fds[i], buf, want, 0);
+				if (k > 0)
+					c[i].got += (uint64_t)k;
+				else if (k == 0)
+					tool_die_setup("the server closed after %" PRIu64
+						       " of %" PRIu64 " bytes",
+						       c[i].got, in);
+				else if (errno != EAGAIN && errno != EINTR)
+					tool_die_setup("recv: %s", strerror(errno));
+			}
+			if (p[i].fd >= 0 && c[i].sent == out && c[i].got == in)
+				left--;
 		}
 	}
+	free(p);
+	free(c);
 }
 
 int cmd_tcp_steps(const struct opts *o)
@@ -64,7 +91,7 @@ int cmd_tcp_steps(const struct opts *o)
 	fds = calloc(o->conns, sizeof(*fds));
 	if (!fds)
 		tool_die_setup("out of memory");
-	printf("{\"connected\":%" PRIu64 ",\"lports\":[", o->conns);
+	printf("{\"connected\":%" PRIu64 ",\"pid\":%d,\"lports\":[", o->conns, (int)getpid());
 	for (i = 0; i < o->conns; i++) {
 		uint64_t ns;
 		int err = tcp_connect(&t, &fds[i], &ns);
@@ -82,8 +109,7 @@ int cmd_tcp_steps(const struct opts *o)
 			break;
 		if (strncmp(line, "send ", 5) || tool_parse_u64(line + 5, 0, UINT32_MAX, &s))
 			tool_die_setup("tcp-steps: unknown command '%s'", line);
-		for (i = 0; i < o->conns; i++)
-			step_transfer(fds[i], s, s * o->factor);
+		step_transfer(fds, o->conns, s, s * o->factor);
 		tot_sent += s * o->conns;
 		tot_rcvd += s * o->factor * o->conns;
 		printf("{\"step\":%" PRIu64 ",\"bytes_sent\":%" PRIu64
