@@ -78,6 +78,12 @@ import json, sys
 print(" ".join(sorted(str(json.loads(l)["pid"]) for l in open(sys.argv[1]) if "accepted" in l)))' "$E2E_TMP/$1.out"
 }
 
+# show NAME PATTERN: the /metrics lines of the last scrape matching PATTERN
+# (for the issue's closing note).
+show() {
+	grep -E "$2" "$E2E_TMP/last.prom" | sed "s/^/# $1 \/metrics: /"
+}
+
 # ---- before any agent: two connections move PRE bytes each ----
 ctl_start seedsrv srv seedsrv prefork-server --bind "$SRV4" --port "$PORT" --workers 2 --factor $FACTOR
 wait_for grep -q listening "$E2E_TMP/seedsrv.out" || not_ok "seedsrv listening on $PORT"
@@ -117,6 +123,7 @@ assert_eq "$(msum "$BW" direction=sent protocol=tcp)" "$S2" "client: kernel tota
 assert_eq "$(msum "$BW" direction=received protocol=tcp)" "$R2" "client: kernel total $BW{received,tcp} = bytes after start"
 assert_eq "$(msum "$FO" role=client src_process="$CLI_COMM" dst_port="$PORT" state=established)" 2 "client: owner of a TCP socket open before the agent named $CLI_COMM in $FO"
 assert_eq "$(mcount "$FB" src_process=unknown)" 0 "client: no flow of an unknown process"
+show client "^$FB\\{.*dst_port=\"$PORT\""
 
 agent_use SRVAGENT
 assert_true "server agent: step 2 folded in" wait_msum 10 "$S2" "$FB" direction=received
@@ -131,6 +138,7 @@ done
 assert_eq "$(mcount "$FB" role=client)" 0 "server: accepted before start is role=server, though $PORT is an ephemeral port"
 assert_eq "$(mcount "$FB" src_process=unknown)" 0 "server: no flow of an unknown process"
 assert_eq "$(msum "$BW" direction=received protocol=tcp)" "$S2" "server: kernel total $BW{received,tcp} = bytes after start"
+show server "^$FB\\{.*dst_port=\"$PORT\""
 
 # ---- the client agent restarts in the middle of the transfer ----
 agent_use CLIAGENT
@@ -147,6 +155,7 @@ assert_eq "$(msum "$FB" direction=sent "${sel[@]}")" "$S4" "restarted client age
 assert_eq "$(msum "$FB" direction=received "${sel[@]}")" "$R4" "restarted client agent: $FB{direction=received} = bytes after its start (lifetime: $(jstep seedcli 4 total_received))"
 assert_eq "$(msum "$BW" direction=sent protocol=tcp)" "$S4" "restarted client agent: kernel total $BW{sent,tcp}"
 assert_eq "$(msum "$BW" direction=received protocol=tcp)" "$R4" "restarted client agent: kernel total $BW{received,tcp}"
+show restarted-client "^($FB\\{.*dst_port=\"$PORT\"|$BW\\{.*tcp)"
 
 # ---- close: the records add only what the passes had not counted ----
 ctl seedcli close
@@ -197,6 +206,7 @@ while read -r pid rcvd sent; do
 	assert_eq "$(mseries "$FB" role=server src_process="$comm" src_pid="$pid" dst_port=$PF direction=sent)" "$sent" "pre-fork: $FB{...,src_pid=$pid,direction=sent}"
 done < <(served pfsrv)
 assert_eq "$n" 2 "pre-fork: two children served one connection each"
+show pre-fork "^$FB\\{.*dst_port=\"$PF\""
 assert_eq "$(mcount "$FB" dst_port=$PF direction=received)" 2 "pre-fork: one series per accepting child"
 assert_eq "$(mcount "$FB" src_pid="$PARENT")" 0 "pre-fork: no series of the listener's owner $PARENT"
 ctl pfsrv stop
