@@ -556,8 +556,14 @@ static void check_feature(struct prereqs *r, const struct prereq_env *env, enum 
 			    "current-task helpers in cgroup_skb",
 			    "UDP flows are named by their socket's creator");
 		break;
-	case FEAT_UDP_OWNER_SEED:
 	case FEAT_TCP_OWNER_SEED:
+		/* Its hook's row is udp_owner_seed's (hook_uses: one feature
+		 * per section): the tcp program shares iter/task_file. */
+		dep = row_find(r, "iter/task_file", true);
+		s = dep ? dep->status : PREREQ_MISSING;
+		snprintf(hooks, sizeof(hooks), "hooks iter/task_file");
+		/* fall through */
+	case FEAT_UDP_OWNER_SEED:
 		if (s == PREREQ_OK &&
 		    !probes_btf_enum_has(env->btf, "bpf_func_id", "BPF_FUNC_sock_from_file"))
 			row_set(row, PREREQ_FALLBACK, "no bpf_sock_from_file (5.11+): %s",
