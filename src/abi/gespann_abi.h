@@ -114,7 +114,8 @@ struct gs_stats {
 /* One TCP connection: value of the `conns` map (keyed by socket address) and
  * payload of its ring-buffer record. While open, the byte and retransmit
  * fields hold what has been folded into the counters so far (refreshed in
- * batches); in the record they are final. */
+ * batches; for a seeded connection on top of its seed_* figures); in the
+ * record they are final (the socket's lifetime figures). */
 struct gs_conn {
 	__u64 start_ns;	      /* CLOCK_MONOTONIC: SYN_SENT (active) or child creation */
 	__u64 established_ns; /* 0 if never established */

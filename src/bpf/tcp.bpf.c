@@ -11,7 +11,8 @@
  * One ring-buffer record per connection, submitted without a wakeup unless the
  * buffer is filling up. Owners: the connecting task (active), the listener's
  * owner for passive children until accept() returns them, then the accepting
- * task (syscall exit tracepoints).
+ * task (syscall exit tracepoints); for connections and listeners open at
+ * start, the first process found holding them (seed_tcp_owners).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -7,8 +7,9 @@
  * bpf_program__set_autoload(false), each with a log line and a feature
  * flag. Accept attribution needs the syscall tracepoints, found through
  * tracefs (mounted at /sys/kernel/tracing when the host has none).
- * Connections open before start are seeded with a socket iterator, run once
- * in every namespace in scope. The tcp family owns the ring buffer every
+ * Connections and listeners open before start are seeded with a socket
+ * iterator, run once in every namespace in scope, and their owners named by
+ * a task_file iterator (5.11+). The tcp family owns the ring buffer every
  * other family writes into.
  */
 #include <errno.h>
