@@ -107,14 +107,15 @@ struct gs_stats {
 #define GS_CF_FIN_RECEIVED  (1U << 7)
 #define GS_CF_FAILED	    (1U << 8) /* closed before ESTABLISHED */
 #define GS_CF_IPV6	    (1U << 9)
-#define GS_CF_SEEDED	    (1U << 10) /* open when the agent started: no open time, no owner */
+#define GS_CF_SEEDED	    (1U << 10) /* open when the agent started: no open time, seed_* figures */
 #define GS_CF_ABORTED	    (1U << 11) /* closed by an abort; the RST follows the record */
 #define GS_CF_ACCEPTED	    (1U << 12) /* owner (pid, comm, cgroup) taken when accept() returned it */
 
 /* One TCP connection: value of the `conns` map (keyed by socket address) and
  * payload of its ring-buffer record. While open, the byte and retransmit
  * fields hold what has been folded into the counters so far (refreshed in
- * batches); in the record they are final. */
+ * batches; for a seeded connection on top of its seed_* figures); in the
+ * record they are final (the socket's lifetime figures). */
 struct gs_conn {
 	__u64 start_ns;	      /* CLOCK_MONOTONIC: SYN_SENT (active) or child creation */
 	__u64 established_ns; /* 0 if never established */
@@ -124,6 +125,10 @@ struct gs_conn {
 	__u64 bytes_received; /* payload, without the FIN's sequence number */
 	__u64 last_active_ns; /* last refresh that saw payload move (idle detection) */
 	__u64 cgroup_id; /* cgroup v2 id of the owner (connecting, accepting or listening task) */
+	/* GS_CF_SEEDED: the figures the socket had when the agent found it
+	 * (the kernel counters start there; flow series count from there). */
+	__u64 seed_sent;
+	__u64 seed_rcvd;
 	__u32 srtt_us;
 	__u32 min_rtt_us;
 	__u32 total_retrans;
@@ -133,10 +138,10 @@ struct gs_conn {
 	__u16 family; /* AF_INET / AF_INET6 */
 	__u16 sport;  /* host byte order */
 	__u16 dport;
-	__u16 reset_reason;   /* enum sk_rst_reason of the RST we sent */
-	__u16 err;	      /* sk_err at close: errno of a failed connect */
-	__u16 close_oldstate; /* TCP state the socket left for CLOSE (in records) */
-	__u32 pad1;
+	__u16 reset_reason;	 /* enum sk_rst_reason of the RST we sent */
+	__u16 err;		 /* sk_err at close: errno of a failed connect */
+	__u16 close_oldstate;	 /* TCP state the socket left for CLOSE (in records) */
+	__u32 seed_retrans;	 /* GS_CF_SEEDED: total_retrans when found */
 	__u8 saddr[GS_ADDR_LEN]; /* IPv4 in the first 4 bytes */
 	__u8 daddr[GS_ADDR_LEN];
 	char comm[GS_COMM_LEN];
@@ -262,8 +267,8 @@ struct gs_live {
 };
 
 #define GS_LAYOUT_CHECK(type, size) _Static_assert(sizeof(type) == (size), #type " layout changed")
-GS_LAYOUT_CHECK(struct gs_conn, 152);
-GS_LAYOUT_CHECK(struct gs_event, 168);
+GS_LAYOUT_CHECK(struct gs_conn, 168);
+GS_LAYOUT_CHECK(struct gs_event, 184);
 GS_LAYOUT_CHECK(struct gs_proc_event, 304);
 GS_LAYOUT_CHECK(struct gs_dns_event, 608);
 GS_LAYOUT_CHECK(struct gs_resolve_event, 504);

@@ -11,7 +11,8 @@
  * One ring-buffer record per connection, submitted without a wakeup unless the
  * buffer is filling up. Owners: the connecting task (active), the listener's
  * owner for passive children until accept() returns them, then the accepting
- * task (syscall exit tracepoints).
+ * task (syscall exit tracepoints); for connections and listeners open at
+ * start, the first process found holding them (seed_tcp_owners).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -20,6 +21,7 @@
 
 #include "maps.bpf.h"
 #include "compat.bpf.h"
+#include "task_sock.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -28,6 +30,7 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define IPPROTO_TCP 6
 #define ECONNRESET  104
 #define EPIPE	    32
+#define EEXIST	    17
 
 /* Wake the reader early once this much is waiting (set before load). */
 const volatile __u64 ringbuf_wakeup_bytes = 256 * 1024;
@@ -590,7 +593,9 @@ static __always_inline int on_accept_exit(long ret)
 	/* Only sockets in `conns` are in scope: no netns check needed. */
 	key = (__u64)sk;
 	c = bpf_map_lookup_elem(&conns, &key);
-	if (!c || !(c->flags & GS_CF_PASSIVE))
+	/* Seeded: one that waited in the accept queue at start (accept()
+	 * returns a socket once, so a seeded one here is such a child). */
+	if (!c || !(c->flags & (GS_CF_PASSIVE | GS_CF_SEEDED)))
 		return 0;
 	c->pid = bpf_get_current_pid_tgid() >> 32;
 	c->cgroup_id = bpf_get_current_cgroup_id();
@@ -616,19 +621,40 @@ int handle_sys_exit_accept(struct trace_event_raw_sys_exit *ctx)
 
 /* ==== Seeding: connections already open when the agent starts ==== */
 
+/* A listener open at start: its port makes the connections it accepted
+ * before start server-side (flows.c tcp_is_server), and its children
+ * created later take its owner (named by seed_tcp_owners). A listen() seen
+ * meanwhile is not overwritten. */
+static __always_inline void seed_listener(struct gs_stats *st, const struct sock *sk, __u64 cookie)
+{
+	struct listen_key lk = {
+		.netns_cookie = cookie,
+		.port = sk->__sk_common.skc_num,
+	};
+	struct owner o = {};
+	long err = bpf_map_update_elem(&listeners, &lk, &o, BPF_NOEXIST);
+
+	if (err && err != -EEXIST)
+		STAT_INC(st, GS_C_LISTEN_MAP_FULL);
+}
+
 /* Run once per network namespace at start (bpf_iter over that namespace's
  * TCP sockets): synchronized connections get an entry, so their close is a
- * tracked close and the open gauge counts them from the first scrape. An
- * entry created meanwhile by a state change is never overwritten. */
+ * tracked close and the open gauge counts them from the first scrape. The
+ * entry starts at the socket's figures, so the counters (and the flow
+ * series, from seed_*) grow only by what moves after start. An entry
+ * created meanwhile by a state change is never overwritten. */
 SEC("iter/tcp")
 int seed_tcp(struct bpf_iter__tcp *ctx)
 {
 	struct sock_common *skc = ctx->sk_common;
+	struct tcp_figs f = {};
 	struct gs_conn c = {};
 	struct gs_stats *st;
 	struct tcp_sock *tp;
 	struct sock *sk;
 	__u64 key, cookie;
+	int state;
 
 	if (!skc)
 		return 0;
@@ -636,7 +662,8 @@ int seed_tcp(struct bpf_iter__tcp *ctx)
 	if (!tp)
 		return 0;
 	sk = (struct sock *)tp;
-	if (!was_synchronized(sk->__sk_common.skc_state))
+	state = sk->__sk_common.skc_state;
+	if (state != TCP_LISTEN && !was_synchronized(state))
 		return 0;
 	cookie = sk_netns_cookie(sk);
 	if (!gs_in_scope(cookie))
@@ -644,13 +671,65 @@ int seed_tcp(struct bpf_iter__tcp *ctx)
 	st = stats_get();
 	if (!st)
 		return 0;
+	if (state == TCP_LISTEN) {
+		seed_listener(st, sk, cookie);
+		return 0;
+	}
+	if (!tcp_figs_read(sk, &f))
+		return 0;
 	key = (__u64)sk;
 	c.netns_cookie = cookie;
 	c.flags = GS_CF_ESTABLISHED | GS_CF_SEEDED;
 	c.last_active_ns = bpf_ktime_get_ns();
+	c.bytes_sent = c.seed_sent = f.sent;
+	c.bytes_received = c.seed_rcvd = f.rcvd;
+	c.total_retrans = c.seed_retrans = f.retrans;
 	fill_tuple(&c, sk);
 	if (!bpf_map_update_elem(&conns, &key, &c, BPF_NOEXIST))
 		STAT_INC(st, GS_C_TCP_SEEDED);
+	return 0;
+}
+
+/*
+ * Owners of what seed_tcp found, run once after it (task_file, every task
+ * on the host; task_sock.bpf.h): the first process found holding a seeded
+ * connection or a listener found at start becomes its owner, as connect(),
+ * accept() or listen() would have named it. Prints one byte per socket it
+ * named. Needs bpf_sock_from_file (5.11+): switched off before that, and
+ * those sockets stay unknown.
+ */
+SEC("iter/task_file")
+int seed_tcp_owners(struct bpf_iter__task_file *ctx)
+{
+	struct task_sock_owner o = {};
+	struct sock *sk = task_sock_get(ctx, IPPROTO_TCP, &o);
+	struct gs_conn *c;
+	struct owner *l;
+	__u64 key = (__u64)sk;
+
+	if (!sk)
+		return 0;
+	if (sk->__sk_common.skc_state == TCP_LISTEN) {
+		struct listen_key lk = {
+			.netns_cookie = sk_netns_cookie(sk),
+			.port = sk->__sk_common.skc_num,
+		};
+
+		l = bpf_map_lookup_elem(&listeners, &lk);
+		if (!l || l->pid)
+			return 0;
+		l->cgroup_id = o.cgroup_id;
+		__builtin_memcpy(l->comm, o.comm, sizeof(l->comm));
+		l->pid = o.pid;
+	} else {
+		c = bpf_map_lookup_elem(&conns, &key);
+		if (!c || !(c->flags & GS_CF_SEEDED) || c->pid)
+			return 0;
+		c->cgroup_id = o.cgroup_id;
+		__builtin_memcpy(c->comm, o.comm, sizeof(c->comm));
+		c->pid = o.pid;
+	}
+	bpf_seq_write(ctx->meta->seq, "s", 1);
 	return 0;
 }
 

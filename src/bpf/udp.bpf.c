@@ -26,6 +26,7 @@
 #include "maps.bpf.h"
 #include "compat.bpf.h"
 #include "udp_owner.bpf.h"
+#include "task_sock.bpf.h"
 #include "udp_pkt.bpf.h"
 #include "dns_capture.bpf.h"
 
@@ -260,36 +261,19 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536); /* user space sets it to max_udp_flows */
 	__type(key, __u64);	    /* the struct sock's address */
-	__type(value, struct udp_owner_rec);
+	__type(value, struct task_sock_owner);
 } udp_seed SEC(".maps");
 
 SEC("iter/task_file")
 int seed_udp_owners(struct bpf_iter__task_file *ctx)
 {
-	struct task_struct *task = ctx->task;
-	struct file *file = ctx->file;
-	struct udp_owner_rec o = {};
-	struct socket *sock;
-	struct sock *sk;
-	__u64 key;
+	struct task_sock_owner o = {};
+	struct sock *sk = task_sock_get(ctx, IPPROTO_UDP, &o);
+	__u64 key = (__u64)sk;
 	long err;
 
-	/* One load of each: the verifier tracks the NULL check per register. */
-	gs_barrier_var(file);
-	if (!task || !file)
+	if (!sk)
 		return 0;
-	sock = bpf_sock_from_file(file);
-	if (!sock)
-		return 0;
-	sk = sock->sk;
-	if (!sk || sk->sk_protocol != IPPROTO_UDP)
-		return 0;
-	if (!gs_in_scope(gs_net_key(sk->__sk_common.skc_net.net)))
-		return 0;
-	o.cgroup_id = task->cgroups->dfl_cgrp->kn->id;
-	bpf_probe_read_kernel(o.comm, sizeof(o.comm), task->comm);
-	o.pid = task->tgid;
-	key = (__u64)sk;
 	/* The first holder found stays (BPF_NOEXIST). */
 	err = bpf_map_update_elem(&udp_seed, &key, &o, BPF_NOEXIST);
 	if (err && err != -EEXIST)
@@ -301,7 +285,8 @@ SEC("iter/udp")
 int seed_udp_apply(struct bpf_iter__udp *ctx)
 {
 	struct sock *sk = (struct sock *)ctx->udp_sk;
-	struct udp_owner_rec *seed, *o;
+	struct task_sock_owner *seed;
+	struct udp_owner_rec *o;
 	__u64 key;
 
 	if (!sk)

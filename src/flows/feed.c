@@ -244,6 +244,7 @@ struct feed *feed_new(struct probes *p, struct flows *f, const struct scope *sco
 	}
 	flows_open_census(f, scope);
 	flows_set_listener_fd(f, probes_listeners_fd(p));
+	flows_set_accept_owner(f, p->features[FEAT_ACCEPT_OWNER]);
 	return fd;
 }
 

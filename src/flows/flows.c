@@ -272,6 +272,13 @@ static struct entry *tcp_entry(struct flows *f, uint64_t sock_id, const struct g
 	}
 	e->pid = c->pid;
 	e->final = tcp_tuple_final(c);
+	/* Open before the agent started: what moved before is not ours to
+	 * count (the kernel counters start there too). */
+	if (c->flags & GS_CF_SEEDED) {
+		e->sent = c->seed_sent;
+		e->rcvd = c->seed_rcvd;
+		e->retrans = c->seed_retrans;
+	}
 	return e;
 }
 
@@ -372,6 +379,19 @@ void flows_tcp_begin(struct flows *f)
 	agg_gauge_begin(f->a[FF_OPEN]);
 }
 
+/*
+ * Payload that reached a passive connection before accept() returned it
+ * belongs to the process that accepts it: while the kernel entry still
+ * carries the listener's owner, a pass leaves its growth to the accept
+ * (the next pass, relabelled) or to the close record. An io_uring accept
+ * passes no syscall exit: such a connection is counted at its close.
+ */
+static bool tcp_growth_deferred(const struct flows *f, const struct gs_conn *c)
+{
+	return f->accept_owner &&
+	       (c->flags & (GS_CF_PASSIVE | GS_CF_ACCEPTED | GS_CF_SEEDED)) == GS_CF_PASSIVE;
+}
+
 void flows_tcp_entry(struct flows *f, uint64_t key, const struct gs_conn *c, uint64_t now_ns)
 {
 	const char *state, *v[U_MAX];
@@ -385,7 +405,8 @@ void flows_tcp_entry(struct flows *f, uint64_t key, const struct gs_conn *c, uin
 	if (!e)
 		return;
 	e->seen_pass = f->pass;
-	count_growth(f, e, c->bytes_sent, c->bytes_received, c->total_retrans);
+	if (!tcp_growth_deferred(f, c))
+		count_growth(f, e, c->bytes_sent, c->bytes_received, c->total_retrans);
 	if (c->flags & GS_CF_ESTABLISHED)
 		state = "established";
 	else if (c->flags & GS_CF_PASSIVE)
@@ -692,6 +713,11 @@ void flows_tick(struct flows *f, uint64_t now_ns)
 void flows_set_listener_fd(struct flows *f, int fd)
 {
 	f->listeners_fd = fd;
+}
+
+void flows_set_accept_owner(struct flows *f, bool on)
+{
+	f->accept_owner = on;
 }
 
 void flows_open_census(struct flows *f, const struct scope *scope)

@@ -12,6 +12,7 @@
 #ifndef GESPANN_FLOWS_H
 #define GESPANN_FLOWS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -94,6 +95,12 @@ void flows_publish(struct flows *f);
 /* Listening ports the kernel reported (netns cookie, port): a connection of
  * unknown direction whose local port is one of them is the server side. */
 void flows_set_listener_fd(struct flows *f, int listeners_map_fd);
+
+/* Whether the accept hooks name the process of each accepted connection
+ * (feature accept_owner): then a pass leaves the payload of a connection
+ * not yet accepted to its accept or its close, which count it under the
+ * accepting process. Off by default. */
+void flows_set_accept_owner(struct flows *f, bool on);
 
 /* Count TIME_WAIT sockets of the namespaces in scope (probes/scope.h: every
  * namespace for scope host, the agent's own for netns, the one at the path)

@@ -149,6 +149,7 @@ struct flows {
 	uint32_t pass;		    /* TCP batch passes */
 	uint32_t udp_pass;	    /* UDP sweeps */
 	int listeners_fd;
+	bool accept_owner;	     /* accept() names passive connections (flows_tcp_entry) */
 	uint16_t eph_lo, eph_hi;     /* net.ipv4.ip_local_port_range */
 	uint64_t now_ns;	     /* of the record or pass being handled */
 	uint64_t lost_tcp, lost_udp; /* entries whose final reading never came */

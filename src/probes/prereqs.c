@@ -228,8 +228,7 @@ static bool btf_has(const struct btf *btf, const char *prefix, const char *name,
 	return btf && btf__find_by_name_kind(btf, buf, kind) > 0;
 }
 
-/* Does the kernel's enum ENUM_NAME have the value VALUE? */
-static bool btf_enum_has(const struct btf *btf, const char *enum_name, const char *value)
+bool probes_btf_enum_has(const struct btf *btf, const char *enum_name, const char *value)
 {
 	const struct btf_type *t;
 	const struct btf_enum *e;
@@ -557,12 +556,20 @@ static void check_feature(struct prereqs *r, const struct prereq_env *env, enum 
 			    "current-task helpers in cgroup_skb",
 			    "UDP flows are named by their socket's creator");
 		break;
+	case FEAT_TCP_OWNER_SEED:
+		/* Its hook's row is udp_owner_seed's (hook_uses: one feature
+		 * per section): the tcp program shares iter/task_file. */
+		dep = row_find(r, "iter/task_file", true);
+		s = dep ? dep->status : PREREQ_MISSING;
+		snprintf(hooks, sizeof(hooks), "hooks iter/task_file");
+		/* fall through */
 	case FEAT_UDP_OWNER_SEED:
 		if (s == PREREQ_OK &&
-		    !btf_enum_has(env->btf, "bpf_func_id", "BPF_FUNC_sock_from_file"))
-			row_set(row, PREREQ_FALLBACK,
-				"no bpf_sock_from_file (5.11+): UDP sockets "
-				"older than the agent are named when they send");
+		    !probes_btf_enum_has(env->btf, "bpf_func_id", "BPF_FUNC_sock_from_file"))
+			row_set(row, PREREQ_FALLBACK, "no bpf_sock_from_file (5.11+): %s",
+				f == FEAT_UDP_OWNER_SEED ?
+					"UDP sockets older than the agent are named when they send" :
+					"TCP connections older than the agent are unknown");
 		else
 			row_set(row, s == PREREQ_MISSING ? PREREQ_FALLBACK : s,
 				"bpf_sock_from_file in BTF, %s", hooks);

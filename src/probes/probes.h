@@ -52,7 +52,10 @@ struct probes_io;
 	X(FEAT_CGROUP_SKB_PID, "cgroup_skb_pid")                                                \
 	/* the task_file iterator naming UDP sockets older than the agent                     \
 	 * (bpf_sock_from_file, 5.11+), else they are named when they send. */ \
-	X(FEAT_UDP_OWNER_SEED, "udp_owner_seed")
+	X(FEAT_UDP_OWNER_SEED, "udp_owner_seed")                                                \
+	/* the task_file iterator naming TCP connections and listeners older             \
+	 * than the agent (bpf_sock_from_file, 5.11+), else they stay unknown. */      \
+	X(FEAT_TCP_OWNER_SEED, "tcp_owner_seed")
 
 #define PROBES_FEATURE_ENUM(id, name) id,
 enum feature {

@@ -54,6 +54,10 @@ bool probes_kprobe_exists(void);
  * libbpf resolves at load)? False when btf is NULL. */
 bool probes_btf_has_tracepoint(const struct btf *btf, const char *tp);
 
+/* prereqs.c: does the kernel's enum ENUM_NAME (in BTF) have the value
+ * VALUE? False when btf is NULL. */
+bool probes_btf_enum_has(const struct btf *btf, const char *enum_name, const char *value);
+
 /* tcp.c: the tracefs directory libbpf will use to find tracepoint ids: the
  * one under debugfs when that exists (libbpf prefers it), else
  * /sys/kernel/tracing, mounted there when nothing is and MAY_MOUNT (logged).

@@ -7,8 +7,9 @@
  * bpf_program__set_autoload(false), each with a log line and a feature
  * flag. Accept attribution needs the syscall tracepoints, found through
  * tracefs (mounted at /sys/kernel/tracing when the host has none).
- * Connections open before start are seeded with a socket iterator, run once
- * in every namespace in scope. The tcp family owns the ring buffer every
+ * Connections and listeners open before start are seeded with a socket
+ * iterator, run once in every namespace in scope, and their owners named by
+ * a task_file iterator (5.11+). The tcp family owns the ring buffer every
  * other family writes into.
  */
 #include <errno.h>
@@ -45,9 +46,38 @@ bool probes_btf_has_tracepoint(const struct btf *btf, const char *tp)
 /* ==== Seeding connections open before we attached ==== */
 
 /*
- * Give every connection already open in scope an entry in `conns`, one
- * namespace at a time. Best effort: a failure costs the gauge those
- * connections, logged once.
+ * Name the owners of what seed_tcp found (tcp.bpf.c seed_tcp_owners: a
+ * task_file iterator over every task, once). Best effort: unnamed ones stay
+ * unknown, and a listener's children take the owner from accept().
+ */
+static void seed_owners(struct probes *p)
+{
+	struct bpf_link *link;
+	ssize_t n;
+
+	if (!bpf_program__autoload(p->tcp->progs.seed_tcp_owners)) {
+		pr_info("TCP connections and listeners open before start stay without an owner "
+			"(no bpf_sock_from_file for a task_file iterator on this kernel)");
+		return;
+	}
+	link = bpf_program__attach_iter(p->tcp->progs.seed_tcp_owners, NULL);
+	n = link ? probes_iter_run_in(bpf_link__fd(link), -1) : -errno;
+	bpf_link__destroy(link);
+	if (n < 0) {
+		pr_warn("cannot name the owners of TCP connections open before start (%s): they "
+			"are reported as unknown",
+			strerror((int)-n));
+		return;
+	}
+	p->features[FEAT_TCP_OWNER_SEED] = true;
+	pr_info("named the owners of %zd TCP socket(s) open before start", n);
+}
+
+/*
+ * Give every connection already open in scope an entry in `conns` (starting
+ * at its current figures), and every listener one in `listeners`, one
+ * namespace at a time, then name their owners. Best effort: a failure
+ * costs the gauge those connections, logged once.
  */
 static void seed_existing(struct probes *p, const struct scope *s)
 {
@@ -69,6 +99,7 @@ static void seed_existing(struct probes *p, const struct scope *s)
 			w.n_fail, w.n_ns);
 	else
 		pr_info("seeded open connections from %zu network namespace(s)", w.n_ns);
+	seed_owners(p);
 }
 
 /* ==== Accept attribution (syscall tracepoints) ==== */
@@ -201,6 +232,11 @@ int probes_tcp_start(struct probes *p, const struct config *cfg, const struct sc
 				  libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT,
 							  BPF_FUNC_for_each_map_elem, NULL) > 0);
 	bpf_program__set_autoattach(skel->progs.seed_tcp, false);
+	/* Owners of the sockets seed_tcp finds: bpf_sock_from_file is 5.11+. */
+	bpf_program__set_autoattach(skel->progs.seed_tcp_owners, false);
+	bpf_program__set_autoload(
+		skel->progs.seed_tcp_owners,
+		probes_btf_enum_has(btf, "bpf_func_id", "BPF_FUNC_sock_from_file"));
 
 	/* Accept attribution: classic syscall tracepoints, attached after the
 	 * rest so that a failure there costs only this feature. io_uring

@@ -100,6 +100,8 @@ expected_off() {
 		echo "no bpf_get_netns_cookie in cgroup_skb up to 6.12: netns via skb->sk" ;;
 	udp_owner_seed) ver_lt "$1" 5.11 &&
 		echo "bpf_sock_from_file is 5.11+: UDP sockets older than the agent are named when they send" ;;
+	tcp_owner_seed) ver_lt "$1" 5.11 &&
+		echo "bpf_sock_from_file is 5.11+: TCP connections and listeners older than the agent stay unknown" ;;
 	cgroup_skb_pid) ver_lt "$1" 6.13 &&
 		echo "no current-task helpers (pid, comm, cgroup id) in cgroup_skb up to 6.12: a UDP socket keeps the owner recorded at its creation" ;;
 	# Probed and reported, used by no program of this build: a kernel
@@ -240,6 +242,9 @@ expected_check_failure() {
 	*"idle connections after idle_timeout"* | *"payload of open connections counted before they close"*)
 		[[ "$(feature_of "$1" live_refresh)" == off ]] &&
 			echo "open connections are read by live_refresh (bpf_for_each_map_elem, 5.13+)" ;;
+	*"owner of a TCP socket open before the agent"*)
+		[[ "$(feature_of "$1" tcp_owner_seed)" == off ]] &&
+			echo "TCP sockets older than the agent are named by a task_file iterator (bpf_sock_from_file, 5.11+)" ;;
 	*"UDP sockets named at start"* | *"socket open before the agent"* | *"GS_C_UDP_OWNER_UNKNOWN"*)
 		[[ "$(feature_of "$1" udp_owner_seed)" == off ]] &&
 			echo "sockets older than the agent are named by a task_file iterator (bpf_sock_from_file, 5.11+); without it when they send" ;;
@@ -314,6 +319,8 @@ expected_refusal() {
 	refresh_live) ver_lt "$1" 5.13 && echo "bpf_for_each_map_elem is 5.13+" ;;
 	seed_udp_owners) ver_lt "$1" 5.11 &&
 		echo "bpf_sock_from_file is 5.11+; the agent names older UDP sockets when they send" ;;
+	seed_tcp_owners) ver_lt "$1" 5.11 &&
+		echo "bpf_sock_from_file is 5.11+; the agent does not load it and older TCP sockets stay unknown" ;;
 	esac
 	return 0
 }

@@ -298,3 +298,32 @@ int bind_socket(const struct opts *o, int type)
 		tool_die_setup("failed to bind %s port %u: %s", o->addr, o->port, strerror(errno));
 	return fd;
 }
+
+/* One line of stdin into buf (without its newline; an overlong line is cut
+ * at len - 1). False at the end of stdin. Waits at most until the deadline. */
+bool read_stdin_line(char *buf, size_t len)
+{
+	size_t n = 0;
+
+	for (;;) {
+		char ch;
+		ssize_t r = read(STDIN_FILENO, &ch, 1);
+
+		if (r == 0)
+			return n > 0 && (buf[n] = '\0', true);
+		if (r < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				return false;
+			wait_fd(STDIN_FILENO, POLLIN, "reading commands on stdin");
+			continue;
+		}
+		if (ch == '\n') {
+			if (n && buf[n - 1] == '\r')
+				n--;
+			buf[n] = '\0';
+			return true;
+		}
+		if (n < len - 1)
+			buf[n++] = ch;
+	}
+}

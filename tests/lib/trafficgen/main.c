@@ -13,6 +13,8 @@
  *   udp-server  --bind ADDR --port P
  *   udp-client  --connect ADDR --port P --flows F --datagrams D --size B [--connected]
  *   storm       --connect ADDR --port P --threads T (--duration-ms MS | --conns N)
+ *   tcp-steps   --connect ADDR --port P --conns N [--factor K]
+ *   prefork-server --bind ADDR --port P [--workers W] [--factor K]
  *   all:        [--deadline-ms MS]   (default 20000)
  *
  * Every loop is bounded in count and in time: when --deadline-ms passes, the
@@ -29,6 +31,11 @@
  * --half-close it first shuts each one down for writing and waits for the
  * peer's FIN on all of them, so every socket ends in TIME_WAIT through the
  * full-socket path by the time it prints {"closed":N}.
+ *
+ * tcp-steps reads "send S" lines on stdin (S bytes out on each connection,
+ * S * K back from a prefork-server --factor K), printing each step's
+ * counts, until "close"; prefork-server lets W children accept() one
+ * connection each per "accept N" line (tcp_steps.c, prefork.c).
  *
  * --port-span M (tcp-client, tcp-hold) spreads the connections over the M
  * ports P .. P+M-1: connection i goes to port P + i mod M (many distinct
@@ -72,19 +79,21 @@ enum opt_id {
 	OPT_DEADLINE_MS,
 	OPT_PORT_SPAN,
 	OPT_HALF_CLOSE,
+	OPT_FACTOR,
+	OPT_WORKERS,
 	OPT_HELP,
 };
 
 /* Which subcommands accept each option (indexed by enum opt_id). */
 static const unsigned int opt_cmds[] = {
-	[OPT_BIND] = CMD_TCP_SERVER | CMD_UDP_SERVER,
-	[OPT_CONNECT] = CMD_TCP_CLIENT | CMD_TCP_HOLD | CMD_UDP_CLIENT | CMD_STORM,
+	[OPT_BIND] = CMD_TCP_SERVER | CMD_UDP_SERVER | CMD_PREFORK,
+	[OPT_CONNECT] = CMD_TCP_CLIENT | CMD_TCP_HOLD | CMD_UDP_CLIENT | CMD_STORM | CMD_TCP_STEPS,
 	[OPT_PORT] = CMD_ALL,
 	[OPT_REPLY] = CMD_TCP_SERVER,
 	[OPT_RST] = CMD_TCP_SERVER,
 	[OPT_ECHO4] = CMD_TCP_SERVER,
 	[OPT_MAX_CONNS] = CMD_TCP_SERVER,
-	[OPT_CONNS] = CMD_TCP_CLIENT | CMD_TCP_HOLD | CMD_STORM,
+	[OPT_CONNS] = CMD_TCP_CLIENT | CMD_TCP_HOLD | CMD_STORM | CMD_TCP_STEPS,
 	[OPT_SEND] = CMD_TCP_CLIENT | CMD_TCP_HOLD,
 	[OPT_RECV] = CMD_TCP_CLIENT,
 	[OPT_PARALLEL] = CMD_TCP_CLIENT,
@@ -98,6 +107,8 @@ static const unsigned int opt_cmds[] = {
 	[OPT_DEADLINE_MS] = CMD_ALL,
 	[OPT_PORT_SPAN] = CMD_TCP_CLIENT | CMD_TCP_HOLD,
 	[OPT_HALF_CLOSE] = CMD_TCP_HOLD,
+	[OPT_FACTOR] = CMD_TCP_STEPS | CMD_PREFORK,
+	[OPT_WORKERS] = CMD_PREFORK,
 	[OPT_HELP] = CMD_ALL,
 };
 
@@ -123,6 +134,8 @@ static const struct option long_opts[] = {
 	{ "deadline-ms", required_argument, NULL, OPT_DEADLINE_MS },
 	{ "port-span", required_argument, NULL, OPT_PORT_SPAN },
 	{ "half-close", no_argument, NULL, OPT_HALF_CLOSE },
+	{ "factor", required_argument, NULL, OPT_FACTOR },
+	{ "workers", required_argument, NULL, OPT_WORKERS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -137,7 +150,10 @@ static void usage(FILE *f)
 	      "             [--half-close]\n"
 	      "  udp-server --bind ADDR --port P\n"
 	      "  udp-client --connect ADDR --port P --flows F --datagrams D --size B [--connected]\n"
-	      "  storm      --connect ADDR --port P --threads T (--duration-ms MS | --conns N)\n",
+	      "  storm      --connect ADDR --port P --threads T (--duration-ms MS | --conns N)\n"
+	      "  tcp-steps  --connect ADDR --port P --conns N [--factor K]   (stdin: send S, close)\n"
+	      "  prefork-server --bind ADDR --port P [--workers W] [--factor K]\n"
+	      "             (stdin: accept N, stop)\n",
 	      f);
 }
 
@@ -177,6 +193,7 @@ static enum cmd parse_cmd(const char *s)
 		{ "tcp-server", CMD_TCP_SERVER }, { "tcp-client", CMD_TCP_CLIENT },
 		{ "tcp-hold", CMD_TCP_HOLD },	  { "udp-server", CMD_UDP_SERVER },
 		{ "udp-client", CMD_UDP_CLIENT }, { "storm", CMD_STORM },
+		{ "tcp-steps", CMD_TCP_STEPS },	  { "prefork-server", CMD_PREFORK },
 	};
 	size_t i;
 
@@ -196,6 +213,8 @@ static void parse_opts(enum cmd cmd, int argc, char **argv, struct opts *o)
 	o->deadline_ms = 20000;
 	o->threads = 1;
 	o->port_span = 1;
+	o->factor = 1;
+	o->workers = 1;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
@@ -273,6 +292,12 @@ static void parse_opts(enum cmd cmd, int argc, char **argv, struct opts *o)
 		case OPT_DEADLINE_MS:
 			o->deadline_ms = parse_u64(name, optarg, 1, UINT32_MAX);
 			break;
+		case OPT_FACTOR:
+			o->factor = parse_u64(name, optarg, 1, 1000);
+			break;
+		case OPT_WORKERS:
+			o->workers = parse_u64(name, optarg, 1, 256);
+			break;
 		case OPT_PORT_SPAN:
 			o->port_span = parse_u64(name, optarg, 1, 65535);
 			break;
@@ -285,12 +310,13 @@ static void parse_opts(enum cmd cmd, int argc, char **argv, struct opts *o)
 		die_usage("unexpected argument '%s'", argv[optind]);
 	if (!o->addr)
 		die_usage("%s is required",
-			  (cmd & (CMD_TCP_SERVER | CMD_UDP_SERVER)) ? "--bind" : "--connect");
+			  (cmd & (CMD_TCP_SERVER | CMD_UDP_SERVER | CMD_PREFORK)) ? "--bind" :
+										    "--connect");
 	if (!o->port_set)
 		die_usage("%s is required", "--port");
-	if (!(cmd & (CMD_TCP_SERVER | CMD_UDP_SERVER)) && o->port == 0)
+	if (!(cmd & (CMD_TCP_SERVER | CMD_UDP_SERVER | CMD_PREFORK)) && o->port == 0)
 		die_usage("%s: port 0 is not a destination", "--port");
-	if ((cmd & (CMD_TCP_CLIENT | CMD_TCP_HOLD)) && !o->conns_set)
+	if ((cmd & (CMD_TCP_CLIENT | CMD_TCP_HOLD | CMD_TCP_STEPS)) && !o->conns_set)
 		die_usage("%s is required", "--conns");
 	if (cmd == CMD_UDP_CLIENT && (!o->flows || !o->datagrams))
 		die_usage("%s are required", "--flows and --datagrams");
@@ -353,6 +379,10 @@ int main(int argc, char **argv)
 		return cmd_udp_client(&o);
 	case CMD_STORM:
 		return cmd_storm(&o);
+	case CMD_TCP_STEPS:
+		return cmd_tcp_steps(&o);
+	case CMD_PREFORK:
+		return cmd_prefork(&o);
 	}
 	return EXIT_USAGE;
 }

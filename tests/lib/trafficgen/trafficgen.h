@@ -2,7 +2,7 @@
 /*
  * trafficgen.h: what trafficgen's files share. Each subcommand is one file
  * (tcp_server.c, tcp_client.c, storm.c, tcp_hold.c, udp_server.c,
- * udp_client.c) with one entry point cmd_*(); main.c parses the command line
+ * udp_client.c, tcp_steps.c, prefork.c) with one entry point cmd_*(); main.c parses the command line
  * and dispatches, io.c holds the deadline, the errno tally and the socket
  * helpers they all use. The command line and the JSON lines are documented
  * at the top of main.c.
@@ -37,8 +37,10 @@ enum cmd {
 	CMD_UDP_SERVER = 1 << 3,
 	CMD_UDP_CLIENT = 1 << 4,
 	CMD_STORM = 1 << 5,
+	CMD_TCP_STEPS = 1 << 6,
+	CMD_PREFORK = 1 << 7,
 };
-#define CMD_ALL 0x3f
+#define CMD_ALL 0xff
 
 struct opts {
 	const char *addr;
@@ -66,6 +68,8 @@ struct opts {
 	uint64_t duration_ms;
 	bool duration_set;
 	uint64_t deadline_ms;
+	uint64_t factor;  /* tcp-steps, prefork-server: bytes answered per byte */
+	uint64_t workers; /* prefork-server: children */
 };
 
 /* A usage error: "trafficgen: MESSAGE", a pointer to --help, exit 2. */
@@ -117,6 +121,8 @@ int sock_write_n(int fd, uint64_t n, uint64_t *done);
 int sock_read(int fd, uint64_t limit, uint64_t *got);
 /* A signalfd for SIGTERM and SIGINT, which are blocked from here on. */
 int stop_signal_fd(void);
+/* One line of stdin into buf, without its newline; false at its end. */
+bool read_stdin_line(char *buf, size_t len);
 /* A non-blocking socket of type bound to --bind and --port, or die. */
 int bind_socket(const struct opts *o, int type);
 
@@ -154,5 +160,7 @@ int cmd_storm(const struct opts *o);
 int cmd_tcp_hold(const struct opts *o);
 int cmd_udp_server(const struct opts *o);
 int cmd_udp_client(const struct opts *o);
+int cmd_tcp_steps(const struct opts *o);
+int cmd_prefork(const struct opts *o);
 
 #endif /* GESPANN_TRAFFICGEN_H */

@@ -301,6 +301,117 @@ static void test_child_seen_in_syn_recv(void **state)
 	absent(fx, "dst_address=\"::\",dst_port=\"9101\",dst_name=\"\",dst_class");
 }
 
+/* Open before the agent started (seeded): the flow series count from the
+ * figures the socket had then, whether a pass or the close reads it first. */
+static void test_seeded_baseline(void **state)
+{
+	struct fixture *fx = *state;
+	struct gs_conn c;
+
+	conn(&c, "alpha", "198.18.0.2", 9101, GS_CF_ESTABLISHED | GS_CF_SEEDED);
+	c.bytes_sent = c.seed_sent = 1000000;
+	c.bytes_received = c.seed_rcvd = 500000;
+	c.total_retrans = c.seed_retrans = 7;
+	flows_tcp_begin(fx->f);
+	flows_tcp_entry(fx->f, 0x5000, &c, 8 * S);
+	flows_tcp_end(fx->f, 8 * S);
+	absent(fx, FB "{");
+	absent(fx, "gespann_flow_retransmits_total{");
+	expect(fx,
+	       "gespann_flow_open_connections{role=\"client\",src_process=\"alpha\",dst_address="
+	       "\"198.18.0.2\",dst_port=\"9101\",dst_name=\"\",state=\"established\"}",
+	       "1");
+
+	c.bytes_sent += 300;
+	c.bytes_received += 20;
+	c.total_retrans += 1;
+	flows_tcp_begin(fx->f);
+	flows_tcp_entry(fx->f, 0x5000, &c, 9 * S);
+	flows_tcp_end(fx->f, 9 * S);
+	expect(fx, FB "{direction=\"sent\"," LBL_A "}", "300");
+	expect(fx, FB "{direction=\"received\"," LBL_A "}", "20");
+
+	c.bytes_sent += 100;
+	c.flags |= GS_CF_CLOSED;
+	record(fx, GS_EV_CLOSE, 0x5000, &c);
+	expect(fx, FB "{direction=\"sent\"," LBL_A "}", "400");
+	expect(fx,
+	       "gespann_flow_retransmits_total{role=\"client\",src_process=\"alpha\",dst_address="
+	       "\"198.18.0.2\",dst_port=\"9101\",dst_name=\"\"}",
+	       "1");
+
+	/* Closed before any pass saw it: the record alone carries the base. */
+	conn(&c, "alpha", "198.18.0.2", 9101, GS_CF_ESTABLISHED | GS_CF_SEEDED | GS_CF_CLOSED);
+	c.start_ns = 0;
+	c.seed_sent = 5000000;
+	c.bytes_sent = 5000070;
+	c.seed_rcvd = c.bytes_received = 64;
+	record(fx, GS_EV_CLOSE, 0x5100, &c);
+	expect(fx, FB "{direction=\"sent\"," LBL_A "}", "470");
+	expect(fx, FB "{direction=\"received\"," LBL_A "}", "20");
+}
+
+/* No pid exists above PID_MAX_LIMIT (4194304): the cache keeps the comm. */
+#define PID_LISTENER 4194401
+#define PID_WORKER   4194402
+#define LBL_SRV(comm)                                                                           \
+	"protocol=\"tcp\",role=\"server\",src_process=\"" comm "\",dst_address=\"198.18.0.1\"," \
+	"dst_port=\"9101\",dst_name=\"\",dst_class=\"internal\",dst_zone=\"\""
+
+/* Payload that arrived before accept() returned is the accepting process's:
+ * a pass leaves it to the accept; without an accept (io_uring), the close
+ * counts it under the listener's owner. */
+static void test_deferred_passive_growth(void **state)
+{
+	struct fixture *fx = *state;
+	struct gs_conn c;
+
+	flows_set_accept_owner(fx->f, true);
+	conn(&c, "listener", "198.18.0.1", 41234, GS_CF_PASSIVE | GS_CF_ESTABLISHED);
+	c.sport = 9101;
+	c.pid = PID_LISTENER;
+	c.bytes_received = 700;
+	flows_tcp_begin(fx->f);
+	flows_tcp_entry(fx->f, 0x6000, &c, 8 * S);
+	flows_tcp_end(fx->f, 8 * S);
+	absent(fx, FB "{");
+	expect(fx,
+	       "gespann_flow_open_connections{role=\"server\",src_process=\"listener\","
+	       "dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",state="
+	       "\"established\"}",
+	       "1");
+
+	/* accept() in a worker: the next pass counts everything there. */
+	c.pid = PID_WORKER;
+	strncpy(c.comm, "worker", sizeof(c.comm));
+	c.flags |= GS_CF_ACCEPTED;
+	c.bytes_received = 900;
+	flows_tcp_begin(fx->f);
+	flows_tcp_entry(fx->f, 0x6000, &c, 9 * S);
+	flows_tcp_end(fx->f, 9 * S);
+	expect(fx, FB "{direction=\"received\"," LBL_SRV("worker") "}", "900");
+	c.bytes_received = 1000;
+	c.flags |= GS_CF_CLOSED;
+	record(fx, GS_EV_CLOSE, 0x6000, &c);
+	expect(fx, FB "{direction=\"received\"," LBL_SRV("worker") "}", "1000");
+	absent(fx, "src_process=\"listener\"");
+
+	/* Never accepted through a syscall (io_uring): counted at close. */
+	conn(&c, "listener", "198.18.0.1", 41234, GS_CF_PASSIVE | GS_CF_ESTABLISHED);
+	c.sport = 9101;
+	c.start_ns++;
+	c.pid = PID_LISTENER;
+	c.bytes_received = 300;
+	flows_tcp_begin(fx->f);
+	flows_tcp_entry(fx->f, 0x6100, &c, 10 * S);
+	flows_tcp_end(fx->f, 10 * S);
+	absent(fx, FB "{direction=\"received\"," LBL_SRV("listener"));
+	c.bytes_received = 350;
+	c.flags |= GS_CF_CLOSED;
+	record(fx, GS_EV_CLOSE, 0x6100, &c);
+	expect(fx, FB "{direction=\"received\"," LBL_SRV("listener") "}", "350");
+}
+
 /* A record whose entry a pass never saw, and an entry whose record was
  * lost: neither is counted twice nor kept forever. */
 static void test_lost_record_and_reused_socket(void **state)
@@ -463,6 +574,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_server_side_and_outcomes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dropped_child, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_seen_in_syn_recv, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_seeded_baseline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deferred_passive_growth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_record_and_reused_socket, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_udp_roles, setup, teardown),
