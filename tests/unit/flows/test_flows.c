@@ -118,8 +118,8 @@ static void record(struct fixture *fx, uint32_t type, uint64_t id, const struct 
 }
 
 #define FB "gespann_flow_bytes_total"
-#define LBL_A                                                                                \
-	"protocol=\"tcp\",role=\"client\",src_process=\"alpha\",dst_address=\"198.18.0.2\"," \
+#define LBL_A                                                                                                      \
+	"protocol=\"tcp\",role=\"client\",src_process=\"alpha\",src_service=\"alpha\",dst_address=\"198.18.0.2\"," \
 	"dst_port=\"9101\",dst_name=\"\",dst_class=\"internal\",dst_zone=\"\""
 
 /* An open connection read twice, then closed: every byte once. */
@@ -136,7 +136,7 @@ static void test_growth_then_close(void **state)
 	flows_tcp_end(fx->f, 8 * S);
 	expect(fx, FB "{direction=\"sent\"," LBL_A "}", "100");
 	expect(fx,
-	       "gespann_flow_open_connections{role=\"client\",src_process=\"alpha\",dst_address="
+	       "gespann_flow_open_connections{role=\"client\",src_process=\"alpha\",src_service=\"alpha\",dst_address="
 	       "\"198.18.0.2\",dst_port=\"9101\",dst_name=\"\",state=\"established\"}",
 	       "1");
 
@@ -159,15 +159,15 @@ static void test_growth_then_close(void **state)
 	expect(fx, FB "{direction=\"received\"," LBL_A "}", "80");
 	expect(fx, "gespann_flow_connections_total{" LBL_A ",outcome=\"ok\"}", "1");
 	expect(fx,
-	       "gespann_flow_retransmits_total{role=\"client\",src_process=\"alpha\",dst_address="
+	       "gespann_flow_retransmits_total{role=\"client\",src_process=\"alpha\",src_service=\"alpha\",dst_address="
 	       "\"198.18.0.2\",dst_port=\"9101\",dst_name=\"\"}",
 	       "5");
 	expect(fx,
-	       "gespann_flow_rtt_seconds_count{role=\"client\",src_process=\"alpha\",dst_address="
+	       "gespann_flow_rtt_seconds_count{role=\"client\",src_process=\"alpha\",src_service=\"alpha\",dst_address="
 	       "\"198.18.0.2\",dst_port=\"9101\",dst_name=\"\"}",
 	       "1");
 	expect(fx,
-	       "gespann_process_bytes_total{process=\"alpha\",direction=\"sent\",protocol=\"tcp\"}",
+	       "gespann_process_bytes_total{process=\"alpha\",service=\"alpha\",direction=\"sent\",protocol=\"tcp\"}",
 	       "400");
 
 	/* Closed: the next pass rebuilds the gauge without it. */
@@ -189,7 +189,7 @@ static void test_server_side_and_outcomes(void **state)
 	record(fx, GS_EV_CLOSE, 0x2000, &c);
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"server\",src_process=\"svc-"
-	       "one\",dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",dst_class="
+	       "one\",src_service=\"svc-one\",dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",dst_class="
 	       "\"internal\",dst_zone=\"\",outcome=\"reset\"}",
 	       "1");
 	absent(fx, "dst_port=\"41234\"");
@@ -202,12 +202,12 @@ static void test_server_side_and_outcomes(void **state)
 	record(fx, GS_EV_FAILED, 0x3000, &c);
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"client\",src_process="
-	       "\"alpha\",dst_address=\"198.18.0.9\",dst_port=\"9\",dst_name=\"\",dst_class="
+	       "\"alpha\",src_service=\"alpha\",dst_address=\"198.18.0.9\",dst_port=\"9\",dst_name=\"\",dst_class="
 	       "\"internal\",dst_zone=\"\",outcome=\"refused\"}",
 	       "1");
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"client\",src_process="
-	       "\"alpha\",dst_address=\"198.18.0.9\",dst_port=\"9\",dst_name=\"\",dst_class="
+	       "\"alpha\",src_service=\"alpha\",dst_address=\"198.18.0.9\",dst_port=\"9\",dst_name=\"\",dst_class="
 	       "\"internal\",dst_zone=\"\",outcome=\"timeout\"}",
 	       "1");
 }
@@ -226,7 +226,7 @@ static void test_dropped_child(void **state)
 	flows_tcp_entry(fx->f, 0x4000, &c, 8 * S);
 	flows_tcp_end(fx->f, 8 * S);
 	expect(fx,
-	       "gespann_flow_open_connections{role=\"server\",src_process=\"svc-one\",dst_address="
+	       "gespann_flow_open_connections{role=\"server\",src_process=\"svc-one\",src_service=\"svc-one\",dst_address="
 	       "\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",state=\"syn_recv\"}",
 	       "1");
 	c.flags |= GS_CF_FAILED | GS_CF_CLOSED;
@@ -243,7 +243,7 @@ static void test_dropped_child(void **state)
 	record(fx, GS_EV_FAILED, 0x4200, &c);
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"server\",src_process=\"svc-"
-	       "one\",dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",dst_class="
+	       "one\",src_service=\"svc-one\",dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",dst_class="
 	       "\"internal\",dst_zone=\"\",outcome=\"reset\"}",
 	       "1");
 }
@@ -266,7 +266,7 @@ static void test_child_seen_in_syn_recv(void **state)
 	flows_tcp_entry(fx->f, 0x4800, &c, 8 * S);
 	flows_tcp_end(fx->f, 8 * S);
 	expect(fx,
-	       "gespann_flow_open_connections{role=\"server\",src_process=\"svc-one\",dst_address="
+	       "gespann_flow_open_connections{role=\"server\",src_process=\"svc-one\",src_service=\"svc-one\",dst_address="
 	       "\"::\",dst_port=\"9101\",dst_name=\"\",state=\"syn_recv\"}",
 	       "1");
 	inet_pton(AF_INET6, "::ffff:198.18.0.1", c.daddr);
@@ -276,13 +276,14 @@ static void test_child_seen_in_syn_recv(void **state)
 	record(fx, GS_EV_CLOSE, 0x4800, &c);
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"server\",src_process=\"svc-"
-	       "one\",dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",dst_class="
+	       "one\",src_service=\"svc-one\",dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",dst_class="
 	       "\"internal\",dst_zone=\"\",outcome=\"ok\"}",
 	       "1");
 	expect(fx,
-	       FB "{direction=\"received\",protocol=\"tcp\",role=\"server\",src_process=\"svc-"
-		  "one\",dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",dst_class="
-		  "\"internal\",dst_zone=\"\"}",
+	       FB
+	       "{direction=\"received\",protocol=\"tcp\",role=\"server\",src_process=\"svc-"
+	       "one\",src_service=\"svc-one\",dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",dst_class="
+	       "\"internal\",dst_zone=\"\"}",
 	       "1000");
 	absent(fx, "dst_address=\"::\",dst_port=\"9101\",dst_name=\"\",dst_class");
 }
@@ -313,7 +314,7 @@ static void test_lost_record_and_reused_socket(void **state)
 	expect(fx, "gespann_flow_entries_lost_total{protocol=\"tcp\"}", "1");
 	expect(fx, "gespann_flow_entries_lost_total{protocol=\"udp\"}", "0");
 	expect(fx,
-	       "gespann_flow_open_connections{role=\"client\",src_process=\"alpha\",dst_address="
+	       "gespann_flow_open_connections{role=\"client\",src_process=\"alpha\",src_service=\"alpha\",dst_address="
 	       "\"198.18.0.2\",dst_port=\"9101\",dst_name=\"\",state=\"established\"}",
 	       "1");
 	b.bytes_sent = 6;
@@ -336,13 +337,14 @@ static void test_udp_roles(void **state)
 	v.bytes_received = 128;
 	flows_udp(fx->f, &k, &v, 1, 9 * S);
 	expect(fx,
-	       FB "{direction=\"received\",protocol=\"udp\",role=\"server\",src_process="
-		  "\"resolver\",dst_address=\"127.0.0.1\",dst_port=\"5353\",dst_name=\"\",dst_"
-		  "class=\"localhost\",dst_zone=\"\"}",
+	       FB
+	       "{direction=\"received\",protocol=\"udp\",role=\"server\",src_process="
+	       "\"resolver\",src_service=\"resolver\",dst_address=\"127.0.0.1\",dst_port=\"5353\",dst_name=\"\",dst_"
+	       "class=\"localhost\",dst_zone=\"\"}",
 	       "128");
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"udp\",role=\"server\",src_process="
-	       "\"resolver\",dst_address=\"127.0.0.1\",dst_port=\"5353\",dst_name=\"\",dst_class="
+	       "\"resolver\",src_service=\"resolver\",dst_address=\"127.0.0.1\",dst_port=\"5353\",dst_name=\"\",dst_class="
 	       "\"localhost\",dst_zone=\"\",outcome=\"ok\"}",
 	       "1");
 }
@@ -358,7 +360,7 @@ static void test_unknown_owner(void **state)
 	record(fx, GS_EV_CLOSE, 0x5000, &c);
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"client\",src_process="
-	       "\"unknown\",dst_address=\"203.0.113.5\",dst_port=\"443\",dst_name=\"\",dst_class="
+	       "\"unknown\",src_service=\"unknown\",dst_address=\"203.0.113.5\",dst_port=\"443\",dst_name=\"\",dst_class="
 	       "\"external\",dst_zone=\"\",outcome=\"ok\"}",
 	       "1");
 }
