@@ -59,7 +59,7 @@ netns_cli "$TRAFFICGEN" tcp-server --bind :: --port $TPORT --reply $REPLY --dead
 	>"$E2E_TMP/tcp.srv" 2>&1 &
 wait_for grep -q listening "$E2E_TMP/tcp.srv" || not_ok "tcp server listening"
 for p in 9302 9303; do
-	netns_cli "$TRAFFICGEN" udp-server --bind :: --port $p >"$E2E_TMP/udp-$p.srv" 2>&1 &
+	netns_cli "$TRAFFICGEN" udp-server --bind :: --port $p --deadline-ms 200000 >"$E2E_TMP/udp-$p.srv" 2>&1 &
 	wait_for grep -q listening "$E2E_TMP/udp-$p.srv" || not_ok "udp server $p listening"
 done
 
