@@ -365,6 +365,38 @@ static void test_unknown_owner(void **state)
 	       "1");
 }
 
+/* The record's name (the kernel read it when the socket acted) wins over the
+ * process cache's (taken at exec): a process renamed after exec is named as
+ * renamed. A record without a name takes the cache's. */
+static void test_record_name_wins_over_cache(void **state)
+{
+	struct fixture *fx = *state;
+	struct gs_proc_event ex = { .hdr = { .type = GS_EV_EXEC, .size = sizeof(ex) },
+				    .pid = 4194303,
+				    .ppid = 1 };
+	struct gs_conn c;
+
+	memcpy(ex.comm, "python3", 8);
+	memcpy(ex.path, "/usr/bin/python3", 17);
+	flows_record(fx->f, &ex, sizeof(ex), 9 * S);
+	conn(&c, "renamed-a", "203.0.113.5", 443, GS_CF_ACTIVE | GS_CF_ESTABLISHED);
+	c.pid = ex.pid;
+	record(fx, GS_EV_CLOSE, 0x6000, &c);
+	conn(&c, "", "203.0.113.5", 443, GS_CF_ACTIVE | GS_CF_ESTABLISHED);
+	c.pid = ex.pid;
+	record(fx, GS_EV_CLOSE, 0x6001, &c);
+	expect(fx,
+	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"client\",src_process="
+	       "\"renamed-a\",src_service=\"renamed-a\",dst_address=\"203.0.113.5\",dst_port="
+	       "\"443\",dst_name=\"\",dst_class=\"external\",dst_zone=\"\",outcome=\"ok\"}",
+	       "1");
+	expect(fx,
+	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"client\",src_process="
+	       "\"python3\",src_service=\"python3\",dst_address=\"203.0.113.5\",dst_port="
+	       "\"443\",dst_name=\"\",dst_class=\"external\",dst_zone=\"\",outcome=\"ok\"}",
+	       "1");
+}
+
 static void test_check_config(void **state)
 {
 	struct config *cfg = calloc(1, sizeof(*cfg));
@@ -394,6 +426,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_udp_roles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_name_wins_over_cache, setup, teardown),
 		cmocka_unit_test(test_check_config),
 	};
 
