@@ -177,7 +177,7 @@ assert_eq "$(msum "$PB" process="${NAME[d]}" service="$SVC_UNIT" protocol=tcp di
 
 # ---- UDP: a new flow after a rename carries the new name ----
 # Where cgroup_skb programs cannot see the current task (gespann_feature
-# cgroup_skb_pid off: 5.10, 6.1), a socket keeps the name of its creation.
+# cgroup_skb_pid off: up to 6.12), a socket keeps the name of its creation.
 step f prctl gs-udp-f1 >/dev/null
 uname1=$(comm_of f)
 ans=$(step f udp "$CLI4" 9302 100 3)
