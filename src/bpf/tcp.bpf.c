@@ -13,6 +13,16 @@
  * owner for passive children until accept() returns them, then the accepting
  * task (syscall exit tracepoints); for connections and listeners open at
  * start, the first process found holding them (seed_tcp_owners).
+ *
+ * Names: the thread-group leader's comm (comm.bpf.h), what /proc/PID/comm
+ * shows, read in process context at connect(), listen() and accept(). A
+ * connection keeps the name it opened with until its close: its flow series
+ * is chosen when it is first seen, so a process that renames itself between
+ * two connections has two series, and one that renames itself in the middle
+ * of a connection leaves that connection in its first series. Nothing is
+ * read at CLOSE (often softirq, where the current task is not the owner);
+ * there is no per-send hook, so a rename between accept() and the first
+ * send counts as a rename in the middle of the connection.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -22,6 +32,7 @@
 #include "maps.bpf.h"
 #include "compat.bpf.h"
 #include "task_sock.bpf.h"
+#include "comm.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -212,7 +223,7 @@ static __always_inline void on_open(struct gs_stats *st, const struct sock *sk, 
 		c.flags = GS_CF_ACTIVE;
 		c.pid = bpf_get_current_pid_tgid() >> 32;
 		c.cgroup_id = bpf_get_current_cgroup_id();
-		bpf_get_current_comm(c.comm, sizeof(c.comm));
+		gs_leader_comm(c.comm);
 		STAT_INC(st, GS_C_TCP_ACTIVE_OPENS);
 	} else {
 		/* Runs in softirq: the owner is whoever called listen() on
@@ -425,7 +436,7 @@ int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, const int oldsta
 			.cgroup_id = bpf_get_current_cgroup_id(),
 		};
 
-		bpf_get_current_comm(o.comm, sizeof(o.comm));
+		gs_leader_comm(o.comm);
 		if (bpf_map_update_elem(&listeners, &lk, &o, BPF_ANY))
 			STAT_INC(st, GS_C_LISTEN_MAP_FULL);
 		break;
@@ -599,7 +610,7 @@ static __always_inline int on_accept_exit(long ret)
 		return 0;
 	c->pid = bpf_get_current_pid_tgid() >> 32;
 	c->cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(c->comm, sizeof(c->comm));
+	gs_leader_comm(c->comm);
 	GS_OR(&c->flags, GS_CF_ACCEPTED);
 	st = stats_get();
 	if (st)

@@ -145,6 +145,13 @@ static __always_inline void account_udp(struct __sk_buff *skb, struct bpf_sock *
 
 	f = bpf_map_lookup_elem(&udp_flows, &key);
 	if (!f) {
+		/* A new flow sent by the owner names it as it is called now
+		 * (renamed since the socket's creation or last new flow); a
+		 * flow keeps its first name while it lives. On kernels whose
+		 * cgroup_skb has no current task (gs_skb_has_pid off), the
+		 * name recorded at socket creation stands. */
+		if (o && egress && gs_skb_has_pid && udp_owner_leader_comm)
+			udp_owner_name_current(o);
 		nf.first_ns = now;
 		nf.last_ns = now;
 		if (egress) {

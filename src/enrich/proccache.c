@@ -201,6 +201,17 @@ int proc_parse_cgroup(const char *path, char *container_id, size_t cid_len, char
 	return err;
 }
 
+const char *proc_service(const char *container_id, const char *unit, const char *comm)
+{
+	size_t n = unit ? strlen(unit) : 0;
+
+	if (container_id && container_id[0])
+		return container_id;
+	if (n && pc_ends_with(unit, n, ".service") && strncmp(unit, "user@", strlen("user@")))
+		return unit;
+	return comm ? comm : "";
+}
+
 /* ==== cgroup id -> path cache ==== */
 
 static uint32_t cg_hash(uint64_t id)

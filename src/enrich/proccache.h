@@ -108,6 +108,16 @@ int proc_parse_cgroup(const char *path, char *container_id, size_t cid_len, char
 		      size_t unit_len);
 
 /*
+ * Pure: the service a process belongs to, for the src_service label, given
+ * what proc_parse_cgroup() found in its cgroup path: the container id when
+ * there is one (the runtime's cgroup path gives the id; lxc gives the name),
+ * else the systemd service unit (*.service, innermost; not user@UID.service,
+ * the user's manager, nor any scope: session-3.scope, app-*.scope, init.scope),
+ * else comm. NULL arguments count as "". Returns one of its arguments.
+ */
+const char *proc_service(const char *container_id, const char *unit, const char *comm);
+
+/*
  * cgroup v2 id -> path relative to the cgroup2 root ("/" for the root, else
  * "/a/b"). Resolved from a cache (4096 ids; when full it starts over); an
  * unknown id walks the tree once (32 levels, 65536 directories at most),

@@ -31,9 +31,9 @@
 #include "flows/twcensus.h"
 
 static const char *const uname_[U_MAX] = {
-	"direction",	 "protocol",  "role",	    "src_process", "src_pid",	  "src_exe",
-	"src_container", "src_unit",  "src_cgroup", "src_address", "dst_address", "dst_port",
-	"dst_name",	 "dst_class", "dst_zone",   "outcome",	   "state",
+	"direction", "protocol",      "role",	   "src_process", "src_service", "src_pid",
+	"src_exe",   "src_container", "src_unit",  "src_cgroup",  "src_address", "dst_address",
+	"dst_port",  "dst_name",      "dst_class", "dst_zone",	  "outcome",	 "state",
 };
 
 /* Each flow, process and DNS family's catalogue row. */

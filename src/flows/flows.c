@@ -80,9 +80,11 @@ static struct lset *labels_for(struct flows *f, const char *protocol, bool serve
 	event_copy_str(comm, sizeof(comm), o->comm, GS_COMM_LEN);
 	if (o->pid)
 		pi = proccache_get(f->pc, o->pid, comm, o->cgroup_id, f->now_ns);
-	/* The process's name, not the thread's (a worker thread may have
-	 * renamed itself): the main thread's comm when the cache knows it. */
-	if (pi && pi->comm[0])
+	/* The kernel's name wins: the thread-group leader's comm when the
+	 * socket acted (connect, accept, UDP send), what /proc/PID/comm showed
+	 * then, renames after exec included. The cache's name (read at exec
+	 * or first sight, never refreshed) only fills a record without one. */
+	if (!comm[0] && pi && pi->comm[0])
 		event_copy_str(comm, sizeof(comm), pi->comm, sizeof(pi->comm));
 	if (!comm[0])
 		snprintf(comm, sizeof(comm), "unknown");
@@ -98,6 +100,8 @@ static struct lset *labels_for(struct flows *f, const char *protocol, bool serve
 	v[U_PROTOCOL] = (char *)protocol;
 	v[U_ROLE] = server ? "server" : "client";
 	v[U_SRC_PROCESS] = comm;
+	v[U_SRC_SERVICE] =
+		(char *)proc_service(pi ? pi->container_id : "", pi ? pi->unit : "", comm);
 	v[U_SRC_PID] = pid;
 	v[U_SRC_EXE] = pi ? (char *)pi->exe : "";
 	v[U_SRC_CONTAINER] = pi ? (char *)pi->container_id : "";
@@ -135,6 +139,7 @@ static void proc_values(const struct flows *f, const struct lset *ls, const char
 			const char **out)
 {
 	out[P_PROCESS] = ls->v[U_SRC_PROCESS];
+	out[P_SERVICE] = ls->v[U_SRC_SERVICE];
 	out[P_DIRECTION] = direction;
 	out[P_PROTOCOL] = ls->v[U_PROTOCOL];
 	out[P_PID] = ls->v[U_SRC_PID];

@@ -34,6 +34,7 @@ enum ulabel {
 	U_PROTOCOL,
 	U_ROLE,
 	U_SRC_PROCESS,
+	U_SRC_SERVICE,
 	U_SRC_PID,
 	U_SRC_EXE,
 	U_SRC_CONTAINER,
@@ -67,6 +68,7 @@ enum fam_id {
 /* Process bytes and DNS families have their own label lists. */
 enum plabel {
 	P_PROCESS = 0,
+	P_SERVICE,
 	P_DIRECTION,
 	P_PROTOCOL,
 	P_PID,

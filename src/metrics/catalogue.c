@@ -31,29 +31,31 @@ static const char *const lbl_reason[] = { "reason", NULL };
 
 /* Flow families: each a subset of the flow label universe (flows_int.h),
  * in its order; the source's extra labels (pid, exe, container, unit,
- * cgroup, address) are off by default. */
+ * cgroup, address) are off by default, src_service (container, systemd
+ * service or process name: proc_service()) is on. */
 static const char *const lbl_flow_bytes[] = {
-	"direction",	 "protocol",  "role",	    "src_process", "src_pid",	  "src_exe",
-	"src_container", "src_unit",  "src_cgroup", "src_address", "dst_address", "dst_port",
-	"dst_name",	 "dst_class", "dst_zone",   NULL,
+	"direction", "protocol",      "role",	   "src_process", "src_service", "src_pid",
+	"src_exe",   "src_container", "src_unit",  "src_cgroup",  "src_address", "dst_address",
+	"dst_port",  "dst_name",      "dst_class", "dst_zone",	  NULL,
 };
 static const char *const lbl_flow_conns[] = {
-	"protocol",  "role",	   "src_process", "src_pid",	 "src_exe",  "src_container",
-	"src_unit",  "src_cgroup", "src_address", "dst_address", "dst_port", "dst_name",
-	"dst_class", "dst_zone",   "outcome",	  NULL,
+	"protocol",	 "role",      "src_process", "src_service", "src_pid",	   "src_exe",
+	"src_container", "src_unit",  "src_cgroup",  "src_address", "dst_address", "dst_port",
+	"dst_name",	 "dst_class", "dst_zone",    "outcome",	    NULL,
 };
 static const char *const lbl_flow_tcp[] = {
-	"role",	    "src_process", "src_pid",	  "src_exe",	 "src_container",
-	"src_unit", "src_cgroup",  "src_address", "dst_address", "dst_port",
-	"dst_name", "dst_class",   "dst_zone",	  NULL,
+	"role",		 "src_process", "src_service", "src_pid",     "src_exe",
+	"src_container", "src_unit",	"src_cgroup",  "src_address", "dst_address",
+	"dst_port",	 "dst_name",	"dst_class",   "dst_zone",    NULL,
 };
 static const char *const lbl_flow_open[] = {
-	"role",	    "src_process", "src_pid",	  "src_exe",	 "src_container",
-	"src_unit", "src_cgroup",  "src_address", "dst_address", "dst_port",
-	"dst_name", "dst_class",   "dst_zone",	  "state",	 NULL,
+	"role",	     "src_process", "src_service", "src_pid",	  "src_exe",  "src_container",
+	"src_unit",  "src_cgroup",  "src_address", "dst_address", "dst_port", "dst_name",
+	"dst_class", "dst_zone",    "state",	   NULL,
 };
-static const char *const lbl_proc_bytes[] = { "process",   "direction", "protocol", "pid", "exe",
-					      "container", "unit",	"cgroup",   NULL };
+static const char *const lbl_proc_bytes[] = { "process", "service", "direction", "protocol",
+					      "pid",	 "exe",	    "container", "unit",
+					      "cgroup",	 NULL };
 static const char *const lbl_dns_queries[] = { "qtype",	      "rcode", "server",
 					       "src_process", "name",  NULL };
 static const char *const lbl_dns_latency[] = { "server", "qtype", "src_process", NULL };
@@ -387,8 +389,8 @@ const struct metric_def catalogue[M_MAX] = {
 		.help = "Payload bytes per flow: local process, peer and service port.",
 		.unit = "By",
 		.labels = lbl_flow_bytes,
-		/* direction protocol role src_process, dst_* */
-		.defaults = B(0) | B(1) | B(2) | B(3) | DEF_PEER(10),
+		/* direction protocol role src_process src_service, dst_* */
+		.defaults = B(0) | B(1) | B(2) | B(3) | B(4) | DEF_PEER(11),
 		.dsd_name = "flow.bytes",
 	},
 	[M_FLOW_CONNS] = {
@@ -398,8 +400,8 @@ const struct metric_def catalogue[M_MAX] = {
 			"when first seen.",
 		.unit = "{connection}",
 		.labels = lbl_flow_conns,
-		/* protocol role src_process, dst_*, outcome */
-		.defaults = B(0) | B(1) | B(2) | DEF_PEER(9) | B(14),
+		/* protocol role src_process src_service, dst_*, outcome */
+		.defaults = B(0) | B(1) | B(2) | B(3) | DEF_PEER(10) | B(15),
 		.dsd_name = "flow.connections",
 	},
 	[M_FLOW_RETRANS] = {
@@ -408,8 +410,8 @@ const struct metric_def catalogue[M_MAX] = {
 		.help = "Retransmitted TCP segments per flow.",
 		.unit = "1",
 		.labels = lbl_flow_tcp,
-		/* role src_process dst_address dst_port dst_name */
-		.defaults = B(0) | B(1) | B(8) | B(9) | B(10),
+		/* role src_process src_service dst_address dst_port dst_name */
+		.defaults = B(0) | B(1) | B(2) | B(9) | B(10) | B(11),
 		.dsd_name = "flow.retransmits",
 	},
 	[M_FLOW_RTT] = {
@@ -418,7 +420,7 @@ const struct metric_def catalogue[M_MAX] = {
 		.help = "Smoothed RTT of TCP connections at close, per flow.",
 		.unit = "s",
 		.labels = lbl_flow_tcp,
-		.defaults = B(0) | B(1) | B(8) | B(9) | B(10),
+		.defaults = B(0) | B(1) | B(2) | B(9) | B(10) | B(11),
 		.bounds = MB_KERNEL,
 		.dsd_name = "flow.rtt",
 	},
@@ -428,8 +430,8 @@ const struct metric_def catalogue[M_MAX] = {
 		.help = "Open TCP connections per flow and state (time_wait included).",
 		.unit = "{connection}",
 		.labels = lbl_flow_open,
-		/* role src_process dst_address dst_port dst_name state */
-		.defaults = B(0) | B(1) | B(8) | B(9) | B(10) | B(13),
+		/* role src_process src_service dst_address dst_port dst_name state */
+		.defaults = B(0) | B(1) | B(2) | B(9) | B(10) | B(11) | B(14),
 		.dsd_name = "flow.connections.open",
 	},
 	[M_PROC_BYTES] = {
@@ -438,7 +440,7 @@ const struct metric_def catalogue[M_MAX] = {
 		.help = "Payload bytes per local process (TCP and UDP), by direction.",
 		.unit = "By",
 		.labels = lbl_proc_bytes,
-		.defaults = B(0) | B(1) | B(2), /* process direction protocol */
+		.defaults = B(0) | B(1) | B(2) | B(3), /* process service direction protocol */
 		.dsd_name = "process.bytes",
 	},
 	[M_DNS_QUERIES] = {

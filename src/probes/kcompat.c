@@ -86,6 +86,25 @@ bool kcompat_skb_has_current_task(void)
 	       loads(BPF_PROG_TYPE_CGROUP_SKB, comm, sizeof(comm) / sizeof(comm[0]));
 }
 
+bool kcompat_prog_reads_task(enum bpf_prog_type type)
+{
+	/* bpf_probe_read_kernel(buf on the stack, 16, NULL) */
+	const struct bpf_insn rd[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_X,
+		  .dst_reg = BPF_REG_1,
+		  .src_reg = BPF_REG_10 },
+		{ .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = BPF_REG_1, .imm = -16 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_2, .imm = 16 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_3, .imm = 0 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_probe_read_kernel },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+
+	return kcompat_prog_has_helper(type, BPF_FUNC_get_current_task) &&
+	       loads(type, rd, sizeof(rd) / sizeof(rd[0]));
+}
+
 bool kcompat_has_netns_cookie(void)
 {
 	uint64_t cookie;

@@ -32,6 +32,12 @@ bool kcompat_prog_has_helper(enum bpf_prog_type type, enum bpf_func_id id);
  * helpers together (6.12 has the pid but not the comm)? */
 bool kcompat_skb_has_current_task(void);
 
+/* May programs of this type read the current task's fields:
+ * bpf_get_current_task() and bpf_probe_read_kernel() (the thread-group
+ * leader's comm)? Cgroup program types have them only where the base
+ * helpers include them. */
+bool kcompat_prog_reads_task(enum bpf_prog_type type);
+
 /* Does getsockopt(SO_NETNS_COOKIE) work (Linux 5.14)? When not, network
  * namespaces are identified by their inode number on both sides. */
 bool kcompat_has_netns_cookie(void);

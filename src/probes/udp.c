@@ -90,6 +90,14 @@ static struct udp_bpf *udp_open(struct probes *p, const struct config *cfg, uint
 	skel->rodata->gs_netns_by_ino = probes_netns_by_ino();
 	skel->rodata->gs_skb_has_netns_cookie = p->features[FEAT_CGROUP_SKB_NETNS_COOKIE];
 	skel->rodata->gs_skb_has_pid = p->features[FEAT_CGROUP_SKB_PID];
+	/* The leader's comm where cgroup_skb can name the current task (the
+	 * cgroup_skb_pid feature, whose fallback line covers this one too: a
+	 * socket keeps its creator's name); the helper probes only confirm.
+	 * Without it the owner's name is the creating thread's comm, as
+	 * before: the same unless a thread renamed itself. */
+	skel->rodata->udp_owner_leader_comm = p->features[FEAT_CGROUP_SKB_PID] &&
+					      kcompat_prog_reads_task(BPF_PROG_TYPE_CGROUP_SOCK) &&
+					      kcompat_prog_reads_task(BPF_PROG_TYPE_CGROUP_SKB);
 	skel->rodata->ringbuf_wakeup_bytes = cfg->ringbuf_bytes / 4;
 	bpf_map__set_max_entries(skel->maps.udp_flows, cfg->max_udp_flows);
 	/* One ring buffer for every record: the tcp family's. */

@@ -130,8 +130,8 @@ assert_eq "$(msum "$FC" protocol=tcp role=client src_process=alpha dst_address="
 assert_eq "$(msum "$FC" outcome=refused)" 1 "exactly one refused connection"
 assert_eq "$(msum "$FC")" 18 "$FC: 14 ok TCP + 1 refused + 3 UDP flows" ||
 	e2e_log "client: $(grep "^$FC{" "$E2E_TMP/last.prom" | tr '\n' '|')"
-assert_eq "$(mlabels "$FB")" "direction,dst_address,dst_class,dst_name,dst_port,dst_zone,protocol,role,src_process" "$FB default labels"
-assert_eq "$(mlabels "$FC")" "dst_address,dst_class,dst_name,dst_port,dst_zone,outcome,protocol,role,src_process" "$FC default labels"
+assert_eq "$(mlabels "$FB")" "direction,dst_address,dst_class,dst_name,dst_port,dst_zone,protocol,role,src_process,src_service" "$FB default labels"
+assert_eq "$(mlabels "$FC")" "dst_address,dst_class,dst_name,dst_port,dst_zone,outcome,protocol,role,src_process,src_service" "$FC default labels"
 assert_eq "$(mvalues "$FB" role)" client "client agent: only role=client"
 assert_eq "$(mvalues "$FB" dst_class dst_address="$SRV4")" internal "dst_class of $SRV4 by default (198.18.0.0/15)"
 assert_eq "$(mvalues "$FB" dst_class dst_address="$SRV6")" internal "dst_class of $SRV6 by default (fc00::/7)"
@@ -161,7 +161,7 @@ for proc in alpha bravo; do
 		assert_eq "$(msum "$PB" process="$proc" direction=received protocol="$proto")" "$er" "$PB{process=\"$proc\",direction=\"received\",protocol=\"$proto\"}"
 	done
 done
-assert_eq "$(mlabels "$PB")" "direction,process,protocol" "$PB default labels"
+assert_eq "$(mlabels "$PB")" "direction,process,protocol,service" "$PB default labels"
 assert_eq "$(msum "$PB" direction=sent)" "$tot_sent" "sum of $PB sent = the generators' total"
 
 # ---- server side: role="server", the service port, the accepting process ----
@@ -205,7 +205,7 @@ agent_use CLIAGENT
 assert_true "client: $FO{state=\"established\",src_process=\"holder\",dst_port=\"9105\"} = $HOLD_N" \
 	wait_msum 5 "$HOLD_N" "$FO" role=client src_process=holder dst_address="$SRV4" dst_port=9105 state=established
 assert_eq "$(msum "$FO" state=established)" "$(ss_count established)" "client: open gauge established = ss count"
-assert_eq "$(mlabels "$FO")" "dst_address,dst_name,dst_port,role,src_process,state" "$FO default labels"
+assert_eq "$(mlabels "$FO")" "dst_address,dst_name,dst_port,role,src_process,src_service,state" "$FO default labels"
 agent_use SRVAGENT
 assert_true "server: $FO{role=\"server\",src_process=\"svc-hold\",dst_port=\"9105\",state=\"established\"} = $HOLD_N" \
 	wait_msum 5 "$HOLD_N" "$FO" role=server src_process=svc-hold dst_address="$CLI4" dst_port=9105 state=established
@@ -270,7 +270,7 @@ assert_eq "$(mseries "$FB" direction=received src_process=bravo)" "$b_rcvd" "$FB
 assert_eq "$(mcount "$FB")" 4 "select: 2 processes x 2 directions"
 assert_eq "$(msum "$FB" direction=sent)" "$(metric gespann_bytes_sent_total)" "select: sums unchanged (sent = gespann_bytes_sent_total)"
 assert_eq "$(msum "$FB" direction=received)" "$(metric gespann_bytes_received_total)" "select: sums unchanged (received = gespann_bytes_received_total)"
-assert_eq "$(mlabels "$FC")" "dst_address,dst_class,dst_name,dst_port,dst_zone,outcome,protocol,role,src_process" "select: other families keep their default labels"
+assert_eq "$(mlabels "$FC")" "dst_address,dst_class,dst_name,dst_port,dst_zone,outcome,protocol,role,src_process,src_service" "select: other families keep their default labels"
 # The process cache: executable and cgroup of processes that are gone by now.
 my_cgroup=$(sed -n 's/^0:://p' /proc/self/cgroup)
 assert_eq "$(mlabels gespann_process_bytes_total)" "cgroup,direction,exe,process" "select: process bytes by process, exe, cgroup, direction"

@@ -47,7 +47,8 @@ static __always_inline struct sock *task_sock_get(struct bpf_iter__task_file *ct
 	if (!gs_in_scope(gs_net_key(sk->__sk_common.skc_net.net)))
 		return NULL;
 	o->cgroup_id = task->cgroups->dfl_cgrp->kn->id;
-	bpf_probe_read_kernel(o->comm, sizeof(o->comm), task->comm);
+	/* The process's name (/proc/PID/comm), not the thread's: comm.bpf.h. */
+	bpf_probe_read_kernel(o->comm, sizeof(o->comm), task->group_leader->comm);
 	o->pid = task->tgid;
 	return sk;
 }

@@ -12,6 +12,13 @@
 #define GESPANN_UDP_OWNER_BPF_H
 
 #include "abi/gespann_abi.h"
+#include "comm.bpf.h"
+
+/* bpf_get_current_task() and bpf_probe_read_kernel() from cgroup/sock_create
+ * and cgroup_skb programs (set before load from a probe of the running
+ * kernel): the owner's name is then its thread-group leader's comm, else the
+ * creating or sending thread's (the same unless a thread renamed itself). */
+const volatile bool udp_owner_leader_comm = false;
 
 struct udp_owner_rec {
 	__u64 cgroup_id;
@@ -27,12 +34,21 @@ struct {
 	__type(value, struct udp_owner_rec);
 } udp_owner SEC(".maps");
 
+/* Process context only: the current process's name, as it is now. */
+static __always_inline void udp_owner_name_current(struct udp_owner_rec *o)
+{
+	if (udp_owner_leader_comm)
+		gs_leader_comm(o->comm);
+	else
+		bpf_get_current_comm(o->comm, sizeof(o->comm));
+}
+
 /* Process context only: the current task becomes the owner. */
 static __always_inline void udp_owner_set_current(struct udp_owner_rec *o, __u32 tgid)
 {
 	o->pid = tgid;
 	o->cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(o->comm, sizeof(o->comm));
+	udp_owner_name_current(o);
 }
 
 /*

@@ -132,8 +132,8 @@ static void record(struct fixture *fx, uint32_t type, uint64_t id, const struct 
 }
 
 #define FB "gespann_flow_bytes_total"
-#define LBL_A                                                                                \
-	"protocol=\"tcp\",role=\"client\",src_process=\"alpha\",dst_address=\"198.18.0.2\"," \
+#define LBL_A                                                                                                      \
+	"protocol=\"tcp\",role=\"client\",src_process=\"alpha\",src_service=\"alpha\",dst_address=\"198.18.0.2\"," \
 	"dst_port=\"9101\",dst_name=\"\",dst_class=\"internal\",dst_zone=\"\""
 
 /* An open connection read twice, then closed: every byte once. */
@@ -150,7 +150,7 @@ static void test_growth_then_close(void **state)
 	flows_tcp_end(fx->f, 8 * S);
 	expect(fx, FB "{direction=\"sent\"," LBL_A "}", "100");
 	expect(fx,
-	       "gespann_flow_open_connections{role=\"client\",src_process=\"alpha\",dst_address="
+	       "gespann_flow_open_connections{role=\"client\",src_process=\"alpha\",src_service=\"alpha\",dst_address="
 	       "\"198.18.0.2\",dst_port=\"9101\",dst_name=\"\",state=\"established\"}",
 	       "1");
 
@@ -173,15 +173,15 @@ static void test_growth_then_close(void **state)
 	expect(fx, FB "{direction=\"received\"," LBL_A "}", "80");
 	expect(fx, "gespann_flow_connections_total{" LBL_A ",outcome=\"ok\"}", "1");
 	expect(fx,
-	       "gespann_flow_retransmits_total{role=\"client\",src_process=\"alpha\",dst_address="
+	       "gespann_flow_retransmits_total{role=\"client\",src_process=\"alpha\",src_service=\"alpha\",dst_address="
 	       "\"198.18.0.2\",dst_port=\"9101\",dst_name=\"\"}",
 	       "5");
 	expect(fx,
-	       "gespann_flow_rtt_seconds_count{role=\"client\",src_process=\"alpha\",dst_address="
+	       "gespann_flow_rtt_seconds_count{role=\"client\",src_process=\"alpha\",src_service=\"alpha\",dst_address="
 	       "\"198.18.0.2\",dst_port=\"9101\",dst_name=\"\"}",
 	       "1");
 	expect(fx,
-	       "gespann_process_bytes_total{process=\"alpha\",direction=\"sent\",protocol=\"tcp\"}",
+	       "gespann_process_bytes_total{process=\"alpha\",service=\"alpha\",direction=\"sent\",protocol=\"tcp\"}",
 	       "400");
 
 	/* Closed: the next pass rebuilds the gauge without it. */
@@ -203,7 +203,7 @@ static void test_server_side_and_outcomes(void **state)
 	record(fx, GS_EV_CLOSE, 0x2000, &c);
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"server\",src_process=\"svc-"
-	       "one\",dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",dst_class="
+	       "one\",src_service=\"svc-one\",dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",dst_class="
 	       "\"internal\",dst_zone=\"\",outcome=\"reset\"}",
 	       "1");
 	absent(fx, "dst_port=\"41234\"");
@@ -216,12 +216,12 @@ static void test_server_side_and_outcomes(void **state)
 	record(fx, GS_EV_FAILED, 0x3000, &c);
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"client\",src_process="
-	       "\"alpha\",dst_address=\"198.18.0.9\",dst_port=\"9\",dst_name=\"\",dst_class="
+	       "\"alpha\",src_service=\"alpha\",dst_address=\"198.18.0.9\",dst_port=\"9\",dst_name=\"\",dst_class="
 	       "\"internal\",dst_zone=\"\",outcome=\"refused\"}",
 	       "1");
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"client\",src_process="
-	       "\"alpha\",dst_address=\"198.18.0.9\",dst_port=\"9\",dst_name=\"\",dst_class="
+	       "\"alpha\",src_service=\"alpha\",dst_address=\"198.18.0.9\",dst_port=\"9\",dst_name=\"\",dst_class="
 	       "\"internal\",dst_zone=\"\",outcome=\"timeout\"}",
 	       "1");
 }
@@ -240,7 +240,7 @@ static void test_dropped_child(void **state)
 	flows_tcp_entry(fx->f, 0x4000, &c, 8 * S);
 	flows_tcp_end(fx->f, 8 * S);
 	expect(fx,
-	       "gespann_flow_open_connections{role=\"server\",src_process=\"svc-one\",dst_address="
+	       "gespann_flow_open_connections{role=\"server\",src_process=\"svc-one\",src_service=\"svc-one\",dst_address="
 	       "\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",state=\"syn_recv\"}",
 	       "1");
 	c.flags |= GS_CF_FAILED | GS_CF_CLOSED;
@@ -257,7 +257,7 @@ static void test_dropped_child(void **state)
 	record(fx, GS_EV_FAILED, 0x4200, &c);
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"server\",src_process=\"svc-"
-	       "one\",dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",dst_class="
+	       "one\",src_service=\"svc-one\",dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",dst_class="
 	       "\"internal\",dst_zone=\"\",outcome=\"reset\"}",
 	       "1");
 }
@@ -280,7 +280,7 @@ static void test_child_seen_in_syn_recv(void **state)
 	flows_tcp_entry(fx->f, 0x4800, &c, 8 * S);
 	flows_tcp_end(fx->f, 8 * S);
 	expect(fx,
-	       "gespann_flow_open_connections{role=\"server\",src_process=\"svc-one\",dst_address="
+	       "gespann_flow_open_connections{role=\"server\",src_process=\"svc-one\",src_service=\"svc-one\",dst_address="
 	       "\"::\",dst_port=\"9101\",dst_name=\"\",state=\"syn_recv\"}",
 	       "1");
 	inet_pton(AF_INET6, "::ffff:198.18.0.1", c.daddr);
@@ -290,13 +290,14 @@ static void test_child_seen_in_syn_recv(void **state)
 	record(fx, GS_EV_CLOSE, 0x4800, &c);
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"server\",src_process=\"svc-"
-	       "one\",dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",dst_class="
+	       "one\",src_service=\"svc-one\",dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",dst_class="
 	       "\"internal\",dst_zone=\"\",outcome=\"ok\"}",
 	       "1");
 	expect(fx,
-	       FB "{direction=\"received\",protocol=\"tcp\",role=\"server\",src_process=\"svc-"
-		  "one\",dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",dst_class="
-		  "\"internal\",dst_zone=\"\"}",
+	       FB
+	       "{direction=\"received\",protocol=\"tcp\",role=\"server\",src_process=\"svc-"
+	       "one\",src_service=\"svc-one\",dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",dst_class="
+	       "\"internal\",dst_zone=\"\"}",
 	       "1000");
 	absent(fx, "dst_address=\"::\",dst_port=\"9101\",dst_name=\"\",dst_class");
 }
@@ -318,7 +319,7 @@ static void test_seeded_baseline(void **state)
 	absent(fx, FB "{");
 	absent(fx, "gespann_flow_retransmits_total{");
 	expect(fx,
-	       "gespann_flow_open_connections{role=\"client\",src_process=\"alpha\",dst_address="
+	       "gespann_flow_open_connections{role=\"client\",src_process=\"alpha\",src_service=\"alpha\",dst_address="
 	       "\"198.18.0.2\",dst_port=\"9101\",dst_name=\"\",state=\"established\"}",
 	       "1");
 
@@ -336,7 +337,7 @@ static void test_seeded_baseline(void **state)
 	record(fx, GS_EV_CLOSE, 0x5000, &c);
 	expect(fx, FB "{direction=\"sent\"," LBL_A "}", "400");
 	expect(fx,
-	       "gespann_flow_retransmits_total{role=\"client\",src_process=\"alpha\",dst_address="
+	       "gespann_flow_retransmits_total{role=\"client\",src_process=\"alpha\",src_service=\"alpha\",dst_address="
 	       "\"198.18.0.2\",dst_port=\"9101\",dst_name=\"\"}",
 	       "1");
 
@@ -354,8 +355,9 @@ static void test_seeded_baseline(void **state)
 /* No pid exists above PID_MAX_LIMIT (4194304): the cache keeps the comm. */
 #define PID_LISTENER 4194401
 #define PID_WORKER   4194402
-#define LBL_SRV(comm)                                                                           \
-	"protocol=\"tcp\",role=\"server\",src_process=\"" comm "\",dst_address=\"198.18.0.1\"," \
+#define LBL_SRV(comm)                                                                   \
+	"protocol=\"tcp\",role=\"server\",src_process=\"" comm "\",src_service=\"" comm \
+	"\",dst_address=\"198.18.0.1\","                                                \
 	"dst_port=\"9101\",dst_name=\"\",dst_class=\"internal\",dst_zone=\"\""
 
 /* Payload that arrived before accept() returned is the accepting process's:
@@ -376,7 +378,7 @@ static void test_deferred_passive_growth(void **state)
 	flows_tcp_end(fx->f, 8 * S);
 	absent(fx, FB "{");
 	expect(fx,
-	       "gespann_flow_open_connections{role=\"server\",src_process=\"listener\","
+	       "gespann_flow_open_connections{role=\"server\",src_process=\"listener\",src_service=\"listener\","
 	       "dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",state="
 	       "\"established\"}",
 	       "1");
@@ -438,7 +440,7 @@ static void test_lost_record_and_reused_socket(void **state)
 	expect(fx, "gespann_flow_entries_lost_total{protocol=\"tcp\"}", "1");
 	expect(fx, "gespann_flow_entries_lost_total{protocol=\"udp\"}", "0");
 	expect(fx,
-	       "gespann_flow_open_connections{role=\"client\",src_process=\"alpha\",dst_address="
+	       "gespann_flow_open_connections{role=\"client\",src_process=\"alpha\",src_service=\"alpha\",dst_address="
 	       "\"198.18.0.2\",dst_port=\"9101\",dst_name=\"\",state=\"established\"}",
 	       "1");
 	b.bytes_sent = 6;
@@ -461,13 +463,14 @@ static void test_udp_roles(void **state)
 	v.bytes_received = 128;
 	flows_udp(fx->f, &k, &v, 1, 9 * S);
 	expect(fx,
-	       FB "{direction=\"received\",protocol=\"udp\",role=\"server\",src_process="
-		  "\"resolver\",dst_address=\"127.0.0.1\",dst_port=\"5353\",dst_name=\"\",dst_"
-		  "class=\"localhost\",dst_zone=\"\"}",
+	       FB
+	       "{direction=\"received\",protocol=\"udp\",role=\"server\",src_process="
+	       "\"resolver\",src_service=\"resolver\",dst_address=\"127.0.0.1\",dst_port=\"5353\",dst_name=\"\",dst_"
+	       "class=\"localhost\",dst_zone=\"\"}",
 	       "128");
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"udp\",role=\"server\",src_process="
-	       "\"resolver\",dst_address=\"127.0.0.1\",dst_port=\"5353\",dst_name=\"\",dst_class="
+	       "\"resolver\",src_service=\"resolver\",dst_address=\"127.0.0.1\",dst_port=\"5353\",dst_name=\"\",dst_class="
 	       "\"localhost\",dst_zone=\"\",outcome=\"ok\"}",
 	       "1");
 }
@@ -508,13 +511,14 @@ static void test_server_flows_without_client_address(void **state)
 	clients_connect(fx);
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"server\",src_process=\"svc-"
-	       "one\",dst_address=\"\",dst_port=\"9101\",dst_name=\"\",dst_class=\"internal\","
+	       "one\",src_service=\"svc-one\",dst_address=\"\",dst_port=\"9101\",dst_name=\"\",dst_class=\"internal\","
 	       "dst_zone=\"\",outcome=\"ok\"}",
 	       "100");
 	expect(fx,
-	       FB "{direction=\"received\",protocol=\"tcp\",role=\"server\",src_process=\"svc-"
-		  "one\",dst_address=\"\",dst_port=\"9101\",dst_name=\"\",dst_class=\"internal\","
-		  "dst_zone=\"\"}",
+	       FB
+	       "{direction=\"received\",protocol=\"tcp\",role=\"server\",src_process=\"svc-"
+	       "one\",src_service=\"svc-one\",dst_address=\"\",dst_port=\"9101\",dst_name=\"\",dst_class=\"internal\","
+	       "dst_zone=\"\"}",
 	       "1000");
 	assert_int_equal(count_lines(render(fx), "\ngespann_flow_connections_total{"), 1);
 	absent(fx, "198.18.1.");
@@ -527,7 +531,7 @@ static void test_server_flows_with_client_address(void **state)
 	clients_connect(fx);
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"server\",src_process=\"svc-"
-	       "one\",dst_address=\"198.18.1.57\",dst_port=\"9101\",dst_name=\"\",dst_class="
+	       "one\",src_service=\"svc-one\",dst_address=\"198.18.1.57\",dst_port=\"9101\",dst_name=\"\",dst_class="
 	       "\"internal\",dst_zone=\"\",outcome=\"ok\"}",
 	       "1");
 	assert_int_equal(count_lines(render(fx), "\ngespann_flow_connections_total{"), 100);
@@ -544,8 +548,40 @@ static void test_unknown_owner(void **state)
 	record(fx, GS_EV_CLOSE, 0x5000, &c);
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"client\",src_process="
-	       "\"unknown\",dst_address=\"203.0.113.5\",dst_port=\"443\",dst_name=\"\",dst_class="
+	       "\"unknown\",src_service=\"unknown\",dst_address=\"203.0.113.5\",dst_port=\"443\",dst_name=\"\",dst_class="
 	       "\"external\",dst_zone=\"\",outcome=\"ok\"}",
+	       "1");
+}
+
+/* The record's name (the kernel read it when the socket acted) wins over the
+ * process cache's (taken at exec): a process renamed after exec is named as
+ * renamed. A record without a name takes the cache's. */
+static void test_record_name_wins_over_cache(void **state)
+{
+	struct fixture *fx = *state;
+	struct gs_proc_event ex = { .hdr = { .type = GS_EV_EXEC, .size = sizeof(ex) },
+				    .pid = 4194303,
+				    .ppid = 1 };
+	struct gs_conn c;
+
+	memcpy(ex.comm, "python3", 8);
+	memcpy(ex.path, "/usr/bin/python3", 17);
+	flows_record(fx->f, &ex, sizeof(ex), 9 * S);
+	conn(&c, "renamed-a", "203.0.113.5", 443, GS_CF_ACTIVE | GS_CF_ESTABLISHED);
+	c.pid = ex.pid;
+	record(fx, GS_EV_CLOSE, 0x6000, &c);
+	conn(&c, "", "203.0.113.5", 443, GS_CF_ACTIVE | GS_CF_ESTABLISHED);
+	c.pid = ex.pid;
+	record(fx, GS_EV_CLOSE, 0x6001, &c);
+	expect(fx,
+	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"client\",src_process="
+	       "\"renamed-a\",src_service=\"renamed-a\",dst_address=\"203.0.113.5\",dst_port="
+	       "\"443\",dst_name=\"\",dst_class=\"external\",dst_zone=\"\",outcome=\"ok\"}",
+	       "1");
+	expect(fx,
+	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"client\",src_process="
+	       "\"python3\",src_service=\"python3\",dst_address=\"203.0.113.5\",dst_port="
+	       "\"443\",dst_name=\"\",dst_class=\"external\",dst_zone=\"\",outcome=\"ok\"}",
 	       "1");
 }
 
@@ -584,6 +620,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_server_flows_with_client_address, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_name_wins_over_cache, setup, teardown),
 		cmocka_unit_test(test_check_config),
 	};
 
