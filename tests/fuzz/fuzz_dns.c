@@ -49,9 +49,19 @@ static void check(const struct dns_msg *m, uint64_t now)
 	}
 	dns_type_name(m->qtype, buf, sizeof(buf));
 	dns_rcode_name(m->rcode, buf, sizeof(buf));
-	hostcache_put_response(cache, m, now);
-	for (size_t i = 0; i < m->n_answers; i++)
-		hostcache_get(cache, m->answers[i].family, m->answers[i].addr, now);
+	/* Two askers in one namespace, and a lookup as of now by each: the
+	 * per-process and per-namespace paths both see hostile answers. */
+	struct hostcache_origin o = {
+		.seen_ns = now, .netns = 1, .pid = 1 + (now & 1), .min_ttl_s = (now & 2) ? 60 : 0
+	};
+	struct hostcache_query q = { .at_ns = now, .netns = 1, .pid = 1 };
+
+	hostcache_put_response(cache, m, &o);
+	for (size_t i = 0; i < m->n_answers; i++) {
+		hostcache_lookup(cache, m->answers[i].family, m->answers[i].addr, &q);
+		q.pid = 0;
+		hostcache_lookup(cache, m->answers[i].family, m->answers[i].addr, &q);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -34,8 +34,20 @@ static void on_result(const struct dnstrack_result *r, void *ctx)
 	n = dnstrack_format_json(r, small, sizeof(small));
 	if (strlen(small) >= sizeof(small) || (n >= 0 && (size_t)n != strlen(small)))
 		abort();
-	if (r->response)
-		hostcache_put_response(cache, r->response, r->latency_ns);
+	if (r->response) {
+		/* As flows_dns_result feeds it: the answer's time, namespace and
+		 * asker, then lookups as of that time. */
+		struct hostcache_origin o = { .seen_ns = r->ts_ns,
+					      .netns = r->netns_cookie,
+					      .pid = r->pid,
+					      .min_ttl_s = 60 };
+		struct hostcache_query q = { .at_ns = r->ts_ns, .netns = r->netns_cookie };
+
+		hostcache_put_response(cache, r->response, &o);
+		for (size_t i = 0; i < r->response->n_answers; i++)
+			hostcache_lookup(cache, r->response->answers[i].family,
+					 r->response->answers[i].addr, &q);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
