@@ -237,7 +237,7 @@ static __always_inline void on_open(struct gs_stats *st, const struct sock *sk, 
 		c.flags = GS_CF_ACTIVE;
 		c.pid = bpf_get_current_pid_tgid() >> 32;
 		c.cgroup_id = bpf_get_current_cgroup_id();
-		gs_leader_comm(c.comm);
+		gs_leader_comm_tracing(c.comm);
 		STAT_INC(st, GS_C_TCP_ACTIVE_OPENS);
 	} else {
 		/* Runs in softirq: the owner is whoever called listen() on
@@ -427,7 +427,7 @@ static __noinline void on_listen(struct gs_stats *st, const struct sock *sk)
 		.cgroup_id = bpf_get_current_cgroup_id(),
 	};
 
-	gs_leader_comm(o.comm);
+	gs_leader_comm_tracing(o.comm);
 	if (bpf_map_update_elem(&listeners, &lk, &o, BPF_ANY))
 		STAT_INC(st, GS_C_LISTEN_MAP_FULL);
 }
