@@ -95,7 +95,21 @@ static __always_inline struct gs_stats *stats_get(void)
  * (CO-RE relocated, faults become zeroes), cheaper than probe_read calls. */
 static __always_inline __u64 sk_netns_cookie(const struct sock *sk)
 {
-	return gs_net_key(sk->__sk_common.skc_net.net);
+	return gs_net_key_btf(sk->__sk_common.skc_net.net);
+}
+
+/* The state-change program's scope test: with a target namespace, its
+ * identity is the cookie of every socket in scope, so nothing more is read
+ * later; with none (every namespace), nothing is read here and the paths
+ * that need the cookie (opens, listeners, untracked closes) read it then. */
+static __always_inline bool sk_in_scope(const struct sock *sk)
+{
+	return target_netns == 0 || sk_netns_cookie(sk) == target_netns;
+}
+
+static __always_inline __u64 sk_scoped_cookie(const struct sock *sk)
+{
+	return target_netns ? target_netns : sk_netns_cookie(sk);
 }
 
 /* Addresses, ports, family and netns of a socket into a connection record. */
@@ -161,9 +175,9 @@ static __always_inline void fold(struct gs_stats *st, __u64 *reported, __u64 cur
 {
 	__u64 old = GS_XCHG(reported, cur);
 
-	if (cur >= old)
+	if (cur > old)
 		STAT_ADD(st, idx, cur - old);
-	else
+	else if (cur < old)
 		STAT_ADD(st, corr_idx, old - cur);
 }
 
@@ -211,9 +225,9 @@ static __always_inline void emit(struct gs_stats *st, __u64 id, __u32 type, cons
 	STAT_INC(st, GS_C_EVENTS_SUBMITTED);
 }
 
-static __always_inline void on_open(struct gs_stats *st, const struct sock *sk, __u64 cookie,
-				    bool active)
+static __always_inline void on_open(struct gs_stats *st, const struct sock *sk, bool active)
 {
+	__u64 cookie = sk_scoped_cookie(sk);
 	struct gs_conn c = {};
 	__u64 key = (__u64)sk;
 
@@ -223,7 +237,7 @@ static __always_inline void on_open(struct gs_stats *st, const struct sock *sk, 
 		c.flags = GS_CF_ACTIVE;
 		c.pid = bpf_get_current_pid_tgid() >> 32;
 		c.cgroup_id = bpf_get_current_cgroup_id();
-		gs_leader_comm(c.comm);
+		gs_leader_comm_tracing(c.comm);
 		STAT_INC(st, GS_C_TCP_ACTIVE_OPENS);
 	} else {
 		/* Runs in softirq: the owner is whoever called listen() on
@@ -231,7 +245,7 @@ static __always_inline void on_open(struct gs_stats *st, const struct sock *sk, 
 		 * the process that took the connection (on_accept_exit). */
 		struct listen_key lk = {
 			.netns_cookie = cookie,
-			.port = BPF_CORE_READ(sk, __sk_common.skc_num),
+			.port = sk->__sk_common.skc_num,
 		};
 		struct owner *o = bpf_map_lookup_elem(&listeners, &lk);
 
@@ -264,10 +278,14 @@ static __always_inline void on_established(struct gs_stats *st, const struct soc
 	}
 	c->established_ns = now;
 	c->last_active_ns = now;
-	fill_tuple(c, sk);
 	GS_OR(&c->flags, GS_CF_ESTABLISHED);
-	if (c->flags & GS_CF_ACTIVE)
+	/* Addresses, family and namespace were set before SYN_SENT (and a
+	 * passive child has all of them at SYN_RECV): what a connect adds
+	 * after SYN_SENT is its local port (inet_hash_connect()). */
+	if (c->flags & GS_CF_ACTIVE) {
+		c->sport = sk->__sk_common.skc_num;
 		gs_hist_observe(st, GS_H_CONNECT, now - c->start_ns);
+	}
 }
 
 static __always_inline bool was_synchronized(int oldstate)
@@ -360,99 +378,118 @@ static __noinline void close_synchronized(struct gs_stats *st, const struct sock
 	emit(st, key, GS_EV_CLOSE, c);
 }
 
-static __always_inline void on_close(struct gs_stats *st, const struct sock *sk, __u64 cookie,
-				     int oldstate)
+/* CLOSE of a socket without an entry (map full, or opened before we
+ * attached): the aggregates stay exact, the record is built from the
+ * socket on the stack. Kept out of on_close, which then has no stack
+ * record to clear on the tracked path. */
+static __noinline void close_untracked(struct gs_stats *st, const struct sock *sk, int oldstate)
+{
+	struct gs_conn tmp = {};
+
+	tmp.close_oldstate = oldstate;
+	tmp.netns_cookie = sk_scoped_cookie(sk);
+	if (!was_synchronized(oldstate)) {
+		tmp.flags = oldstate == TCP_SYN_SENT ? GS_CF_ACTIVE : GS_CF_PASSIVE;
+		close_unsynchronized(st, sk, &tmp, (__u64)sk);
+		return;
+	}
+	fill_tuple(&tmp, sk);
+	close_synchronized(st, sk, &tmp, oldstate, false);
+}
+
+static __always_inline void on_close(struct gs_stats *st, const struct sock *sk, int oldstate)
 {
 	__u64 key = (__u64)sk;
 	struct gs_conn *c = bpf_map_lookup_elem(&conns, &key);
-	struct gs_conn tmp = {};
 
-	if (c)
-		c->close_oldstate = oldstate;
-	tmp.close_oldstate = oldstate;
-	if (!was_synchronized(oldstate)) {
-		if (c) {
-			close_unsynchronized(st, sk, c, key);
-			bpf_map_delete_elem(&conns, &key);
-		} else {
-			tmp.netns_cookie = cookie;
-			tmp.flags = oldstate == TCP_SYN_SENT ? GS_CF_ACTIVE : GS_CF_PASSIVE;
-			close_unsynchronized(st, sk, &tmp, key);
-		}
+	if (!c) {
+		close_untracked(st, sk, oldstate);
 		return;
 	}
-	if (c) {
+	c->close_oldstate = oldstate;
+	if (was_synchronized(oldstate))
 		close_synchronized(st, sk, c, oldstate, true);
-		bpf_map_delete_elem(&conns, &key);
-	} else {
-		/* Not tracked (map full, or opened before we attached): the
-		 * aggregates stay exact, the record is built from the socket. */
-		tmp.netns_cookie = cookie;
-		fill_tuple(&tmp, sk);
-		close_synchronized(st, sk, &tmp, oldstate, false);
-	}
+	else
+		close_unsynchronized(st, sk, c, key);
+	bpf_map_delete_elem(&conns, &key);
 }
 
+/* listen() runs in the owner's context: remember it for the children
+ * created later in softirq. */
+static __noinline void on_listen(struct gs_stats *st, const struct sock *sk)
+{
+	struct listen_key lk = {
+		.netns_cookie = sk_scoped_cookie(sk),
+		.port = sk->__sk_common.skc_num,
+	};
+	struct owner o = {
+		.pid = bpf_get_current_pid_tgid() >> 32,
+		.cgroup_id = bpf_get_current_cgroup_id(),
+	};
+
+	gs_leader_comm_tracing(o.comm);
+	if (bpf_map_update_elem(&listeners, &lk, &o, BPF_ANY))
+		STAT_INC(st, GS_C_LISTEN_MAP_FULL);
+}
+
+static __noinline void on_listen_close(const struct sock *sk)
+{
+	struct listen_key lk = {
+		.netns_cookie = sk_scoped_cookie(sk),
+		.port = sk->__sk_common.skc_num,
+	};
+
+	bpf_map_delete_elem(&listeners, &lk);
+}
+
+/* The transitions we count, as a mask of newstate: the others (half-close
+ * steps, TIME_WAIT, CLOSING) carry nothing and leave before any load. */
+#define GS_TCP_STATES_SEEN                                                       \
+	((1U << TCP_SYN_SENT) | (1U << TCP_SYN_RECV) | (1U << TCP_ESTABLISHED) | \
+	 (1U << TCP_LISTEN) | (1U << TCP_CLOSE))
+
+/*
+ * Exits first, by how often they are taken: a connection goes through five
+ * transitions on each side, two of them half-close steps (FIN_WAIT1/2 on the
+ * closing side, CLOSE_WAIT/LAST_ACK on the other) that leave on newstate
+ * alone; then the namespace scope (a single compare; no load at all when
+ * every namespace is in scope); then the protocol. What is left reads the
+ * counters and does one map operation: an insert at an open, a lookup at
+ * ESTABLISHED, a lookup and a delete at CLOSE.
+ */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(handle_inet_sock_set_state, const struct sock *sk, const int oldstate,
 	     const int newstate)
 {
 	struct gs_stats *st;
-	__u64 cookie;
 
-	/* Half-close steps carry nothing we count: leave before any load. */
-	if (newstate != TCP_SYN_SENT && newstate != TCP_SYN_RECV && newstate != TCP_ESTABLISHED &&
-	    newstate != TCP_LISTEN && newstate != TCP_CLOSE)
+	if ((unsigned int)newstate > TCP_LISTEN || !((1U << newstate) & GS_TCP_STATES_SEEN))
 		return 0;
-	if (sk->sk_protocol != IPPROTO_TCP)
+	if (!sk_in_scope(sk) || sk->sk_protocol != IPPROTO_TCP)
 		return 0;
-	cookie = sk_netns_cookie(sk);
-	if (!gs_in_scope(cookie))
+	/* A child leaving SYN_RECV other than from LISTEN, a second CLOSE:
+	 * nothing to count. */
+	if (newstate == TCP_SYN_RECV && oldstate != TCP_LISTEN)
+		return 0;
+	if (newstate == TCP_CLOSE && oldstate == TCP_CLOSE)
 		return 0;
 	st = stats_get();
 	if (!st)
 		return 0;
 
-	switch (newstate) {
-	case TCP_SYN_SENT:
-		on_open(st, sk, cookie, true);
-		break;
-	case TCP_SYN_RECV:
+	if (newstate == TCP_CLOSE) {
 		if (oldstate == TCP_LISTEN)
-			on_open(st, sk, cookie, false);
-		break;
-	case TCP_ESTABLISHED:
+			on_listen_close(sk);
+		else
+			on_close(st, sk, oldstate);
+	} else if (newstate == TCP_ESTABLISHED) {
 		on_established(st, sk);
-		break;
-	case TCP_LISTEN: {
-		/* listen() runs in the owner's context: remember it for the
-		 * children created later in softirq. */
-		struct listen_key lk = {
-			.netns_cookie = cookie,
-			.port = sk->__sk_common.skc_num,
-		};
-		struct owner o = {
-			.pid = bpf_get_current_pid_tgid() >> 32,
-			.cgroup_id = bpf_get_current_cgroup_id(),
-		};
-
-		gs_leader_comm(o.comm);
-		if (bpf_map_update_elem(&listeners, &lk, &o, BPF_ANY))
-			STAT_INC(st, GS_C_LISTEN_MAP_FULL);
-		break;
-	}
-	case TCP_CLOSE:
-		if (oldstate == TCP_LISTEN) {
-			struct listen_key lk = {
-				.netns_cookie = cookie,
-				.port = sk->__sk_common.skc_num,
-			};
-
-			bpf_map_delete_elem(&listeners, &lk);
-		} else if (oldstate != TCP_CLOSE) {
-			on_close(st, sk, cookie, oldstate);
-		}
-		break;
+	} else if (newstate == TCP_SYN_SENT) {
+		on_open(st, sk, true);
+	} else if (newstate == TCP_SYN_RECV) {
+		on_open(st, sk, false);
+	} else {
+		on_listen(st, sk);
 	}
 	return 0;
 }

@@ -31,4 +31,23 @@ static __always_inline void gs_leader_comm(char *dst)
 		bpf_get_current_comm(dst, GS_COMM_LEN);
 }
 
+/*
+ * The same for tracing programs (tp_btf, tracepoints), one helper call
+ * fewer: the leader is a direct load from bpf_get_current_task_btf() (5.11+;
+ * the CO-RE test on the kernel's helper list leaves gs_leader_comm() where it
+ * is missing, and the verifier never sees the call).
+ */
+static __always_inline void gs_leader_comm_tracing(char *dst)
+{
+	struct task_struct *leader;
+
+	if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {
+		gs_leader_comm(dst);
+		return;
+	}
+	leader = bpf_get_current_task_btf()->group_leader;
+	if (!leader || bpf_probe_read_kernel(dst, GS_COMM_LEN, leader->comm))
+		bpf_get_current_comm(dst, GS_COMM_LEN);
+}
+
 #endif

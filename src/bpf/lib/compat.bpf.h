@@ -63,6 +63,19 @@ static __always_inline __u64 gs_net_key(const struct net *net)
 	return BPF_CORE_READ(net, net_cookie);
 }
 
+/* The same from a BTF pointer (tp_btf arguments and what is reached from
+ * them, iterator contexts): direct loads, which the verifier turns into
+ * fault-safe reads, instead of bpf_probe_read_kernel() calls. A NULL net
+ * reads as 0. */
+static __always_inline __u64 gs_net_key_btf(const struct net *net)
+{
+	if (gs_netns_by_ino)
+		return net->ns.inum;
+	if (bpf_core_field_exists(((struct net___old *)0)->net_cookie))
+		return ((const struct net___old *)net)->net_cookie.counter;
+	return net->net_cookie;
+}
+
 /* The netns identity of a cgroup_skb packet: the helper where the program
  * type has it, otherwise the owning socket's namespace read through
  * bpf_probe_read_kernel (the socket pointer cannot take arithmetic, so the
