@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -28,8 +29,10 @@
 #include "metrics/attrsel.h"
 #include "metrics/catalogue.h"
 #include "metrics/registry.h"
+#include "exporters/httpbody.h"
 
 #define BUDGET_BYTES (5u * 1000 * 1000)
+#define TIMING_ROUNDS 15
 
 /* A long, distinct value for label `name` of label set i. */
 static void label_value(char *buf, size_t len, const char *name, unsigned i)
@@ -101,6 +104,80 @@ static size_t rendered_bytes(const struct registry *reg)
 	return n;
 }
 
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* What a scrape at the caps costs, step by step. */
+enum step { ST_PUBLISH, ST_TEXT, ST_OM, ST_GZIP, ST_SCRAPE, ST_MAX };
+static const char *const step_names[] = {
+	[ST_PUBLISH] = "publish (every agg family, no traffic since the last)",
+	[ST_TEXT] = "render, text 0.0.4",
+	[ST_OM] = "render, OpenMetrics",
+	[ST_GZIP] = "gzip of the text body",
+	[ST_SCRAPE] = "scrape: publish + render text + gzip",
+};
+
+/*
+ * Prints the median and min-max of each step over TIMING_ROUNDS rounds: a
+ * printout for docs/benchmarks.md, not an assertion (the machine is shared).
+ * A scraper that has seen everything renders each round, as a steady
+ * Prometheus does.
+ */
+static void print_timings(struct registry *reg, struct agg **a, size_t n_agg)
+{
+	struct registry_render_opts text = { .format = REGISTRY_TEXT, .shown_upto = UINT64_MAX };
+	struct registry_render_opts om = { .format = REGISTRY_OPENMETRICS, .shown_upto = UINT64_MAX };
+	double t[ST_MAX][TIMING_ROUNDS], t0;
+	struct http_body_set set = { 0 };
+	struct http_body *b;
+	struct strbuf sb;
+	size_t len = 0, gz_len = 0;
+
+	strbuf_init(&sb);
+	for (int r = 0; r < TIMING_ROUNDS; r++) {
+		t0 = now_ms();
+		for (size_t i = 0; i < n_agg; i++)
+			assert_int_equal(agg_publish(a[i]), 0);
+		t[ST_PUBLISH][r] = now_ms() - t0;
+		t0 = now_ms();
+		assert_int_equal(registry_render(reg, &om, &sb), 0);
+		t[ST_OM][r] = now_ms() - t0;
+		strbuf_reset(&sb);
+		t0 = now_ms();
+		assert_int_equal(registry_render(reg, &text, &sb), 0);
+		t[ST_TEXT][r] = now_ms() - t0;
+		len = sb.len;
+		b = http_body_new(&set, &sb, 0);
+		assert_non_null(b);
+		t0 = now_ms();
+		assert_non_null(http_body_data(b, true, &gz_len));
+		t[ST_GZIP][r] = now_ms() - t0;
+		http_body_put(b);
+		t[ST_SCRAPE][r] = t[ST_PUBLISH][r] + t[ST_TEXT][r] + t[ST_GZIP][r];
+	}
+	printf("scrape at the caps: %zu bytes, %zu gzipped; ms over %d rounds\n", len, gz_len,
+	       TIMING_ROUNDS);
+	printf("| step | median ms | min-max ms |\n|---|---:|---:|\n");
+	for (int s = 0; s < ST_MAX; s++) {
+		qsort(t[s], TIMING_ROUNDS, sizeof(double), cmp_double);
+		printf("| %s | %.2f | %.2f-%.2f |\n", step_names[s], t[s][TIMING_ROUNDS / 2], t[s][0],
+		       t[s][TIMING_ROUNDS - 1]);
+	}
+	strbuf_free(&sb);
+}
+
 static void test_default_scrape_at_caps(void **state)
 {
 	struct config cfg;
@@ -130,6 +207,7 @@ static void test_default_scrape_at_caps(void **state)
 	printf("| the other families (tests/golden/metrics.prom) | | %zu |\n", fixed);
 	printf("| total | | %zu |\n", total);
 	assert_true(total < BUDGET_BYTES);
+	print_timings(reg, a, sizeof(a) / sizeof(a[0]));
 	for (size_t i = 0; i < sizeof(a) / sizeof(a[0]); i++)
 		agg_free(a[i]);
 	attrsel_free(sel);
