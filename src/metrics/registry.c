@@ -294,6 +294,7 @@ static void family_free(struct metric_family *f)
 	for (i = 0; i < f->n_series; i++)
 		free(f->series[i]);
 	free(f->series);
+	family_cache_free(f);
 	for (i = 0; i < f->n_labels; i++)
 		free(f->label_names[i]);
 	free(f->le);
@@ -585,6 +586,18 @@ uint64_t registry_generation(const struct registry *r)
 	return r ? r->generation : 0;
 }
 
+uint64_t registry_changes(const struct registry *r)
+{
+	return r ? r->changes : 0;
+}
+
+/* Something a render shows changed in f: its cached renderings are stale. */
+static void family_changed(struct metric_family *f)
+{
+	f->version++;
+	f->reg->changes++;
+}
+
 /*
  * One allocation per series: the struct with its value pointers, then the
  * buckets (8-aligned since the struct holds doubles), the raw values and the
@@ -668,6 +681,7 @@ static int series_get(struct metric_family *f, const char *const *values, struct
 	r->slots[slot] = s;
 	r->n_used++;
 	f->series[f->n_series++] = s;
+	family_changed(f);
 	*out = s;
 	*created = true;
 	return 0;
@@ -712,6 +726,7 @@ void registry_family_clear(struct metric_family *f)
 		f->series[i] = NULL;
 	}
 	f->n_series = 0;
+	family_changed(f);
 }
 
 int registry_family_relabel(struct metric_family *f, const char *const *label_names)
@@ -729,7 +744,7 @@ int registry_family_relabel(struct metric_family *f, const char *const *label_na
 			return -ENOMEM;
 		}
 	}
-	registry_family_clear(f);
+	registry_family_clear(f); /* a change, even when f had no series */
 	for (i = 0; i < f->n_labels; i++)
 		free(f->label_names[i]);
 	memcpy(f->label_names, names, n * sizeof(names[0]));
@@ -754,7 +769,12 @@ int registry_set(struct metric_family *f, const char *const *label_values, doubl
 		return err;
 	if (!created && f->type == METRIC_COUNTER && value < s->value)
 		return 0;
+	/* the same bits render the same text: no change (NaN != NaN would be one) */
+	if (!created && !memcmp(&s->value, &value, sizeof(value)))
+		return 0;
 	s->value = value;
+	if (!created)
+		family_changed(f);
 	return 0;
 }
 
@@ -770,8 +790,13 @@ int registry_set_histogram(struct metric_family *f, const char *const *label_val
 	err = series_get(f, label_values, &s, &created);
 	if (err)
 		return err;
+	if (!created && !memcmp(&s->sum, &sum, sizeof(sum)) &&
+	    !memcmp(s->buckets, buckets, (f->n_bounds + 1) * sizeof(*buckets)))
+		return 0;
 	memcpy(s->buckets, buckets, (f->n_bounds + 1) * sizeof(*buckets));
 	s->sum = sum;
+	if (!created)
+		family_changed(f);
 	return 0;
 }
 

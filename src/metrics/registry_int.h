@@ -25,6 +25,9 @@ struct series {
 	char *values[];	    /* raw label values, one per label name */
 };
 
+/* A family's rendering kept between scrapes (render.c), per format. */
+struct family_cache;
+
 struct metric_family {
 	struct registry *reg;
 	struct metric_family *next;
@@ -37,10 +40,12 @@ struct metric_family {
 	char *label_names[REGISTRY_MAX_LABELS];
 	size_t n_bounds;
 	double *bounds;
-	char (*le)[NUM_MAX]; /* bounds rendered once, for the le label */
-	struct series **series;
+	char (*le)[NUM_MAX];	/* bounds rendered once, for the le label */
+	struct series **series; /* creation order, so born increases along it */
 	size_t n_series;
 	size_t cap_series;
+	uint64_t version;	       /* bumped by every change a render would show */
+	struct family_cache *cache[2]; /* by enum registry_format; NULL until cached */
 };
 
 struct registry {
@@ -51,6 +56,10 @@ struct registry {
 	size_t n_slots;
 	size_t n_used;
 	uint64_t generation; /* series created so far, removed ones included */
+	uint64_t changes;    /* sum of every family's version bumps */
 };
+
+/* Frees a family's render caches (render.c); accepts NULLs. */
+void family_cache_free(struct metric_family *f);
 
 #endif

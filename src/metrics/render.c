@@ -12,7 +12,9 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "metrics/registry.h"
 #include "metrics/registry_int.h"
@@ -182,32 +184,47 @@ static int render_head(struct strbuf *sb, const struct metric_family *f,
 	return strbuf_printf(sb, "\n# TYPE %.*s %s\n", (int)n, f->name, type);
 }
 
-static int render_family(struct strbuf *sb, const struct metric_family *f,
+/* One series' lines (with OpenMetrics' NAME_created). */
+static int render_series(struct strbuf *sb, const struct metric_family *f, const struct series *s,
 			 const struct render_ctx *rc)
 {
 	char num[NUM_MAX];
-	size_t i, base;
+	size_t base;
 	int err;
 
-	err = render_head(sb, f, rc);
-	if (err)
-		return err;
-	for (i = 0; i < f->n_series; i++) {
-		const struct series *s = f->series[i];
+	if (f->type == METRIC_HISTOGRAM)
+		return render_histogram(sb, f, s, rc);
+	format_value(num, sizeof(num), render_zero(rc, f, s) ? 0 : s->value);
+	err = render_sample(sb, f->name, "", s->labels, NULL, num);
+	/* NAME_created next to NAME_total: the family's base name */
+	if (!err && rc->om && om_counter(f, &base))
+		err = render_created(sb, f->name, base, s);
+	return err;
+}
 
-		if (f->type == METRIC_HISTOGRAM) {
-			err = render_histogram(sb, f, s, rc);
-		} else {
-			format_value(num, sizeof(num), render_zero(rc, f, s) ? 0 : s->value);
-			err = render_sample(sb, f->name, "", s->labels, NULL, num);
-			/* NAME_created next to NAME_total: the family's base name */
-			if (!err && rc->om && om_counter(f, &base))
-				err = render_created(sb, f->name, base, s);
-		}
+/* Series from..n_series-1; offs (when not NULL) gets where each starts in sb. */
+static int render_series_from(struct strbuf *sb, const struct metric_family *f, size_t from,
+			      const struct render_ctx *rc, size_t *offs)
+{
+	int err;
+
+	for (size_t i = from; i < f->n_series; i++) {
+		if (offs)
+			offs[i] = sb->len;
+		err = render_series(sb, f, f->series[i], rc);
 		if (err)
 			return err;
 	}
 	return 0;
+}
+
+static int render_family(struct strbuf *sb, const struct metric_family *f,
+			 const struct render_ctx *rc)
+{
+	int err;
+
+	err = render_head(sb, f, rc);
+	return err ? err : render_series_from(sb, f, 0, rc, NULL);
 }
 
 int registry_render(const struct registry *r, const struct registry_render_opts *o,
@@ -234,4 +251,233 @@ int registry_render(const struct registry *r, const struct registry_render_opts 
 int registry_render_prometheus(const struct registry *r, struct strbuf *out)
 {
 	return registry_render(r, NULL, out);
+}
+
+/* ==== Cached rendering ==== */
+
+/*
+ * A family's rendering at `version`, every series with its value (nothing
+ * shown at 0), with where each series starts, and its deflated form: raw
+ * deflate ending at a byte boundary (a sync flush) and not final, so pieces
+ * concatenate into one stream; crc is the CRC-32 of the text.
+ */
+struct family_cache {
+	uint64_t version;
+	bool valid;
+	struct strbuf text;
+	size_t *offs; /* offs[i]: where series i starts in text */
+	size_t cap_offs;
+	struct strbuf gz;
+	bool gz_valid;
+	uint32_t crc;
+};
+
+void family_cache_free(struct metric_family *f)
+{
+	for (size_t i = 0; i < sizeof(f->cache) / sizeof(f->cache[0]); i++) {
+		struct family_cache *c = f->cache[i];
+
+		if (!c)
+			continue;
+		strbuf_free(&c->text);
+		strbuf_free(&c->gz);
+		free(c->offs);
+		free(c);
+		f->cache[i] = NULL;
+	}
+}
+
+/* The first series shown at 0 (n_series when none): born grows along f->series. */
+static size_t first_new(const struct metric_family *f, uint64_t shown_upto)
+{
+	size_t lo = 0, hi = f->n_series;
+
+	if (f->type == METRIC_GAUGE)
+		return hi;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->series[mid]->born > shown_upto)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+bool registry_has_new(const struct registry *r, uint64_t shown_upto)
+{
+	for (const struct metric_family *f = r ? r->head : NULL; f; f = f->next)
+		if (first_new(f, shown_upto) < f->n_series)
+			return true;
+	return false;
+}
+
+/* f's cache for rc's format, rendered again when f changed since. */
+static int cache_get(struct metric_family *f, const struct render_ctx *rc,
+		     struct family_cache **out)
+{
+	struct render_ctx all = { .om = rc->om, .shown_upto = UINT64_MAX };
+	struct family_cache *c = f->cache[rc->om];
+	size_t *offs;
+	int err;
+
+	if (!c) {
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return -ENOMEM;
+		f->cache[rc->om] = c;
+	}
+	*out = c;
+	if (c->valid && c->version == f->version)
+		return 0;
+	c->valid = false;
+	c->gz_valid = false;
+	if (f->n_series > c->cap_offs) {
+		offs = reallocarray(c->offs, f->n_series, sizeof(*offs));
+		if (!offs)
+			return -ENOMEM;
+		c->offs = offs;
+		c->cap_offs = f->n_series;
+	}
+	strbuf_reset(&c->text);
+	err = render_head(&c->text, f, &all);
+	if (!err)
+		err = render_series_from(&c->text, f, 0, &all, c->offs);
+	if (err)
+		return err;
+	c->version = f->version;
+	c->valid = true;
+	return 0;
+}
+
+/* The bytes of one render's gzip member, made of deflated pieces. */
+struct gz_build {
+	struct strbuf *out;
+	z_stream zs;
+	bool zs_ready;
+	uint32_t crc;
+	uint64_t len;
+};
+
+/* Deflate data[0..n) as one piece (see struct family_cache) appended to out. */
+static int deflate_piece(struct gz_build *g, const char *data, size_t n, struct strbuf *out)
+{
+	int err, ret;
+
+	if (!g->zs_ready) {
+		if (deflateInit2(&g->zs, Z_BEST_SPEED, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) !=
+		    Z_OK)
+			return -ENOMEM;
+		g->zs_ready = true;
+	} else if (deflateReset(&g->zs) != Z_OK) {
+		return -EIO;
+	}
+	g->zs.next_in = (Bytef *)data;
+	g->zs.avail_in = n;
+	do {
+		/* room for the bound, so one call nearly always does it */
+		err = strbuf_reserve(out, deflateBound(&g->zs, g->zs.avail_in) + 16);
+		if (err)
+			return err;
+		g->zs.next_out = (Bytef *)out->buf + out->len;
+		g->zs.avail_out = out->cap - out->len - 1;
+		ret = deflate(&g->zs, Z_SYNC_FLUSH);
+		out->len = (char *)g->zs.next_out - out->buf;
+		if (ret != Z_OK && ret != Z_BUF_ERROR)
+			return -EIO;
+	} while (g->zs.avail_in || !g->zs.avail_out);
+	return 0;
+}
+
+/* Deflate and append text not kept anywhere (a family with series at 0). */
+static int gz_add_fresh(struct gz_build *g, const char *data, size_t n)
+{
+	int err;
+
+	err = deflate_piece(g, data, n, g->out);
+	if (err)
+		return err;
+	g->crc = crc32_combine(g->crc, crc32(0, (const Bytef *)data, n), n);
+	g->len += n;
+	return 0;
+}
+
+/* f's lines for this render, and their gzip piece when g is not NULL. */
+static int cached_family(struct metric_family *f, const struct render_ctx *rc, struct strbuf *out,
+			 struct gz_build *g)
+{
+	struct family_cache *c;
+	size_t k, start = out->len;
+	int err;
+
+	err = cache_get(f, rc, &c);
+	if (err)
+		return err;
+	k = first_new(f, rc->shown_upto);
+	if (k == f->n_series) {
+		err = strbuf_append(out, c->text.buf, c->text.len);
+		if (err || !g)
+			return err;
+		if (!c->gz_valid) {
+			strbuf_reset(&c->gz);
+			err = deflate_piece(g, c->text.buf, c->text.len, &c->gz);
+			if (err)
+				return err;
+			c->crc = crc32(0, (const Bytef *)c->text.buf, c->text.len);
+			c->gz_valid = true;
+		}
+		g->crc = crc32_combine(g->crc, c->crc, c->text.len);
+		g->len += c->text.len;
+		return strbuf_append(g->out, c->gz.buf, c->gz.len);
+	}
+	/* the scraper has seen series 0..k-1: their lines, then the rest at 0 */
+	err = strbuf_append(out, c->text.buf, c->offs[k]);
+	if (!err)
+		err = render_series_from(out, f, k, rc, NULL);
+	if (err || !g)
+		return err;
+	return gz_add_fresh(g, out->buf + start, out->len - start);
+}
+
+/* gzip header: no name, no time, deflate, fastest (XFL 4), Unix (3). */
+static const unsigned char gz_head[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 3 };
+
+int registry_render_cached(struct registry *r, const struct registry_render_opts *o,
+			   struct strbuf *out, struct strbuf *gz)
+{
+	struct render_ctx rc = { .om = false, .shown_upto = UINT64_MAX };
+	struct gz_build g = { .out = gz, .crc = crc32(0, NULL, 0) };
+	unsigned char tail[10];
+	size_t start;
+	int err = 0;
+
+	if (!r || !out)
+		return -EINVAL;
+	if (o) {
+		rc.om = o->format == REGISTRY_OPENMETRICS;
+		rc.shown_upto = o->shown_upto;
+	}
+	if (gz)
+		err = strbuf_append(gz, (const char *)gz_head, sizeof(gz_head));
+	for (struct metric_family *f = r->head; f && !err; f = f->next)
+		err = cached_family(f, &rc, out, gz ? &g : NULL);
+	start = out->len;
+	if (!err && rc.om)
+		err = strbuf_append(out, "# EOF\n", 6);
+	if (!err && gz && out->len > start)
+		err = gz_add_fresh(&g, out->buf + start, out->len - start);
+	if (!err && gz) {
+		/* an empty final block (fixed codes: just end-of-block), then CRC and size */
+		tail[0] = 0x03;
+		tail[1] = 0x00;
+		for (int i = 0; i < 4; i++) {
+			tail[2 + i] = (g.crc >> (8 * i)) & 0xff;
+			tail[6 + i] = (g.len >> (8 * i)) & 0xff;
+		}
+		err = strbuf_append(gz, (const char *)tail, sizeof(tail));
+	}
+	if (g.zs_ready)
+		deflateEnd(&g.zs);
+	return err;
 }

@@ -31,7 +31,7 @@
 #include "metrics/registry.h"
 #include "exporters/httpbody.h"
 
-#define BUDGET_BYTES (5u * 1000 * 1000)
+#define BUDGET_BYTES  (5u * 1000 * 1000)
 #define TIMING_ROUNDS 15
 
 /* A long, distinct value for label `name` of label set i. */
@@ -138,7 +138,8 @@ static const char *const step_names[] = {
 static void print_timings(struct registry *reg, struct agg **a, size_t n_agg)
 {
 	struct registry_render_opts text = { .format = REGISTRY_TEXT, .shown_upto = UINT64_MAX };
-	struct registry_render_opts om = { .format = REGISTRY_OPENMETRICS, .shown_upto = UINT64_MAX };
+	struct registry_render_opts om = { .format = REGISTRY_OPENMETRICS,
+					   .shown_upto = UINT64_MAX };
 	double t[ST_MAX][TIMING_ROUNDS], t0;
 	struct http_body_set set = { 0 };
 	struct http_body *b;
@@ -172,8 +173,8 @@ static void print_timings(struct registry *reg, struct agg **a, size_t n_agg)
 	printf("| step | median ms | min-max ms |\n|---|---:|---:|\n");
 	for (int s = 0; s < ST_MAX; s++) {
 		qsort(t[s], TIMING_ROUNDS, sizeof(double), cmp_double);
-		printf("| %s | %.2f | %.2f-%.2f |\n", step_names[s], t[s][TIMING_ROUNDS / 2], t[s][0],
-		       t[s][TIMING_ROUNDS - 1]);
+		printf("| %s | %.2f | %.2f-%.2f |\n", step_names[s], t[s][TIMING_ROUNDS / 2],
+		       t[s][0], t[s][TIMING_ROUNDS - 1]);
 	}
 	strbuf_free(&sb);
 }
