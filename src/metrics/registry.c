@@ -754,6 +754,26 @@ int registry_family_relabel(struct metric_family *f, const char *const *label_na
 
 /* ==== Setting values ==== */
 
+bool registry_family_holds(const struct metric_family *f, size_t n,
+			   const char *const *(*values)(size_t i, void *ctx),
+			   double (*value)(size_t i, void *ctx), void *ctx)
+{
+	if (!f || f->type == METRIC_HISTOGRAM || f->n_series != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const struct series *s = f->series[i];
+		const char *const *v = values(i, ctx);
+		double x = value(i, ctx);
+
+		if (memcmp(&s->value, &x, sizeof(x)))
+			return false;
+		for (size_t l = 0; l < f->n_labels; l++)
+			if (strcmp(s->values[l], v[l] ? v[l] : ""))
+				return false;
+	}
+	return true;
+}
+
 int registry_set(struct metric_family *f, const char *const *label_values, double value)
 {
 	struct series *s;

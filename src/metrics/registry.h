@@ -77,6 +77,18 @@ void registry_family_clear(struct metric_family *f);
  */
 int registry_family_relabel(struct metric_family *f, const char *const *label_names);
 
+/*
+ * Whether f holds exactly n series, the i-th with the label values
+ * values(i, ctx) (one per label name) and, for a counter or gauge, the value
+ * value(i, ctx) (bit for bit), in that order. For a caller that rebuilds a
+ * gauge family each time (registry_family_clear(), then registry_set()) and
+ * can skip the rebuild, and the re-render it would cause, when nothing
+ * changed. Histogram families never match.
+ */
+bool registry_family_holds(const struct metric_family *f, size_t n,
+			   const char *const *(*values)(size_t i, void *ctx),
+			   double (*value)(size_t i, void *ctx), void *ctx);
+
 /* Set a counter or gauge series. label_values has one entry per label name
  * (NULL when the family has none). Counters must not go down: a lower value is
  * ignored (the exported value stays monotonic); a negative or NaN counter value

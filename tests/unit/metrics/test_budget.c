@@ -55,17 +55,37 @@ static void label_value(char *buf, size_t len, const char *name, unsigned i)
 		snprintf(buf, len, "value-%012u", i);
 }
 
+/* Traffic for label set i of family d (every bucket of a histogram). */
+static void add_set(struct agg *a, const struct metric_def *d, unsigned i)
+{
+	char vals[64][80];
+	const char *v[64];
+	const double *bounds;
+	size_t nb;
+
+	bounds = catalogue_bounds(d->bounds, &nb);
+	for (size_t n = 0; d->labels[n]; n++) {
+		label_value(vals[n], sizeof(vals[n]), d->labels[n], i);
+		v[n] = vals[n];
+	}
+	if (d->type == METRIC_COUNTER)
+		assert_int_equal(agg_add(a, v, 123456789012.0), 0);
+	else if (d->type == METRIC_GAUGE)
+		assert_int_equal(agg_gauge_add(a, v, 12345), 0);
+	else
+		for (size_t b = 0; b <= nb; b++) /* every bucket non-zero */
+			assert_int_equal(agg_observe(a, v, b < nb ? bounds[b] : 1e6), 0);
+}
+
 /* Fill one family to its cap; returns its label sets. */
 static size_t fill(struct registry *reg, struct attrsel *sel, const struct config *cfg,
 		   enum metric_id id, struct agg **out)
 {
 	const struct metric_def *d = &catalogue[id];
-	char vals[64][80];
-	const char *v[64];
 	const double *bounds;
 	uint64_t mask = 0;
-	size_t nb, n;
 	struct agg *a;
+	size_t nb;
 
 	assert_int_equal(attrsel_resolve(sel, d->name, d->labels, d->defaults, &mask), 0);
 	bounds = catalogue_bounds(d->bounds, &nb);
@@ -73,19 +93,8 @@ static size_t fill(struct registry *reg, struct attrsel *sel, const struct confi
 	assert_non_null(a);
 	if (d->type == METRIC_GAUGE)
 		agg_gauge_begin(a);
-	for (unsigned i = 0; agg_dropped(a) < 2; i++) {
-		for (n = 0; d->labels[n]; n++) {
-			label_value(vals[n], sizeof(vals[n]), d->labels[n], i);
-			v[n] = vals[n];
-		}
-		if (d->type == METRIC_COUNTER)
-			assert_int_equal(agg_add(a, v, 123456789012.0), 0);
-		else if (d->type == METRIC_GAUGE)
-			assert_int_equal(agg_gauge_add(a, v, 12345), 0);
-		else
-			for (size_t b = 0; b <= nb; b++) /* every bucket non-zero */
-				assert_int_equal(agg_observe(a, v, b < nb ? bounds[b] : 1e6), 0);
-	}
+	for (unsigned i = 0; agg_dropped(a) < 2; i++)
+		add_set(a, d, i);
 	assert_int_equal(agg_publish(a), 0);
 	*out = a;
 	return agg_series(a);
@@ -120,14 +129,63 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* What a scrape at the caps costs, step by step. */
-enum step { ST_PUBLISH, ST_TEXT, ST_OM, ST_GZIP, ST_SCRAPE, ST_MAX };
+enum step {
+	ST_PUBLISH,
+	ST_TEXT,
+	ST_OM,
+	ST_GZIP,
+	ST_SCRAPE,
+	ST_SAME_TEXT,
+	ST_SAME_OM,
+	ST_ONE_TEXT,
+	ST_ONE_OM,
+	ST_ALL_TEXT,
+	ST_ALL_OM,
+	ST_MAX
+};
 static const char *const step_names[] = {
 	[ST_PUBLISH] = "publish (every agg family, no traffic since the last)",
-	[ST_TEXT] = "render, text 0.0.4",
-	[ST_OM] = "render, OpenMetrics",
-	[ST_GZIP] = "gzip of the text body",
-	[ST_SCRAPE] = "scrape: publish + render text + gzip",
+	[ST_TEXT] = "render from scratch, text 0.0.4",
+	[ST_OM] = "render from scratch, OpenMetrics",
+	[ST_GZIP] = "gzip of the whole text body (level 1)",
+	[ST_SCRAPE] = "scrape from scratch: publish + render text + gzip",
+	[ST_SAME_TEXT] = "cached scrape, nothing changed: publish + render + gzip, text",
+	[ST_SAME_OM] = "cached scrape, nothing changed: publish + render + gzip, OpenMetrics",
+	[ST_ONE_TEXT] = "cached scrape, 1 label set per counter/histogram family: text",
+	[ST_ONE_OM] = "cached scrape, 1 label set per counter/histogram family: OpenMetrics",
+	[ST_ALL_TEXT] = "cached scrape, every counter/histogram label set changed: text",
+	[ST_ALL_OM] = "cached scrape, every counter/histogram label set changed: OpenMetrics",
 };
+
+/* Traffic on label sets 0..n-1 of every counter and histogram family. */
+static void traffic(struct agg **a, size_t n_agg, unsigned n)
+{
+	for (size_t k = 0; k < n_agg; k++) {
+		const struct metric_def *d = &catalogue[M_FLOW_BYTES + k];
+
+		for (unsigned i = 0; d->type != METRIC_GAUGE && i < n; i++)
+			add_set(a[k], d, i);
+	}
+}
+
+/* publish + registry_render_cached() with gzip, in ms. */
+static double cached_scrape(struct registry *reg, struct agg **a, size_t n_agg,
+			    enum registry_format fmt)
+{
+	struct registry_render_opts o = { .format = fmt, .shown_upto = UINT64_MAX };
+	struct strbuf sb, gz;
+	double t0 = now_ms();
+
+	strbuf_init(&sb);
+	strbuf_init(&gz);
+	for (size_t i = 0; i < n_agg; i++)
+		assert_int_equal(agg_publish(a[i]), 0);
+	assert_int_equal(registry_render_cached(reg, &o, &sb, &gz), 0);
+	t0 = now_ms() - t0;
+	strbuf_free(&sb);
+	strbuf_free(&gz);
+	return t0;
+}
 
 /*
  * Prints the median and min-max of each step over TIMING_ROUNDS rounds: a
@@ -167,6 +225,19 @@ static void print_timings(struct registry *reg, struct agg **a, size_t n_agg)
 		t[ST_GZIP][r] = now_ms() - t0;
 		http_body_put(b);
 		t[ST_SCRAPE][r] = t[ST_PUBLISH][r] + t[ST_TEXT][r] + t[ST_GZIP][r];
+		/* the caches of both formats are filled by the round before */
+		cached_scrape(reg, a, n_agg, REGISTRY_TEXT);
+		cached_scrape(reg, a, n_agg, REGISTRY_OPENMETRICS);
+		t[ST_SAME_TEXT][r] = cached_scrape(reg, a, n_agg, REGISTRY_TEXT);
+		t[ST_SAME_OM][r] = cached_scrape(reg, a, n_agg, REGISTRY_OPENMETRICS);
+		traffic(a, n_agg, 1);
+		t[ST_ONE_TEXT][r] = cached_scrape(reg, a, n_agg, REGISTRY_TEXT);
+		traffic(a, n_agg, 1);
+		t[ST_ONE_OM][r] = cached_scrape(reg, a, n_agg, REGISTRY_OPENMETRICS);
+		traffic(a, n_agg, 2000);
+		t[ST_ALL_TEXT][r] = cached_scrape(reg, a, n_agg, REGISTRY_TEXT);
+		traffic(a, n_agg, 2000);
+		t[ST_ALL_OM][r] = cached_scrape(reg, a, n_agg, REGISTRY_OPENMETRICS);
 	}
 	printf("scrape at the caps: %zu bytes, %zu gzipped; ms over %d rounds\n", len, gz_len,
 	       TIMING_ROUNDS);
