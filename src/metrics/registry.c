@@ -591,11 +591,13 @@ uint64_t registry_changes(const struct registry *r)
 	return r ? r->changes : 0;
 }
 
-/* Something a render shows changed in f: its cached renderings are stale. */
-static void family_changed(struct metric_family *f)
+/* Something a render shows changed in f (in series s, when not NULL). */
+static void family_changed(struct metric_family *f, struct series *s)
 {
 	f->version++;
 	f->reg->changes++;
+	if (s)
+		s->changed = f->version;
 }
 
 /*
@@ -681,7 +683,7 @@ static int series_get(struct metric_family *f, const char *const *values, struct
 	r->slots[slot] = s;
 	r->n_used++;
 	f->series[f->n_series++] = s;
-	family_changed(f);
+	family_changed(f, s);
 	*out = s;
 	*created = true;
 	return 0;
@@ -726,7 +728,8 @@ void registry_family_clear(struct metric_family *f)
 		f->series[i] = NULL;
 	}
 	f->n_series = 0;
-	family_changed(f);
+	f->layout++;
+	family_changed(f, NULL);
 }
 
 int registry_family_relabel(struct metric_family *f, const char *const *label_names)
@@ -794,7 +797,7 @@ int registry_set(struct metric_family *f, const char *const *label_values, doubl
 		return 0;
 	s->value = value;
 	if (!created)
-		family_changed(f);
+		family_changed(f, s);
 	return 0;
 }
 
@@ -816,7 +819,7 @@ int registry_set_histogram(struct metric_family *f, const char *const *label_val
 	memcpy(s->buckets, buckets, (f->n_bounds + 1) * sizeof(*buckets));
 	s->sum = sum;
 	if (!created)
-		family_changed(f);
+		family_changed(f, s);
 	return 0;
 }
 

@@ -10,6 +10,9 @@
 
 #include "metrics/registry.h"
 
+/* Series per piece of a family's cached rendering (render.c). */
+#define SEGMENT_SERIES 256
+
 /* Longest rendered number: "-1.2345678901234567e-308" plus NUL. */
 #define NUM_MAX 32
 
@@ -18,6 +21,7 @@ struct series {
 	uint64_t hash;
 	uint64_t born;	    /* the registry's generation that created it (1, 2, ...) */
 	int64_t created_ns; /* CLOCK_REALTIME at creation: OpenMetrics _created, OTLP start */
+	uint64_t changed;   /* the family's version at its creation or last change */
 	double value;	    /* counter, gauge */
 	double sum;	    /* histogram */
 	uint64_t *buckets;  /* histogram: n_bounds + 1 non-cumulative counts */
@@ -45,6 +49,7 @@ struct metric_family {
 	size_t n_series;
 	size_t cap_series;
 	uint64_t version;	       /* bumped by every change a render would show */
+	uint64_t layout;	       /* bumped when series are removed (indices change) */
 	struct family_cache *cache[2]; /* by enum registry_format; NULL until cached */
 };
 

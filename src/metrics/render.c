@@ -202,15 +202,16 @@ static int render_series(struct strbuf *sb, const struct metric_family *f, const
 	return err;
 }
 
-/* Series from..n_series-1; offs (when not NULL) gets where each starts in sb. */
-static int render_series_from(struct strbuf *sb, const struct metric_family *f, size_t from,
-			      const struct render_ctx *rc, size_t *offs)
+/* Series from..to-1; offs (when not NULL) gets where each starts in sb,
+ * offs[0] for series from. */
+static int render_series_range(struct strbuf *sb, const struct metric_family *f, size_t from,
+			       size_t to, const struct render_ctx *rc, size_t *offs)
 {
 	int err;
 
-	for (size_t i = from; i < f->n_series; i++) {
+	for (size_t i = from; i < to; i++) {
 		if (offs)
-			offs[i] = sb->len;
+			offs[i - from] = sb->len;
 		err = render_series(sb, f, f->series[i], rc);
 		if (err)
 			return err;
@@ -224,7 +225,7 @@ static int render_family(struct strbuf *sb, const struct metric_family *f,
 	int err;
 
 	err = render_head(sb, f, rc);
-	return err ? err : render_series_from(sb, f, 0, rc, NULL);
+	return err ? err : render_series_range(sb, f, 0, f->n_series, rc, NULL);
 }
 
 int registry_render(const struct registry *r, const struct registry_render_opts *o,
@@ -256,21 +257,56 @@ int registry_render_prometheus(const struct registry *r, struct strbuf *out)
 /* ==== Cached rendering ==== */
 
 /*
- * A family's rendering at `version`, every series with its value (nothing
- * shown at 0), with where each series starts, and its deflated form: raw
- * deflate ending at a byte boundary (a sync flush) and not final, so pieces
- * concatenate into one stream; crc is the CRC-32 of the text.
+ * Text kept between renders with its deflated form: raw deflate ending at a
+ * byte boundary (a sync flush) and not final, so pieces concatenate into one
+ * stream; crc is the CRC-32 of the text.
  */
-struct family_cache {
-	uint64_t version;
-	bool valid;
+struct piece {
 	struct strbuf text;
-	size_t *offs; /* offs[i]: where series i starts in text */
-	size_t cap_offs;
 	struct strbuf gz;
 	bool gz_valid;
 	uint32_t crc;
 };
+
+/*
+ * Series lo..lo+n-1 of a family (lo a multiple of SEGMENT_SERIES) rendered
+ * with their values (nothing at 0) at the family's `version`; offs[i] is
+ * where series lo+i starts in the text.
+ */
+struct segment {
+	struct piece p;
+	bool valid;
+	uint64_t version;
+	size_t n;
+	size_t offs[SEGMENT_SERIES];
+};
+
+/* A family's rendering in one format: its HELP and TYPE, then segments. */
+struct family_cache {
+	struct piece head;
+	uint64_t layout; /* f->layout the segments belong to */
+	struct segment **seg;
+	size_t n_seg;
+};
+
+static void piece_free(struct piece *p)
+{
+	strbuf_free(&p->text);
+	strbuf_free(&p->gz);
+}
+
+/* Free segments from..n_seg-1 of c. */
+static void segments_drop(struct family_cache *c, size_t from)
+{
+	for (size_t j = from; j < c->n_seg; j++) {
+		if (c->seg[j])
+			piece_free(&c->seg[j]->p);
+		free(c->seg[j]);
+		c->seg[j] = NULL;
+	}
+	if (from < c->n_seg)
+		c->n_seg = from;
+}
 
 void family_cache_free(struct metric_family *f)
 {
@@ -279,9 +315,9 @@ void family_cache_free(struct metric_family *f)
 
 		if (!c)
 			continue;
-		strbuf_free(&c->text);
-		strbuf_free(&c->gz);
-		free(c->offs);
+		segments_drop(c, 0);
+		free(c->seg);
+		piece_free(&c->head);
 		free(c);
 		f->cache[i] = NULL;
 	}
@@ -313,13 +349,12 @@ bool registry_has_new(const struct registry *r, uint64_t shown_upto)
 	return false;
 }
 
-/* f's cache for rc's format, rendered again when f changed since. */
-static int cache_get(struct metric_family *f, const struct render_ctx *rc,
-		     struct family_cache **out)
+/* f's cache for the format of rc, with its head rendered. */
+static int cache_of(struct metric_family *f, const struct render_ctx *rc, struct family_cache **out)
 {
-	struct render_ctx all = { .om = rc->om, .shown_upto = UINT64_MAX };
 	struct family_cache *c = f->cache[rc->om];
-	size_t *offs;
+	size_t n_seg = (f->n_series + SEGMENT_SERIES - 1) / SEGMENT_SERIES;
+	struct segment **seg;
 	int err;
 
 	if (!c) {
@@ -327,27 +362,67 @@ static int cache_get(struct metric_family *f, const struct render_ctx *rc,
 		if (!c)
 			return -ENOMEM;
 		f->cache[rc->om] = c;
+		/* name, help and type never change: nor does the head */
+		err = render_head(&c->head.text, f, rc);
+		if (err) {
+			family_cache_free(f);
+			return err;
+		}
+		c->layout = f->layout;
+	}
+	if (c->layout != f->layout) {
+		for (size_t j = 0; j < c->n_seg; j++)
+			if (c->seg[j])
+				c->seg[j]->valid = false;
+		c->layout = f->layout;
+	}
+	segments_drop(c, n_seg); /* the family shrank */
+	if (n_seg > c->n_seg) {
+		seg = reallocarray(c->seg, n_seg, sizeof(*seg));
+		if (!seg)
+			return -ENOMEM;
+		for (size_t j = c->n_seg; j < n_seg; j++)
+			seg[j] = NULL;
+		c->seg = seg;
+		c->n_seg = n_seg;
 	}
 	*out = c;
-	if (c->valid && c->version == f->version)
-		return 0;
-	c->valid = false;
-	c->gz_valid = false;
-	if (f->n_series > c->cap_offs) {
-		offs = reallocarray(c->offs, f->n_series, sizeof(*offs));
-		if (!offs)
+	return 0;
+}
+
+/* Segment j of f's cache c, rendered again when a series of it changed. */
+static int segment_get(struct metric_family *f, struct family_cache *c, size_t j,
+		       const struct render_ctx *rc, struct segment **out)
+{
+	struct render_ctx all = { .om = rc->om, .shown_upto = UINT64_MAX };
+	size_t lo = j * SEGMENT_SERIES, hi = lo + SEGMENT_SERIES;
+	struct segment *s = c->seg[j];
+	bool stale;
+	int err;
+
+	if (hi > f->n_series)
+		hi = f->n_series;
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
 			return -ENOMEM;
-		c->offs = offs;
-		c->cap_offs = f->n_series;
+		c->seg[j] = s;
 	}
-	strbuf_reset(&c->text);
-	err = render_head(&c->text, f, &all);
-	if (!err)
-		err = render_series_from(&c->text, f, 0, &all, c->offs);
+	*out = s;
+	stale = !s->valid || s->n != hi - lo;
+	for (size_t i = lo; !stale && i < hi; i++)
+		stale = f->series[i]->changed > s->version;
+	if (!stale)
+		return 0;
+	s->valid = false;
+	s->p.gz_valid = false;
+	strbuf_reset(&s->p.text);
+	err = render_series_range(&s->p.text, f, lo, hi, &all, s->offs);
 	if (err)
 		return err;
-	c->version = f->version;
-	c->valid = true;
+	s->version = f->version;
+	s->n = hi - lo;
+	s->valid = true;
 	return 0;
 }
 
@@ -360,7 +435,7 @@ struct gz_build {
 	uint64_t len;
 };
 
-/* Deflate data[0..n) as one piece (see struct family_cache) appended to out. */
+/* Deflate data[0..n) as one piece (see struct piece) appended to out. */
 static int deflate_piece(struct gz_build *g, const char *data, size_t n, struct strbuf *out)
 {
 	int err, ret;
@@ -390,7 +465,7 @@ static int deflate_piece(struct gz_build *g, const char *data, size_t n, struct 
 	return 0;
 }
 
-/* Deflate and append text not kept anywhere (a family with series at 0). */
+/* Deflate and append text not kept anywhere (series shown at 0, # EOF). */
 static int gz_add_fresh(struct gz_build *g, const char *data, size_t n)
 {
 	int err;
@@ -403,38 +478,68 @@ static int gz_add_fresh(struct gz_build *g, const char *data, size_t n)
 	return 0;
 }
 
-/* f's lines for this render, and their gzip piece when g is not NULL. */
+/* A kept piece into out, and its deflated form (made once) into g. */
+static int emit_piece(struct piece *p, struct strbuf *out, struct gz_build *g)
+{
+	int err;
+
+	err = strbuf_append(out, p->text.buf, p->text.len);
+	if (err || !g)
+		return err;
+	if (!p->gz_valid) {
+		strbuf_reset(&p->gz);
+		err = deflate_piece(g, p->text.buf, p->text.len, &p->gz);
+		if (err)
+			return err;
+		p->crc = crc32(0, (const Bytef *)p->text.buf, p->text.len);
+		p->gz_valid = true;
+	}
+	g->crc = crc32_combine(g->crc, p->crc, p->text.len);
+	g->len += p->text.len;
+	return strbuf_append(g->out, p->gz.buf, p->gz.len);
+}
+
+/*
+ * f's lines for this render, and their gzip pieces when g is not NULL: the
+ * kept segments of the series the scraper has seen, then the rest rendered
+ * at 0 (the series it has not seen are the family's newest).
+ */
 static int cached_family(struct metric_family *f, const struct render_ctx *rc, struct strbuf *out,
 			 struct gz_build *g)
 {
 	struct family_cache *c;
-	size_t k, start = out->len;
+	struct segment *s;
+	size_t j, k, lo, start;
 	int err;
 
-	err = cache_get(f, rc, &c);
+	err = cache_of(f, rc, &c);
+	if (!err)
+		err = emit_piece(&c->head, out, g);
 	if (err)
 		return err;
 	k = first_new(f, rc->shown_upto);
-	if (k == f->n_series) {
-		err = strbuf_append(out, c->text.buf, c->text.len);
-		if (err || !g)
+	/* the segments the scraper has seen whole (the last one may be short) */
+	for (j = 0;
+	     j < c->n_seg && (j + 1 == c->n_seg ? f->n_series : (j + 1) * SEGMENT_SERIES) <= k;
+	     j++) {
+		err = segment_get(f, c, j, rc, &s);
+		if (!err)
+			err = emit_piece(&s->p, out, g);
+		if (err)
 			return err;
-		if (!c->gz_valid) {
-			strbuf_reset(&c->gz);
-			err = deflate_piece(g, c->text.buf, c->text.len, &c->gz);
-			if (err)
-				return err;
-			c->crc = crc32(0, (const Bytef *)c->text.buf, c->text.len);
-			c->gz_valid = true;
-		}
-		g->crc = crc32_combine(g->crc, c->crc, c->text.len);
-		g->len += c->text.len;
-		return strbuf_append(g->out, c->gz.buf, c->gz.len);
 	}
-	/* the scraper has seen series 0..k-1: their lines, then the rest at 0 */
-	err = strbuf_append(out, c->text.buf, c->offs[k]);
-	if (!err)
-		err = render_series_from(out, f, k, rc, NULL);
+	if (k == f->n_series)
+		return 0;
+	start = out->len;
+	lo = j * SEGMENT_SERIES;
+	if (k > lo) {
+		err = segment_get(f, c, j, rc, &s);
+		if (!err)
+			err = strbuf_append(out, s->p.text.buf, s->offs[k - lo]);
+		if (err)
+			return err;
+	}
+	err = render_series_range(out, f, k, f->n_series, rc, NULL);
 	if (err || !g)
 		return err;
 	return gz_add_fresh(g, out->buf + start, out->len - start);

@@ -7,7 +7,8 @@
  * part, the bytes are those of registry_render() on the same registry, and
  * the gzip form inflates (with zlib, not our code) to exactly those bytes.
  * The reference is the plain render, which the golden test pins. Also the
- * change count that lets the exporter serve an unchanged body again.
+ * change count that lets the exporter serve an unchanged body again, and
+ * the agg gauge snapshot that is not rebuilt when it did not change.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -21,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "metrics/agg.h"
 #include "metrics/registry.h"
 
 static const char *const lbl_dst[] = { "dst", "port", NULL };
@@ -157,6 +159,33 @@ static void test_cached_equals_plain(void **state)
 	registry_free(x.r);
 }
 
+/* Families of several cache segments: one series changed in the middle,
+ * scrapers whose view ends inside a segment, a family that shrinks. */
+static void test_cached_segments(void **state)
+{
+	const char *v[] = { "10.0.2.44", "1556" }; /* series 556 */
+	struct fixture x;
+	uint64_t mid;
+
+	(void)state;
+	fixture_init(&x);
+	fill(&x, 0, 700, 1);
+	mid = registry_generation(x.r);
+	fill(&x, 700, 900, 1);
+	assert_all_views(x.r, mid);
+	assert_int_equal(registry_set(x.c, v, 1e15), 0);
+	assert_int_equal(registry_set(x.g, v, 0.125), 0);
+	assert_all_views(x.r, mid);
+	assert_all_views(x.r, mid - 2 * 3 * 100); /* 100 series of the three families back */
+	registry_family_clear(x.g);
+	assert_int_equal(registry_set(x.g, v, 2), 0);
+	assert_all_views(x.r, mid);
+	registry_family_clear(x.c);
+	fill(&x, 0, 300, 2);
+	assert_all_views(x.r, mid);
+	registry_free(x.r);
+}
+
 /* registry_changes() moves exactly when a render would differ. */
 static void test_changes(void **state)
 {
@@ -209,12 +238,67 @@ static void test_has_new(void **state)
 	registry_free(x.r);
 }
 
+/* One gauge snapshot of label sets 0..n-1 (values i + bump) published. */
+static void gauge_snapshot(struct agg *a, unsigned n, double bump)
+{
+	char dst[32];
+
+	agg_gauge_begin(a);
+	for (unsigned i = 0; i < n; i++) {
+		const char *v[] = { dst, "x" };
+
+		snprintf(dst, sizeof(dst), "10.1.0.%u", i);
+		assert_int_equal(agg_gauge_add(a, v, i + (i == 2 ? bump : 0)), 0);
+	}
+	assert_int_equal(agg_publish(a), 0);
+}
+
+/*
+ * An agg gauge snapshot equal to the last one leaves the registry as it is
+ * (no change to render); any difference (a value, a label set more or less)
+ * is published in full, as before.
+ */
+static void test_gauge_snapshot_unchanged(void **state)
+{
+	struct registry *r = registry_new();
+	struct agg *a;
+	struct strbuf sb;
+	uint64_t n;
+
+	(void)state;
+	strbuf_init(&sb);
+	a = agg_new(r, "t_open", "Open.", METRIC_GAUGE, lbl_dst, 1, NULL, 0, 100);
+	assert_non_null(a);
+	gauge_snapshot(a, 3, 0);
+	n = registry_changes(r);
+	gauge_snapshot(a, 3, 0);
+	assert_int_equal(registry_changes(r), n);
+	gauge_snapshot(a, 3, 0.5);
+	assert_true(registry_changes(r) > n);
+	assert_int_equal(registry_render_prometheus(r, &sb), 0);
+	assert_string_equal(sb.buf, "# HELP t_open Open.\n# TYPE t_open gauge\n"
+				    "t_open{dst=\"10.1.0.0\"} 0\nt_open{dst=\"10.1.0.1\"} 1\n"
+				    "t_open{dst=\"10.1.0.2\"} 2.5\n");
+	n = registry_changes(r);
+	gauge_snapshot(a, 2, 0.5);
+	assert_true(registry_changes(r) > n);
+	strbuf_reset(&sb);
+	assert_int_equal(registry_render_prometheus(r, &sb), 0);
+	assert_string_equal(sb.buf, "# HELP t_open Open.\n# TYPE t_open gauge\n"
+				    "t_open{dst=\"10.1.0.0\"} 0\nt_open{dst=\"10.1.0.1\"} 1\n");
+	strbuf_free(&sb);
+	agg_free(a);
+	registry_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cached_equals_plain),
+		cmocka_unit_test(test_cached_segments),
 		cmocka_unit_test(test_changes),
 		cmocka_unit_test(test_has_new),
+		cmocka_unit_test(test_gauge_snapshot_unchanged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
