@@ -461,6 +461,7 @@ struct metric_family *registry_add(struct registry *r, const char *name, const c
 		r->head = f;
 	r->tail = f;
 	r->n_families++;
+	r->changes++; /* its HELP and TYPE are rendered from now on */
 	return f;
 
 nomem:

@@ -167,8 +167,8 @@ int registry_render(const struct registry *r, const struct registry_render_opts 
 		    struct strbuf *out);
 
 /*
- * Changes a render would show, so far: a series created or removed, a value
- * that changed. Two renders with the same options of a registry at the same
+ * Changes a render would show, so far: a family added, a series created or
+ * removed, a value that changed. Two renders with the same options of a registry at the same
  * count are the same bytes (unless registry_has_new() says a scraper is
  * shown series at 0 first).
  */

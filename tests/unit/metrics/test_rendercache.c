@@ -212,6 +212,9 @@ static void test_changes(void **state)
 	assert_int_equal(registry_changes(x.r), n + 2);
 	registry_family_clear(x.g);
 	assert_int_equal(registry_changes(x.r), n + 3);
+	/* a family without series shows its HELP and TYPE */
+	assert_non_null(registry_add(x.r, "t_late", "Late.", METRIC_GAUGE, NULL, NULL, 0));
+	assert_int_equal(registry_changes(x.r), n + 4);
 	registry_free(x.r);
 }
 
