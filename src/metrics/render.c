@@ -23,6 +23,37 @@
 #define EXACT_INT_LIMIT 9007199254740992.0 /* 2^53 */
 
 /*
+ * v in decimal at buf (room for 21 bytes with the NUL), as "%llu" writes
+ * it: the renders are mostly integers, and snprintf's parsing of the format
+ * was a good part of their time.
+ */
+static char *format_u64(char *buf, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*buf++ = tmp[--n];
+	*buf = '\0';
+	return buf;
+}
+
+/* As "%lld". */
+static void format_i64(char *buf, int64_t v)
+{
+	if (v < 0) {
+		*buf++ = '-';
+		format_u64(buf, -(uint64_t)v);
+	} else {
+		format_u64(buf, (uint64_t)v);
+	}
+}
+
+/*
  * Sample values: integers below 2^53 as plain integers ("12345", never
  * "1.2345e+04" or "12345.0"), anything else with %.17g so it reads back
  * exactly; the specials spelled the way the text format wants them.
@@ -34,7 +65,7 @@ static void format_value(char *buf, size_t len, double v)
 	else if (isinf(v))
 		snprintf(buf, len, "%s", v > 0 ? "+Inf" : "-Inf");
 	else if (fabs(v) < EXACT_INT_LIMIT && v == trunc(v))
-		snprintf(buf, len, "%lld", (long long)v);
+		format_i64(buf, (int64_t)v); /* |v| < 2^53: 17 digits at most */
 	else
 		snprintf(buf, len, "%.17g", v);
 }
@@ -107,10 +138,20 @@ static bool render_zero(const struct render_ctx *rc, const struct metric_family 
 static int render_created(struct strbuf *sb, const char *name, size_t n_name,
 			  const struct series *s)
 {
-	char num[NUM_MAX];
+	int64_t ms = s->created_ns % 1000000000 / 1000000;
+	char num[NUM_MAX], *p;
 
-	snprintf(num, sizeof(num), "%lld.%03lld", (long long)(s->created_ns / 1000000000),
-		 (long long)(s->created_ns % 1000000000 / 1000000));
+	if (s->created_ns < 0) { /* not seen in practice; spelled as it always was */
+		snprintf(num, sizeof(num), "%lld.%03lld", (long long)(s->created_ns / 1000000000),
+			 (long long)ms);
+	} else {
+		p = format_u64(num, (uint64_t)(s->created_ns / 1000000000));
+		p[0] = '.';
+		p[1] = (char)('0' + ms / 100);
+		p[2] = (char)('0' + ms / 10 % 10);
+		p[3] = (char)('0' + ms % 10);
+		p[4] = '\0';
+	}
 	return render_sample_n(sb, name, n_name, "_created", s->labels, NULL, num);
 }
 
@@ -128,7 +169,7 @@ static int render_histogram(struct strbuf *sb, const struct metric_family *f,
 		if (!zero)
 			total = s->buckets[i] > UINT64_MAX - total ? UINT64_MAX :
 								     total + s->buckets[i];
-		snprintf(num, sizeof(num), "%llu", (unsigned long long)total);
+		format_u64(num, total);
 		err = render_sample(sb, f->name, "_bucket", s->labels,
 				    i < f->n_bounds ? f->le[i] : "+Inf", num);
 		if (err)
@@ -138,7 +179,7 @@ static int render_histogram(struct strbuf *sb, const struct metric_family *f,
 	err = render_sample(sb, f->name, "_sum", s->labels, NULL, num);
 	if (err)
 		return err;
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)total);
+	format_u64(num, total);
 	err = render_sample(sb, f->name, "_count", s->labels, NULL, num);
 	if (!err && rc->om)
 		err = render_created(sb, f->name, strlen(f->name), s);

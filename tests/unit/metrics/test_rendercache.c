@@ -241,6 +241,45 @@ static void test_has_new(void **state)
 	registry_free(x.r);
 }
 
+/* Integers render as libc's %lld and %llu write them, at the edges too. */
+static void test_integer_spelling(void **state)
+{
+	static const double gauges[] = {
+		0, 1, -1, 9, 10, -10, 9007199254740991.0, -9007199254740991.0, 1234567890123.0
+	};
+	struct registry *r = registry_new();
+	struct metric_family *g, *h;
+	struct strbuf sb;
+	char want[64];
+	uint64_t b[2] = { UINT64_MAX - 5, 10 };
+
+	(void)state;
+	strbuf_init(&sb);
+	g = registry_add(r, "t_g", "", METRIC_GAUGE, (const char *const[]){ "i", NULL }, NULL, 0);
+	h = registry_add(r, "t_h", "", METRIC_HISTOGRAM, NULL, (const double[]){ 1 }, 1);
+	assert_non_null(g);
+	assert_non_null(h);
+	for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++) {
+		char lv[8];
+
+		snprintf(lv, sizeof(lv), "%zu", i);
+		assert_int_equal(registry_set(g, (const char *[]){ lv }, gauges[i]), 0);
+	}
+	assert_int_equal(registry_set_histogram(h, NULL, b, 2), 0);
+	assert_int_equal(registry_render_prometheus(r, &sb), 0);
+	for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++) {
+		snprintf(want, sizeof(want), "t_g{i=\"%zu\"} %lld\n", i, (long long)gauges[i]);
+		assert_non_null(strstr(sb.buf, want));
+	}
+	snprintf(want, sizeof(want), "t_h_bucket{le=\"1\"} %llu\n", (unsigned long long)b[0]);
+	assert_non_null(strstr(sb.buf, want));
+	/* the total saturates */
+	snprintf(want, sizeof(want), "t_h_count %llu\n", (unsigned long long)UINT64_MAX);
+	assert_non_null(strstr(sb.buf, want));
+	strbuf_free(&sb);
+	registry_free(r);
+}
+
 /* One gauge snapshot of label sets 0..n-1 (values i + bump) published. */
 static void gauge_snapshot(struct agg *a, unsigned n, double bump)
 {
@@ -302,6 +341,7 @@ int main(void)
 		cmocka_unit_test(test_changes),
 		cmocka_unit_test(test_has_new),
 		cmocka_unit_test(test_gauge_snapshot_unchanged),
+		cmocka_unit_test(test_integer_spelling),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
