@@ -7,6 +7,15 @@
  * and adds _created samples, and a scraper is shown the counter series it
  * has not seen yet at 0 first (registry_render_opts). Label pairs were
  * escaped when each series was created, so a render is a run of appends.
+ *
+ * At the series caps a render is megabytes, and between two scrapes most of
+ * it does not change. registry_render_cached() keeps each family's lines
+ * per format in segments of SEGMENT_SERIES series, each with its deflated
+ * form (pieces of raw deflate that end on a byte boundary and concatenate
+ * into one gzip member), and renders and compresses again only a segment
+ * one of whose series changed. Series a scraper is shown at 0 are always a
+ * family's newest (series are kept in creation order), so its render is the
+ * kept lines of what it has seen, then the rest rendered for it.
  */
 #include <errno.h>
 #include <math.h>
