@@ -51,6 +51,27 @@ struct http_body *http_body_new(struct http_body_set *set, struct strbuf *sb, in
 	return b;
 }
 
+void http_body_set_gzip(struct http_body *b, struct strbuf *gz)
+{
+	char *shrunk;
+
+	if (b->gz || !gz->buf) {
+		strbuf_free(gz);
+		return;
+	}
+	b->gz = gz->buf;
+	b->gz_len = gz->len;
+	shrunk = realloc(b->gz, b->gz_len ? b->gz_len : 1);
+	if (shrunk)
+		b->gz = shrunk;
+	strbuf_init(gz);
+}
+
+bool http_body_has_gzip(const struct http_body *b)
+{
+	return b->gz;
+}
+
 void http_body_get(struct http_body *b)
 {
 	b->refs++;

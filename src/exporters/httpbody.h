@@ -28,6 +28,15 @@ struct http_body_set {
  * ENOMEM) on failure, sb untouched.
  */
 struct http_body *http_body_new(struct http_body_set *set, struct strbuf *sb, int64_t now_ms);
+/*
+ * Give b its gzip form, made by the caller (registry_render_cached()): b
+ * takes over gz's buffer and gz is left empty. Only before the first
+ * http_body_data(b, true, ...); a gzip form already there is kept and gz
+ * freed.
+ */
+void http_body_set_gzip(struct http_body *b, struct strbuf *gz);
+/* Whether b's gzip form is made already. */
+bool http_body_has_gzip(const struct http_body *b);
 void http_body_get(struct http_body *b);
 /* Drop a reference; the last one frees the body. Accepts NULL. */
 void http_body_put(struct http_body *b);

@@ -24,6 +24,12 @@
  * happened once. A shared body (the overload path above) was rendered for
  * another scraper: it is served as it is and the scraper's view is left
  * unchanged.
+ *
+ * A scrape at the series caps is megabytes of text, most of it the same as
+ * the scrape before. The registry keeps each family's rendering, and its
+ * deflated form, until the family changes (registry_render_cached()), so a
+ * scrape renders and compresses only the families that changed; when nothing
+ * changed and no series is shown at 0, the newest body is served again.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -68,6 +74,8 @@ struct prometheus_exporter {
 	struct http_body_set bodies;
 	struct http_body *cur; /* the newest body */
 	bool cur_om;	       /* it is OpenMetrics text */
+	bool cur_plain;	       /* it shows no series at 0 */
+	uint64_t cur_changes;  /* registry_changes() when it was rendered */
 	struct scrapers scrapers;
 	uint64_t scrapers_published; /* forgotten count last published */
 	struct http_guard guard;
@@ -182,13 +190,34 @@ struct scrape_req {
 	socklen_t addr_len;
 	const char *user_agent;
 	bool om;
+	bool gzip; /* it accepts gzip */
 };
 
-/* Render the registry into a new body for the scraper rq, the newest from now on. */
+/*
+ * Whether the newest body is what a render for rq would make: same format,
+ * no change in the registry since, neither it nor rq showing a series at 0
+ * first; and it has its gzip form when rq wants that.
+ */
+static bool cur_still_fits(const struct prometheus_exporter *e, const struct scrape_req *rq,
+			   bool plain)
+{
+	return e->cur && plain && e->cur_plain && e->cur_om == rq->om &&
+	       e->cur_changes == registry_changes(e->reg) &&
+	       (!rq->gzip || http_body_has_gzip(e->cur));
+}
+
+/*
+ * A body for the scraper rq after a refresh, the newest from now on: the
+ * newest again when nothing it shows changed, else a new one rendered from
+ * the registry's caches (registry_render_cached()), with its gzip form when
+ * rq wants it.
+ */
 static int render_body(struct prometheus_exporter *e, const struct scrape_req *rq, int64_t now)
 {
 	struct registry_render_opts o = { .format = rq->om ? REGISTRY_OPENMETRICS : REGISTRY_TEXT };
 	struct http_body *b;
+	struct strbuf gz;
+	bool plain;
 	int err;
 
 	if (e->refresh)
@@ -199,15 +228,27 @@ static int render_body(struct prometheus_exporter *e, const struct scrape_req *r
 	/* after the refresh: what it created is new to this scraper */
 	o.shown_upto = scrapers_scrape(&e->scrapers, rq->addr, rq->addr_len, rq->user_agent,
 				       registry_generation(e->reg), now);
-	err = registry_render(e->reg, &o, &e->render);
-	if (err)
+	plain = !registry_has_new(e->reg, o.shown_upto);
+	if (cur_still_fits(e, rq, plain))
+		return 0;
+	strbuf_init(&gz);
+	err = registry_render_cached(e->reg, &o, &e->render, rq->gzip ? &gz : NULL);
+	if (err) {
+		strbuf_free(&gz);
 		return err;
+	}
 	b = http_body_new(&e->bodies, &e->render, now);
-	if (!b)
+	if (!b) {
+		strbuf_free(&gz);
 		return -ENOMEM;
+	}
+	if (rq->gzip)
+		http_body_set_gzip(b, &gz);
 	http_body_put(e->cur);
 	e->cur = b;
 	e->cur_om = rq->om;
+	e->cur_plain = plain;
+	e->cur_changes = registry_changes(e->reg);
 	return 0;
 }
 
@@ -262,13 +303,14 @@ static enum MHD_Result respond_metrics(struct prometheus_exporter *e, struct MHD
 		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
 	rq.om = http_accepts_openmetrics(
 		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
+	rq.gzip = http_accepts_gzip(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+								MHD_HTTP_HEADER_ACCEPT_ENCODING));
 	err = metrics_body(e, &rq, &b);
 	if (err) {
 		pr_warn("failed to render metrics: %s", strerror(-err));
 		return respond_text(e, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "render failed\n");
 	}
-	gzip = http_accepts_gzip(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_ACCEPT_ENCODING));
+	gzip = rq.gzip;
 	data = http_body_data(b, gzip, &len);
 	if (!data && gzip) { /* no gzip form: plain is always acceptable */
 		gzip = false;

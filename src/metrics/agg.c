@@ -467,6 +467,20 @@ int agg_gauge_add(struct agg *a, const char *const *values, double delta)
 	return 0;
 }
 
+static const char *const *snapshot_values(size_t i, void *ctx)
+{
+	const struct agg *a = ctx;
+
+	return (const char *const *)a->series[i]->values;
+}
+
+static double snapshot_value(size_t i, void *ctx)
+{
+	const struct agg *a = ctx;
+
+	return a->series[i]->value;
+}
+
 int agg_publish(struct agg *a)
 {
 	int ret = 0, err;
@@ -474,6 +488,17 @@ int agg_publish(struct agg *a)
 
 	if (!a)
 		return -EINVAL;
+	/*
+	 * A gauge snapshot equal to the one the registry shows (same label sets
+	 * in the same order, same values) is left as it is: rebuilding it would
+	 * cost a series allocation each and make the scrape render it again.
+	 */
+	if (a->type == METRIC_GAUGE &&
+	    registry_family_holds(a->fam, a->n_series, snapshot_values, snapshot_value, a)) {
+		for (i = 0; i < a->n_series; i++)
+			a->series[i]->dirty = false;
+		return 0;
+	}
 	if (a->type == METRIC_GAUGE)
 		registry_family_clear(a->fam);
 	for (i = 0; i < a->n_series; i++) {

@@ -294,6 +294,7 @@ static void family_free(struct metric_family *f)
 	for (i = 0; i < f->n_series; i++)
 		free(f->series[i]);
 	free(f->series);
+	family_cache_free(f);
 	for (i = 0; i < f->n_labels; i++)
 		free(f->label_names[i]);
 	free(f->le);
@@ -460,6 +461,7 @@ struct metric_family *registry_add(struct registry *r, const char *name, const c
 		r->head = f;
 	r->tail = f;
 	r->n_families++;
+	r->changes++; /* its HELP and TYPE are rendered from now on */
 	return f;
 
 nomem:
@@ -585,6 +587,20 @@ uint64_t registry_generation(const struct registry *r)
 	return r ? r->generation : 0;
 }
 
+uint64_t registry_changes(const struct registry *r)
+{
+	return r ? r->changes : 0;
+}
+
+/* Something a render shows changed in f (in series s, when not NULL). */
+static void family_changed(struct metric_family *f, struct series *s)
+{
+	f->version++;
+	f->reg->changes++;
+	if (s)
+		s->changed = f->version;
+}
+
 /*
  * One allocation per series: the struct with its value pointers, then the
  * buckets (8-aligned since the struct holds doubles), the raw values and the
@@ -668,6 +684,7 @@ static int series_get(struct metric_family *f, const char *const *values, struct
 	r->slots[slot] = s;
 	r->n_used++;
 	f->series[f->n_series++] = s;
+	family_changed(f, s);
 	*out = s;
 	*created = true;
 	return 0;
@@ -712,6 +729,8 @@ void registry_family_clear(struct metric_family *f)
 		f->series[i] = NULL;
 	}
 	f->n_series = 0;
+	f->layout++;
+	family_changed(f, NULL);
 }
 
 int registry_family_relabel(struct metric_family *f, const char *const *label_names)
@@ -729,7 +748,7 @@ int registry_family_relabel(struct metric_family *f, const char *const *label_na
 			return -ENOMEM;
 		}
 	}
-	registry_family_clear(f);
+	registry_family_clear(f); /* a change, even when f had no series */
 	for (i = 0; i < f->n_labels; i++)
 		free(f->label_names[i]);
 	memcpy(f->label_names, names, n * sizeof(names[0]));
@@ -738,6 +757,26 @@ int registry_family_relabel(struct metric_family *f, const char *const *label_na
 }
 
 /* ==== Setting values ==== */
+
+bool registry_family_holds(const struct metric_family *f, size_t n,
+			   const char *const *(*values)(size_t i, void *ctx),
+			   double (*value)(size_t i, void *ctx), void *ctx)
+{
+	if (!f || f->type == METRIC_HISTOGRAM || f->n_series != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const struct series *s = f->series[i];
+		const char *const *v = values(i, ctx);
+		double x = value(i, ctx);
+
+		if (memcmp(&s->value, &x, sizeof(x)))
+			return false;
+		for (size_t l = 0; l < f->n_labels; l++)
+			if (strcmp(s->values[l], v[l] ? v[l] : ""))
+				return false;
+	}
+	return true;
+}
 
 int registry_set(struct metric_family *f, const char *const *label_values, double value)
 {
@@ -754,7 +793,12 @@ int registry_set(struct metric_family *f, const char *const *label_values, doubl
 		return err;
 	if (!created && f->type == METRIC_COUNTER && value < s->value)
 		return 0;
+	/* the same bits render the same text: no change (NaN != NaN would be one) */
+	if (!created && !memcmp(&s->value, &value, sizeof(value)))
+		return 0;
 	s->value = value;
+	if (!created)
+		family_changed(f, s);
 	return 0;
 }
 
@@ -770,8 +814,13 @@ int registry_set_histogram(struct metric_family *f, const char *const *label_val
 	err = series_get(f, label_values, &s, &created);
 	if (err)
 		return err;
+	if (!created && !memcmp(&s->sum, &sum, sizeof(sum)) &&
+	    !memcmp(s->buckets, buckets, (f->n_bounds + 1) * sizeof(*buckets)))
+		return 0;
 	memcpy(s->buckets, buckets, (f->n_bounds + 1) * sizeof(*buckets));
 	s->sum = sum;
+	if (!created)
+		family_changed(f, s);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #ifndef GESPANN_REGISTRY_H
 #define GESPANN_REGISTRY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -75,6 +76,18 @@ void registry_family_clear(struct metric_family *f);
  * on error the family is unchanged.
  */
 int registry_family_relabel(struct metric_family *f, const char *const *label_names);
+
+/*
+ * Whether f holds exactly n series, the i-th with the label values
+ * values(i, ctx) (one per label name) and, for a counter or gauge, the value
+ * value(i, ctx) (bit for bit), in that order. For a caller that rebuilds a
+ * gauge family each time (registry_family_clear(), then registry_set()) and
+ * can skip the rebuild, and the re-render it would cause, when nothing
+ * changed. Histogram families never match.
+ */
+bool registry_family_holds(const struct metric_family *f, size_t n,
+			   const char *const *(*values)(size_t i, void *ctx),
+			   double (*value)(size_t i, void *ctx), void *ctx);
 
 /* Set a counter or gauge series. label_values has one entry per label name
  * (NULL when the family has none). Counters must not go down: a lower value is
@@ -152,5 +165,32 @@ struct registry_render_opts {
  */
 int registry_render(const struct registry *r, const struct registry_render_opts *opts,
 		    struct strbuf *out);
+
+/*
+ * Changes a render would show, so far: a family added, a series created or
+ * removed, a value that changed. Two renders with the same options of a registry at the same
+ * count are the same bytes (unless registry_has_new() says a scraper is
+ * shown series at 0 first).
+ */
+uint64_t registry_changes(const struct registry *r);
+
+/* Whether some counter or histogram series is of a generation above
+ * shown_upto, i.e. a render with that shown_upto shows a series at 0. */
+bool registry_has_new(const struct registry *r, uint64_t shown_upto);
+
+/*
+ * registry_render() from a cache kept per family and format: a family that
+ * did not change since its last cached render is copied, not rendered; the
+ * series a scraper is shown at 0 first are rendered after the cached lines
+ * of the ones it has seen (they are the family's newest). The bytes appended
+ * to out are those registry_render() would append. When gz is not NULL, the
+ * gzip form of exactly those bytes is appended to it, from deflated pieces
+ * kept per family as well (level 1; each family's piece compressed alone).
+ * The caches cost about one rendering per format in use, freed with the
+ * family. Returns 0, -EINVAL, -ENOMEM or -EIO (zlib); on error out and gz
+ * hold partial output.
+ */
+int registry_render_cached(struct registry *r, const struct registry_render_opts *opts,
+			   struct strbuf *out, struct strbuf *gz);
 
 #endif

@@ -6,7 +6,8 @@
  * type, exact body, refresh, scrape count), HEAD, /, /healthz, 404, 405, a
  * port already in use, dual stack on "::", a slow reader whose body must
  * not be rewritten by a later scrape, keep-alive with pipelined requests,
- * gzip, the request-head deadline and eviction at the per-address cap. No
+ * gzip, an unchanged body served again, the request-head deadline and
+ * eviction at the per-address cap. No
  * root needed.
  *
  * The exporter source is included (h2o style) so the slow-reader test can see
@@ -723,6 +724,90 @@ static void test_gzip(void **state)
 	prometheus_exporter_stop(e);
 }
 
+/* A collector with nothing new: the registry stays as it is. */
+static void refresh_nothing(void *ctx)
+{
+	(void)ctx;
+}
+
+/* The gzip body of c inflated (by zlib), NUL-terminated, into out. */
+static void inflate_body(const struct client *c, char *out, size_t len)
+{
+	const char *body = body_of(c);
+	z_stream zs = { 0 };
+
+	assert_int_equal(inflateInit2(&zs, 15 + 16), Z_OK);
+	zs.next_in = (Bytef *)body;
+	zs.avail_in = c->len - (size_t)(body - c->resp);
+	zs.next_out = (Bytef *)out;
+	zs.avail_out = len - 1;
+	assert_int_equal(inflate(&zs, Z_FINISH), Z_STREAM_END);
+	out[zs.total_out] = '\0';
+	inflateEnd(&zs);
+}
+
+#define GET_GZIP \
+	"GET /metrics HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"
+
+/*
+ * A scrape when nothing changed since the last one is served the same body,
+ * not a new rendering; a change, or a gzip request the body has no gzip
+ * form for yet, gets a new one, with the new values and the same bytes
+ * gzipped as plain.
+ */
+static void test_unchanged_body_served_again(void **state)
+{
+	struct fixture *fx = *state;
+	struct prometheus_exporter *e;
+	struct http_body *first, *second;
+	struct client c = { 0 };
+	char out[4096], *plain;
+
+	e = prometheus_exporter_start("127.0.0.1", 0, fx->reg, refresh_nothing, NULL);
+	assert_non_null(e);
+	assert_int_equal(registry_set(fx->refreshes, NULL, 4), 0);
+	fetch(e, &c, GET_METRICS);
+	plain = strdup(body_of(&c));
+	client_free(&c);
+	first = e->cur;
+	http_body_get(first); /* kept, so its address cannot come back */
+
+	memset(&c, 0, sizeof(c));
+	fetch(e, &c, GET_METRICS);
+	assert_ptr_equal(e->cur, first);
+	assert_string_equal(body_of(&c), plain);
+	client_free(&c);
+
+	/* gzip wanted, the body has no gzip form: rendered again, same text */
+	memset(&c, 0, sizeof(c));
+	fetch(e, &c, GET_GZIP);
+	assert_string_equal(header_of(&c, "Content-Encoding"), "gzip");
+	inflate_body(&c, out, sizeof(out));
+	assert_string_equal(out, plain);
+	assert_ptr_not_equal(e->cur, first);
+	/* not held: two bodies held by others would be the overload path */
+	second = e->cur;
+	client_free(&c);
+	memset(&c, 0, sizeof(c));
+	fetch(e, &c, GET_GZIP);
+	assert_ptr_equal(e->cur, second);
+	inflate_body(&c, out, sizeof(out));
+	assert_string_equal(out, plain);
+	client_free(&c);
+
+	assert_int_equal(registry_set(fx->refreshes, NULL, 5), 0);
+	memset(&c, 0, sizeof(c));
+	fetch(e, &c, GET_GZIP);
+	inflate_body(&c, out, sizeof(out));
+	assert_non_null(strstr(out, "test_refreshes_total 5\n"));
+	client_free(&c);
+	assert_int_equal(prometheus_exporter_scrapes(e), 5);
+
+	http_body_put(first);
+	free(plain);
+	prometheus_exporter_stop(e);
+}
+
 /* A connected socket that sent part of a request head. */
 #define GET_PROM                                                                           \
 	"GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"                        \
@@ -870,6 +955,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keep_alive_pipelined, setup, teardown),
 		cmocka_unit_test(test_accepts_gzip),
 		cmocka_unit_test_setup_teardown(test_gzip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unchanged_body_served_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_head_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_address_cap_evicts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_openmetrics_new_series_zero_first, setup,

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -28,8 +29,10 @@
 #include "metrics/attrsel.h"
 #include "metrics/catalogue.h"
 #include "metrics/registry.h"
+#include "exporters/httpbody.h"
 
-#define BUDGET_BYTES (5u * 1000 * 1000)
+#define BUDGET_BYTES  (5u * 1000 * 1000)
+#define TIMING_ROUNDS 15
 
 /* A long, distinct value for label `name` of label set i. */
 static void label_value(char *buf, size_t len, const char *name, unsigned i)
@@ -52,17 +55,37 @@ static void label_value(char *buf, size_t len, const char *name, unsigned i)
 		snprintf(buf, len, "value-%012u", i);
 }
 
+/* Traffic for label set i of family d (every bucket of a histogram). */
+static void add_set(struct agg *a, const struct metric_def *d, unsigned i)
+{
+	char vals[64][80];
+	const char *v[64];
+	const double *bounds;
+	size_t nb;
+
+	bounds = catalogue_bounds(d->bounds, &nb);
+	for (size_t n = 0; d->labels[n]; n++) {
+		label_value(vals[n], sizeof(vals[n]), d->labels[n], i);
+		v[n] = vals[n];
+	}
+	if (d->type == METRIC_COUNTER)
+		assert_int_equal(agg_add(a, v, 123456789012.0), 0);
+	else if (d->type == METRIC_GAUGE)
+		assert_int_equal(agg_gauge_add(a, v, 12345), 0);
+	else
+		for (size_t b = 0; b <= nb; b++) /* every bucket non-zero */
+			assert_int_equal(agg_observe(a, v, b < nb ? bounds[b] : 1e6), 0);
+}
+
 /* Fill one family to its cap; returns its label sets. */
 static size_t fill(struct registry *reg, struct attrsel *sel, const struct config *cfg,
 		   enum metric_id id, struct agg **out)
 {
 	const struct metric_def *d = &catalogue[id];
-	char vals[64][80];
-	const char *v[64];
 	const double *bounds;
 	uint64_t mask = 0;
-	size_t nb, n;
 	struct agg *a;
+	size_t nb;
 
 	assert_int_equal(attrsel_resolve(sel, d->name, d->labels, d->defaults, &mask), 0);
 	bounds = catalogue_bounds(d->bounds, &nb);
@@ -70,19 +93,8 @@ static size_t fill(struct registry *reg, struct attrsel *sel, const struct confi
 	assert_non_null(a);
 	if (d->type == METRIC_GAUGE)
 		agg_gauge_begin(a);
-	for (unsigned i = 0; agg_dropped(a) < 2; i++) {
-		for (n = 0; d->labels[n]; n++) {
-			label_value(vals[n], sizeof(vals[n]), d->labels[n], i);
-			v[n] = vals[n];
-		}
-		if (d->type == METRIC_COUNTER)
-			assert_int_equal(agg_add(a, v, 123456789012.0), 0);
-		else if (d->type == METRIC_GAUGE)
-			assert_int_equal(agg_gauge_add(a, v, 12345), 0);
-		else
-			for (size_t b = 0; b <= nb; b++) /* every bucket non-zero */
-				assert_int_equal(agg_observe(a, v, b < nb ? bounds[b] : 1e6), 0);
-	}
+	for (unsigned i = 0; agg_dropped(a) < 2; i++)
+		add_set(a, d, i);
 	assert_int_equal(agg_publish(a), 0);
 	*out = a;
 	return agg_series(a);
@@ -99,6 +111,156 @@ static size_t rendered_bytes(const struct registry *reg)
 	n = sb.len;
 	strbuf_free(&sb);
 	return n;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* What a scrape at the caps costs, step by step. */
+enum step {
+	ST_PUBLISH,
+	ST_TEXT,
+	ST_OM,
+	ST_GZIP,
+	ST_SCRAPE,
+	ST_SAME_TEXT,
+	ST_SAME_OM,
+	ST_ONE_TEXT,
+	ST_ONE_OM,
+	ST_ALL_TEXT,
+	ST_ALL_OM,
+	ST_MAX
+};
+static const char *const step_names[] = {
+	[ST_PUBLISH] = "publish (every agg family, no traffic since the last)",
+	[ST_TEXT] = "render from scratch, text 0.0.4",
+	[ST_OM] = "render from scratch, OpenMetrics",
+	[ST_GZIP] = "gzip of the whole text body (level 1)",
+	[ST_SCRAPE] = "scrape from scratch: publish + render text + gzip",
+	[ST_SAME_TEXT] = "cached scrape, nothing changed: publish + render + gzip, text",
+	[ST_SAME_OM] = "cached scrape, nothing changed: publish + render + gzip, OpenMetrics",
+	[ST_ONE_TEXT] = "cached scrape, 1 label set per counter/histogram family: text",
+	[ST_ONE_OM] = "cached scrape, 1 label set per counter/histogram family: OpenMetrics",
+	[ST_ALL_TEXT] = "cached scrape, every counter/histogram label set changed: text",
+	[ST_ALL_OM] = "cached scrape, every counter/histogram label set changed: OpenMetrics",
+};
+
+/* Traffic on label sets 0..n-1 of every counter and histogram family. */
+static void traffic(struct agg **a, size_t n_agg, unsigned n)
+{
+	for (size_t k = 0; k < n_agg; k++) {
+		const struct metric_def *d = &catalogue[M_FLOW_BYTES + k];
+
+		for (unsigned i = 0; d->type != METRIC_GAUGE && i < n; i++)
+			add_set(a[k], d, i);
+	}
+}
+
+/* publish + registry_render_cached() with gzip, in ms. */
+static double cached_scrape(struct registry *reg, struct agg **a, size_t n_agg,
+			    enum registry_format fmt)
+{
+	struct registry_render_opts o = { .format = fmt, .shown_upto = UINT64_MAX };
+	struct strbuf sb, gz;
+	double t0 = now_ms();
+
+	strbuf_init(&sb);
+	strbuf_init(&gz);
+	for (size_t i = 0; i < n_agg; i++)
+		assert_int_equal(agg_publish(a[i]), 0);
+	assert_int_equal(registry_render_cached(reg, &o, &sb, &gz), 0);
+	t0 = now_ms() - t0;
+	strbuf_free(&sb);
+	strbuf_free(&gz);
+	return t0;
+}
+
+/*
+ * Prints the median and min-max of each step over TIMING_ROUNDS rounds: a
+ * printout for docs/benchmarks.md, not an assertion (the machine is shared).
+ * A scraper that has seen everything renders each round, as a steady
+ * Prometheus does.
+ */
+static void print_timings(struct registry *reg, struct agg **a, size_t n_agg)
+{
+	struct registry_render_opts text = { .format = REGISTRY_TEXT, .shown_upto = UINT64_MAX };
+	struct registry_render_opts om = { .format = REGISTRY_OPENMETRICS,
+					   .shown_upto = UINT64_MAX };
+	double t[ST_MAX][TIMING_ROUNDS], t0;
+	struct http_body_set set = { 0 };
+	struct http_body *b;
+	struct strbuf sb, gz;
+	size_t len = 0, gz_len = 0;
+
+	strbuf_init(&sb);
+	strbuf_init(&gz);
+	for (int r = 0; r < TIMING_ROUNDS; r++) {
+		t0 = now_ms();
+		for (size_t i = 0; i < n_agg; i++)
+			assert_int_equal(agg_publish(a[i]), 0);
+		t[ST_PUBLISH][r] = now_ms() - t0;
+		t0 = now_ms();
+		assert_int_equal(registry_render(reg, &om, &sb), 0);
+		t[ST_OM][r] = now_ms() - t0;
+		strbuf_reset(&sb);
+		t0 = now_ms();
+		assert_int_equal(registry_render(reg, &text, &sb), 0);
+		t[ST_TEXT][r] = now_ms() - t0;
+		len = sb.len;
+		b = http_body_new(&set, &sb, 0);
+		assert_non_null(b);
+		t0 = now_ms();
+		assert_non_null(http_body_data(b, true, &gz_len));
+		t[ST_GZIP][r] = now_ms() - t0;
+		http_body_put(b);
+		t[ST_SCRAPE][r] = t[ST_PUBLISH][r] + t[ST_TEXT][r] + t[ST_GZIP][r];
+		/* the caches of both formats are filled by the round before */
+		cached_scrape(reg, a, n_agg, REGISTRY_TEXT);
+		cached_scrape(reg, a, n_agg, REGISTRY_OPENMETRICS);
+		t[ST_SAME_TEXT][r] = cached_scrape(reg, a, n_agg, REGISTRY_TEXT);
+		t[ST_SAME_OM][r] = cached_scrape(reg, a, n_agg, REGISTRY_OPENMETRICS);
+		traffic(a, n_agg, 1);
+		t[ST_ONE_TEXT][r] = cached_scrape(reg, a, n_agg, REGISTRY_TEXT);
+		traffic(a, n_agg, 1);
+		t[ST_ONE_OM][r] = cached_scrape(reg, a, n_agg, REGISTRY_OPENMETRICS);
+		traffic(a, n_agg, 2000);
+		t[ST_ALL_TEXT][r] = cached_scrape(reg, a, n_agg, REGISTRY_TEXT);
+		traffic(a, n_agg, 2000);
+		t[ST_ALL_OM][r] = cached_scrape(reg, a, n_agg, REGISTRY_OPENMETRICS);
+	}
+	/* the gzip form made of cached pieces, against gzip of the whole */
+	strbuf_reset(&sb);
+	assert_int_equal(registry_render(reg, &text, &sb), 0);
+	len = sb.len;
+	b = http_body_new(&set, &sb, 0);
+	assert_non_null(b);
+	assert_non_null(http_body_data(b, true, &gz_len));
+	http_body_put(b);
+	assert_int_equal(registry_render_cached(reg, &text, &sb, &gz), 0);
+	assert_int_equal(sb.len, len);
+	printf("scrape at the caps: %zu bytes, %zu gzipped whole, %zu from cached pieces; "
+	       "ms over %d rounds\n",
+	       len, gz_len, gz.len, TIMING_ROUNDS);
+	strbuf_free(&gz);
+	printf("| step | median ms | min-max ms |\n|---|---:|---:|\n");
+	for (int s = 0; s < ST_MAX; s++) {
+		qsort(t[s], TIMING_ROUNDS, sizeof(double), cmp_double);
+		printf("| %s | %.2f | %.2f-%.2f |\n", step_names[s], t[s][TIMING_ROUNDS / 2],
+		       t[s][0], t[s][TIMING_ROUNDS - 1]);
+	}
+	strbuf_free(&sb);
 }
 
 static void test_default_scrape_at_caps(void **state)
@@ -130,6 +292,7 @@ static void test_default_scrape_at_caps(void **state)
 	printf("| the other families (tests/golden/metrics.prom) | | %zu |\n", fixed);
 	printf("| total | | %zu |\n", total);
 	assert_true(total < BUDGET_BYTES);
+	print_timings(reg, a, sizeof(a) / sizeof(a[0]));
 	for (size_t i = 0; i < sizeof(a) / sizeof(a[0]); i++)
 		agg_free(a[i]);
 	attrsel_free(sel);
