@@ -382,6 +382,7 @@ void flows_tcp_begin(struct flows *f)
 {
 	f->pass++;
 	agg_gauge_begin(f->a[FF_OPEN]);
+	f->tcp_pass_open = true;
 }
 
 /*
@@ -532,6 +533,7 @@ void flows_tcp_end(struct flows *f, uint64_t now_ns)
 	sweep_table(f, &f->tcp, tcp_stale);
 	f->lost_tcp += before - ftable_count(&f->tcp);
 	sweep_table(f, &f->tws, tw_stale);
+	f->tcp_pass_open = false;
 }
 
 /* ==== UDP ==== */

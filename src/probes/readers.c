@@ -156,33 +156,42 @@ int probes_events_drain(struct probes *p)
 
 /* ==== Hash maps in batches ==== */
 
-/* Read a whole hash map in batches of up to BATCH entries into keys/vals,
- * handing each batch to fn(ctx, n). Returns true when the map was read to
- * its end, false when a read failed (logged, naming what). */
+/* One batch of up to BATCH entries of a hash map from where cur left it,
+ * into keys/vals, handed to fn(ctx, n). Returns 1 when more may follow, 0
+ * when the map was read to its end, or a negative errno (logged, naming
+ * what). */
+static int read_batch(int fd, struct probes_batch_cursor *cur, void *keys, void *vals,
+		      const char *what, void (*fn)(void *ctx, __u32 n), void *ctx)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 count = BATCH;
+	int err;
+
+	err = bpf_map_lookup_batch(fd, cur->started ? &cur->in_batch : NULL, &cur->out_batch, keys,
+				   vals, &count, &opts);
+	err = err ? -errno : 0;
+	if (err && err != -ENOENT) {
+		pr_warn("reading the %s map failed: %s", what, strerror(-err));
+		return err;
+	}
+	fn(ctx, count);
+	if (err == -ENOENT)
+		return 0;
+	cur->in_batch = cur->out_batch;
+	cur->started = true;
+	return 1;
+}
+
+/* The whole map: true when read to its end, false when a read failed. */
 static bool read_batches(int fd, void *keys, void *vals, const char *what,
 			 void (*fn)(void *ctx, __u32 n), void *ctx)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u64 in_batch = 0, out_batch = 0;
-	bool first = true;
-	int err;
+	struct probes_batch_cursor cur = { 0 };
+	int r;
 
-	for (;;) {
-		__u32 count = BATCH;
-
-		err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, keys, vals,
-					   &count, &opts);
-		err = err ? -errno : 0;
-		if (err && err != -ENOENT) {
-			pr_warn("reading the %s map failed: %s", what, strerror(-err));
-			return false;
-		}
-		fn(ctx, count);
-		if (err == -ENOENT)
-			return true;
-		in_batch = out_batch;
-		first = false;
-	}
+	while ((r = read_batch(fd, &cur, keys, vals, what, fn, ctx)) > 0)
+		;
+	return r == 0;
 }
 
 /* Where the batches of one read go: exactly one of conn_fn, udp_fn is set. */
@@ -223,6 +232,30 @@ bool probes_read_udp(struct probes *p, probes_udp_fn fn, void *ctx)
 			    "UDP flow", batch_emit, &b);
 }
 
+int probes_read_conns_step(struct probes *p, struct probes_batch_cursor *cur, probes_conn_fn fn,
+			   void *ctx)
+{
+	struct probes_io *io = io_get(p);
+	struct batch_call b = { .io = io, .conn_fn = fn, .ctx = ctx };
+
+	if (!io || !p->tcp)
+		return -ENOENT;
+	return read_batch(bpf_map__fd(p->tcp->maps.conns), cur, io->conn_keys, io->conn_vals,
+			  "connection", batch_emit, &b);
+}
+
+int probes_read_udp_step(struct probes *p, struct probes_batch_cursor *cur, probes_udp_fn fn,
+			 void *ctx)
+{
+	struct probes_io *io = io_get(p);
+	struct batch_call b = { .io = io, .udp_fn = fn, .ctx = ctx };
+
+	if (!io || !p->udp)
+		return -ENOENT;
+	return read_batch(bpf_map__fd(p->udp->maps.udp_flows), cur, io->udp_keys, io->udp_vals,
+			  "UDP flow", batch_emit, &b);
+}
+
 int probes_udp_take(struct probes *p, const struct gs_udp_key *k, struct gs_udp_flow *last)
 {
 	int fd;
@@ -239,14 +272,22 @@ int probes_udp_take(struct probes *p, const struct gs_udp_key *k, struct gs_udp_
 
 /* ==== Live sums and program statistics ==== */
 
-int probes_read_live(struct probes *p, struct gs_live *out)
+int probes_live_sums(struct probes *p, struct gs_live *out)
 {
 	__u32 zero = 0;
+
+	if (!p->tcp)
+		return -ENOENT;
+	return bpf_map_lookup_elem(bpf_map__fd(p->tcp->maps.live), &zero, out) ? -errno : 0;
+}
+
+int probes_read_live(struct probes *p, struct gs_live *out)
+{
 	int err = probes_refresh_live(p);
 
 	if (err)
 		return err;
-	bpf_map_lookup_elem(bpf_map__fd(p->tcp->maps.live), &zero, out);
+	probes_live_sums(p, out);
 	return 0;
 }
 

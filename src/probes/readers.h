@@ -46,6 +46,20 @@ typedef void (*probes_udp_fn)(void *ctx, const struct gs_udp_key *keys,
 			      const struct gs_udp_flow *vals, __u32 n);
 bool probes_read_udp(struct probes *p, probes_udp_fn fn, void *ctx);
 
+/* The connection or UDP flow map one batch (up to 1024 entries) a call,
+ * from where cur left it (zeroed: from the start), for passes spread over
+ * loop turns. Returns 1 when more may follow, 0 when the map was read to its
+ * end, or a negative errno (logged). An entry present for the whole walk is
+ * handed once; one added meanwhile may be missed until the next walk. */
+struct probes_batch_cursor {
+	__u64 in_batch, out_batch;
+	bool started;
+};
+int probes_read_conns_step(struct probes *p, struct probes_batch_cursor *cur, probes_conn_fn fn,
+			   void *ctx);
+int probes_read_udp_step(struct probes *p, struct probes_batch_cursor *cur, probes_udp_fn fn,
+			 void *ctx);
+
 /* Remove a UDP flow, atomically with its last values where the kernel can
  * (hash lookup-and-delete, 5.14+): datagrams counted after a read are in
  * *last, none is lost between reading and deleting. Returns 1 when removed
@@ -59,6 +73,10 @@ int probes_udp_take(struct probes *p, const struct gs_udp_key *k, struct gs_udp_
  * bpf_for_each_map_elem) or another negative errno when the program did not
  * run, *out untouched. */
 int probes_read_live(struct probes *p, struct gs_live *out);
+
+/* The sums the last complete refresh (or walk) left in `live`: 0 or a
+ * negative errno, *out untouched then. */
+int probes_live_sums(struct probes *p, struct gs_live *out);
 
 /* The kernel's recursion-miss count of every attached tcp program. */
 typedef void (*probes_prog_fn)(void *ctx, const char *program, uint64_t recursion_misses);
