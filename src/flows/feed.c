@@ -4,10 +4,10 @@
  * probes' readers. The refresh pass runs at most once a second and never
  * more than 2% of the time; the UDP sweep reads the whole flow map and
  * removes the flows silent for idle_timeout with their last values. Both
- * read their map in slices (one batch of up to 1024 entries) spread over
- * loop turns, about 1 ms of them a turn, so that reading 100k connections
- * into the flow table does not hold the loop (scrapes, the ring buffer) in
- * one go. The kernel side of the refresh is still one program run.
+ * run in slices (a refresh_live run over part of the connection map, a
+ * batch of up to 1024 map entries read) spread over loop turns, about 1 ms
+ * of them a turn, so that a pass over 100k connections (~100 ms in all)
+ * does not hold the loop (scrapes, the ring buffer) or a CPU in one go.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -30,6 +30,12 @@
  * and the flow table), so with 100k connections it runs every ~5 s. */
 #define REFRESH_MIN_INTERVAL_NS 1000000000ULL
 #define REFRESH_MAX_DUTY	50
+/* A refresh_live run refreshes refresh_count entries, doubled or halved
+ * so that a run takes about 1 ms (0.7-1.4 us an entry, plus ~10 ns for
+ * each entry earlier runs did, skipped). */
+#define REFRESH_SLICE_NS	1000000ULL
+#define REFRESH_COUNT_MIN	128
+#define REFRESH_COUNT_MAX	(1ULL << 20)
 
 /* Each loop turn gives the passes in progress about this much time: a
  * slice (one batch of a map) is the unit. */
@@ -56,6 +62,10 @@ struct feed {
 	uint64_t next_refresh_ns; /* CLOCK_MONOTONIC */
 	struct pass_run run[FEED_PASS_MAX];
 	struct probes_batch_cursor tcp_cursor; /* the refresh pass's place in the map */
+	bool tcp_reading;		       /* the refresh pass is past the kernel's part */
+	uint64_t refresh_start;		       /* the kernel's part: entries done */
+	uint64_t refresh_count;		       /* entries a refresh_live run */
+	struct gs_live live_sum;	       /* the kernel's part: its runs' sums */
 	struct gs_udp_key *udp_expired_keys;
 	struct conntab_udp_sweep udp_sweep;    /* the sweep in progress */
 	struct probes_batch_cursor udp_cursor; /* where it is in the map */
@@ -229,35 +239,74 @@ static void refresh_done(struct feed *fd)
 		r->start_ns + (wait > REFRESH_MIN_INTERVAL_NS ? wait : REFRESH_MIN_INTERVAL_NS);
 }
 
-/*
- * Start the refresh pass when due: the kernel's refresh (refresh_live, one
- * BPF_PROG_TEST_RUN over the whole map: not sliced yet, see
- * docs/benchmarks.md), then the map read into the flow table a batch a
- * slice (refresh_step). Records are drained first, so a connection whose
- * close record was consumed is not read back from a map entry: its entry is
- * flagged closed before the record is written, so one drained in a later
- * turn finds it flagged or gone.
- */
-static void refresh_begin(struct feed *fd, uint64_t now_ns)
+/* The read into the flow table, after the kernel's refresh. */
+static void refresh_read_begin(struct feed *fd)
 {
-	uint64_t c0 = thread_cpu_ns();
-
-	if (!fd->probes->tcp || now_ns < fd->next_refresh_ns || fd->run[FEED_PASS_REFRESH].active)
-		return;
-	if (fd->probes->features[FEAT_LIVE_REFRESH] && probes_read_live(fd->probes, &fd->st.live)) {
-		fd->next_refresh_ns = now_ns + REFRESH_MIN_INTERVAL_NS;
-		return;
-	}
-	pass_begin(fd, FEED_PASS_REFRESH, now_ns);
 	memset(&fd->tcp_cursor, 0, sizeof(fd->tcp_cursor));
 	feed_drain(fd);
 	flows_tcp_begin(fd->flows);
-	slice_done(fd, FEED_PASS_REFRESH, now_ns, c0);
 }
 
-/* One batch of the connection map; true when the pass is over. */
+/*
+ * Start the refresh pass when due. It goes on in refresh_step, a slice a
+ * call: first the kernel's refresh (refresh_live over the next
+ * refresh_count entries of the map), then the map read into the flow
+ * table a batch at a time. Records are drained before the read, so a
+ * connection whose close record was consumed is not read back from a map
+ * entry: its entry is flagged closed before the record is written, so one
+ * drained in a later turn finds it flagged or gone.
+ */
+static void refresh_begin(struct feed *fd, uint64_t now_ns)
+{
+	if (!fd->probes->tcp || now_ns < fd->next_refresh_ns || fd->run[FEED_PASS_REFRESH].active)
+		return;
+	pass_begin(fd, FEED_PASS_REFRESH, now_ns);
+	memset(&fd->live_sum, 0, sizeof(fd->live_sum));
+	fd->refresh_start = 0;
+	fd->tcp_reading = !fd->probes->features[FEAT_LIVE_REFRESH];
+	if (fd->tcp_reading)
+		refresh_read_begin(fd);
+}
+
+/* One refresh_live run over the next refresh_count entries, the count
+ * adjusted so that a run takes about REFRESH_SLICE_NS. Returns false when
+ * the run failed (the pass is given up, as one failed run was before). */
+static bool refresh_kernel_slice(struct feed *fd)
+{
+	struct gs_live part;
+	uint64_t t0 = mono_ns(), took;
+
+	if (probes_read_live(fd->probes, fd->refresh_start, fd->refresh_count, &part))
+		return false;
+	took = mono_ns() - t0;
+	fd->refresh_start += part.entries;
+	fd->live_sum.conns += part.conns;
+	fd->live_sum.idle += part.idle;
+	fd->live_sum.entries += part.entries;
+	fd->live_sum.run_ns = part.run_ns;
+	if (part.entries < fd->refresh_count) { /* the end of the map */
+		fd->st.live = fd->live_sum;
+		fd->tcp_reading = true;
+		refresh_read_begin(fd);
+	}
+	if (took < REFRESH_SLICE_NS / 2 && fd->refresh_count < REFRESH_COUNT_MAX)
+		fd->refresh_count *= 2;
+	else if (took > REFRESH_SLICE_NS * 2 && fd->refresh_count > REFRESH_COUNT_MIN)
+		fd->refresh_count /= 2;
+	return true;
+}
+
+/* One slice of the pass; true when the pass is over. */
 static bool refresh_step(struct feed *fd)
 {
+	if (!fd->tcp_reading) {
+		if (refresh_kernel_slice(fd))
+			return false;
+		/* as before: no pass this time, the next in a second */
+		fd->run[FEED_PASS_REFRESH].work_ns = 0;
+		fd->next_refresh_ns = mono_ns() + REFRESH_MIN_INTERVAL_NS;
+		return true;
+	}
 	fd->tcp_now_ns = mono_ns();
 	if (probes_read_conns_step(fd->probes, &fd->tcp_cursor, conn_batch, fd) > 0)
 		return false;
@@ -401,6 +450,7 @@ struct feed *feed_new(struct probes *p, struct flows *f, const struct scope *sco
 	fd->probes = p;
 	fd->flows = f;
 	fd->idle_timeout_ns = idle_timeout_ns;
+	fd->refresh_count = 1024;
 	fd->udp_expired_keys = calloc(UDP_EXPIRE_MAX, sizeof(*fd->udp_expired_keys));
 	if (!fd->udp_expired_keys || probes_events_open(p, on_record, fd)) {
 		feed_free(fd);

@@ -182,18 +182,6 @@ static int read_batch(int fd, struct probes_batch_cursor *cur, void *keys, void 
 	return 1;
 }
 
-/* The whole map: true when read to its end, false when a read failed. */
-static bool read_batches(int fd, void *keys, void *vals, const char *what,
-			 void (*fn)(void *ctx, __u32 n), void *ctx)
-{
-	struct probes_batch_cursor cur = { 0 };
-	int r;
-
-	while ((r = read_batch(fd, &cur, keys, vals, what, fn, ctx)) > 0)
-		;
-	return r == 0;
-}
-
 /* Where the batches of one read go: exactly one of conn_fn, udp_fn is set. */
 struct batch_call {
 	struct probes_io *io;
@@ -210,26 +198,6 @@ static void batch_emit(void *arg, __u32 n)
 		b->conn_fn(b->ctx, b->io->conn_keys, b->io->conn_vals, n);
 	else
 		b->udp_fn(b->ctx, b->io->udp_keys, b->io->udp_vals, n);
-}
-
-bool probes_read_conns(struct probes *p, probes_conn_fn fn, void *ctx)
-{
-	struct probes_io *io = io_get(p);
-	struct batch_call b = { .io = io, .conn_fn = fn, .ctx = ctx };
-
-	return io && p->tcp &&
-	       read_batches(bpf_map__fd(p->tcp->maps.conns), io->conn_keys, io->conn_vals,
-			    "connection", batch_emit, &b);
-}
-
-bool probes_read_udp(struct probes *p, probes_udp_fn fn, void *ctx)
-{
-	struct probes_io *io = io_get(p);
-	struct batch_call b = { .io = io, .udp_fn = fn, .ctx = ctx };
-
-	return io && p->udp &&
-	       read_batches(bpf_map__fd(p->udp->maps.udp_flows), io->udp_keys, io->udp_vals,
-			    "UDP flow", batch_emit, &b);
 }
 
 int probes_read_conns_step(struct probes *p, struct probes_batch_cursor *cur, probes_conn_fn fn,
@@ -272,23 +240,14 @@ int probes_udp_take(struct probes *p, const struct gs_udp_key *k, struct gs_udp_
 
 /* ==== Live sums and program statistics ==== */
 
-int probes_live_sums(struct probes *p, struct gs_live *out)
+int probes_read_live(struct probes *p, uint64_t start, uint64_t count, struct gs_live *out)
 {
 	__u32 zero = 0;
-
-	if (!p->tcp)
-		return -ENOENT;
-	return bpf_map_lookup_elem(bpf_map__fd(p->tcp->maps.live), &zero, out) ? -errno : 0;
-}
-
-int probes_read_live(struct probes *p, struct gs_live *out)
-{
-	int err = probes_refresh_live(p);
+	int err = probes_refresh_slice(p, start, count);
 
 	if (err)
 		return err;
-	probes_live_sums(p, out);
-	return 0;
+	return bpf_map_lookup_elem(bpf_map__fd(p->tcp->maps.live), &zero, out) ? -errno : 0;
 }
 
 void probes_recursion_misses(struct probes *p, probes_prog_fn fn, void *ctx)

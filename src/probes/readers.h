@@ -36,15 +36,10 @@ int probes_events_fd(const struct probes *p);
 /* Hand every waiting record to fn. Returns the number consumed or a negative errno. */
 int probes_events_drain(struct probes *p);
 
-/* The whole connection map in batches (n entries each). Returns true when
- * it was read to its end, false when a read failed (logged). */
+/* Batches of n map entries, handed to the caller. */
 typedef void (*probes_conn_fn)(void *ctx, const __u64 *keys, const struct gs_conn *vals, __u32 n);
-bool probes_read_conns(struct probes *p, probes_conn_fn fn, void *ctx);
-
-/* The whole UDP flow map in batches; same contract. */
 typedef void (*probes_udp_fn)(void *ctx, const struct gs_udp_key *keys,
 			      const struct gs_udp_flow *vals, __u32 n);
-bool probes_read_udp(struct probes *p, probes_udp_fn fn, void *ctx);
 
 /* The connection or UDP flow map one batch (up to 1024 entries) a call,
  * from where cur left it (zeroed: from the start), for passes spread over
@@ -68,15 +63,13 @@ int probes_read_udp_step(struct probes *p, struct probes_batch_cursor *cur, prob
  * gone already. */
 int probes_udp_take(struct probes *p, const struct gs_udp_key *k, struct gs_udp_flow *last);
 
-/* Run the live-refresh program and read its sums into *out (left as it
- * was if the read fails). Returns 0, or -EOPNOTSUPP (the kernel lacks
+/* Run the live-refresh program over a slice of the connection map (skip
+ * start entries, refresh the next count; 0 and UINT64_MAX: all of it) and
+ * read its sums into *out: out->entries < count means the slice reached the
+ * end of the map. Returns 0, or -EOPNOTSUPP (the kernel lacks
  * bpf_for_each_map_elem) or another negative errno when the program did not
- * run, *out untouched. */
-int probes_read_live(struct probes *p, struct gs_live *out);
-
-/* The sums the last complete refresh (or walk) left in `live`: 0 or a
- * negative errno, *out untouched then. */
-int probes_live_sums(struct probes *p, struct gs_live *out);
+ * run, *out untouched (or, when only the read failed, -errno). */
+int probes_read_live(struct probes *p, uint64_t start, uint64_t count, struct gs_live *out);
 
 /* The kernel's recursion-miss count of every attached tcp program. */
 typedef void (*probes_prog_fn)(void *ctx, const char *program, uint64_t recursion_misses);

@@ -304,7 +304,13 @@ void probes_tcp_stop(struct probes *p)
 
 int probes_refresh_live(struct probes *p)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	return probes_refresh_slice(p, 0, UINT64_MAX);
+}
+
+int probes_refresh_slice(struct probes *p, uint64_t start, uint64_t count)
+{
+	__u64 args[2] = { start, count }; /* refresh_live's context */
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = sizeof(args));
 	int err;
 
 	if (!p->tcp)
