@@ -61,11 +61,11 @@ struct feed {
 	uint64_t udp_now_ns;	  /* the UDP sweep slice's time */
 	uint64_t next_refresh_ns; /* CLOCK_MONOTONIC */
 	struct pass_run run[FEED_PASS_MAX];
-	struct probes_batch_cursor tcp_cursor; /* the refresh pass's place in the map */
-	bool tcp_reading;		       /* the refresh pass is past the kernel's part */
-	uint64_t refresh_start;		       /* the kernel's part: entries done */
-	uint64_t refresh_count;		       /* entries a refresh_live run */
-	struct gs_live live_sum;	       /* the kernel's part: its runs' sums */
+	struct probes_batch_cursor tcp_cursor;		  /* the refresh pass's place in the map */
+	enum { PH_KERNEL, PH_CENSUS, PH_READ } tcp_phase; /* of the refresh pass */
+	uint64_t refresh_start;				  /* the kernel's part: entries done */
+	uint64_t refresh_count;				  /* entries a refresh_live run */
+	struct gs_live live_sum;			  /* the kernel's part: its runs' sums */
 	struct gs_udp_key *udp_expired_keys;
 	struct conntab_udp_sweep udp_sweep;    /* the sweep in progress */
 	struct probes_batch_cursor udp_cursor; /* where it is in the map */
@@ -171,6 +171,7 @@ const char *feed_pass_name(enum feed_pass p)
 {
 	static const char *const names[FEED_PASS_MAX] = {
 		[FEED_PASS_REFRESH] = "refresh",
+		[FEED_PASS_CENSUS] = "time_wait_census",
 		[FEED_PASS_UDP] = "udp_sweep",
 	};
 
@@ -239,9 +240,16 @@ static void refresh_done(struct feed *fd)
 		r->start_ns + (wait > REFRESH_MIN_INTERVAL_NS ? wait : REFRESH_MIN_INTERVAL_NS);
 }
 
-/* The read into the flow table, after the kernel's refresh. */
-static void refresh_read_begin(struct feed *fd)
+/* After the kernel's refresh: the TIME_WAIT census when due (a pass of
+ * its own, census_step), then the read into the flow table. */
+static void refresh_next_phase(struct feed *fd)
 {
+	if (fd->tcp_phase == PH_KERNEL && flows_tw_census_begin(fd->flows, mono_ns())) {
+		fd->tcp_phase = PH_CENSUS;
+		pass_begin(fd, FEED_PASS_CENSUS, mono_ns());
+		return;
+	}
+	fd->tcp_phase = PH_READ;
 	memset(&fd->tcp_cursor, 0, sizeof(fd->tcp_cursor));
 	feed_drain(fd);
 	flows_tcp_begin(fd->flows);
@@ -263,9 +271,9 @@ static void refresh_begin(struct feed *fd, uint64_t now_ns)
 	pass_begin(fd, FEED_PASS_REFRESH, now_ns);
 	memset(&fd->live_sum, 0, sizeof(fd->live_sum));
 	fd->refresh_start = 0;
-	fd->tcp_reading = !fd->probes->features[FEAT_LIVE_REFRESH];
-	if (fd->tcp_reading)
-		refresh_read_begin(fd);
+	fd->tcp_phase = PH_KERNEL;
+	if (!fd->probes->features[FEAT_LIVE_REFRESH])
+		refresh_next_phase(fd);
 }
 
 /* One refresh_live run over the next refresh_count entries, the count
@@ -286,8 +294,7 @@ static bool refresh_kernel_slice(struct feed *fd)
 	fd->live_sum.run_ns = part.run_ns;
 	if (part.entries < fd->refresh_count) { /* the end of the map */
 		fd->st.live = fd->live_sum;
-		fd->tcp_reading = true;
-		refresh_read_begin(fd);
+		refresh_next_phase(fd);
 	}
 	if (took < REFRESH_SLICE_NS / 2 && fd->refresh_count < REFRESH_COUNT_MAX)
 		fd->refresh_count *= 2;
@@ -299,7 +306,7 @@ static bool refresh_kernel_slice(struct feed *fd)
 /* One slice of the pass; true when the pass is over. */
 static bool refresh_step(struct feed *fd)
 {
-	if (!fd->tcp_reading) {
+	if (fd->tcp_phase == PH_KERNEL) {
 		if (refresh_kernel_slice(fd))
 			return false;
 		/* as before: no pass this time, the next in a second */
@@ -311,6 +318,19 @@ static bool refresh_step(struct feed *fd)
 	if (probes_read_conns_step(fd->probes, &fd->tcp_cursor, conn_batch, fd) > 0)
 		return false;
 	refresh_done(fd);
+	return true;
+}
+
+/* One chunk of the TIME_WAIT census; true when it is over (the refresh
+ * pass goes on with its read). */
+static bool census_step(struct feed *fd)
+{
+	int r = flows_tw_census_step(fd->flows);
+
+	if (r == -EINPROGRESS)
+		return false;
+	fd->run[FEED_PASS_CENSUS].entries = r > 0 ? (uint64_t)r : 0;
+	refresh_next_phase(fd);
 	return true;
 }
 
@@ -387,7 +407,8 @@ void feed_tick(struct feed *fd, uint64_t now_ns)
 
 static bool pass_sliced(const struct feed *fd, enum feed_pass k)
 {
-	return fd->run[k].active;
+	/* the refresh pass waits for the census it started */
+	return fd->run[k].active && (k != FEED_PASS_REFRESH || fd->tcp_phase != PH_CENSUS);
 }
 
 bool feed_busy(const struct feed *fd)
@@ -402,6 +423,7 @@ void feed_work(struct feed *fd)
 {
 	static bool (*const step[FEED_PASS_MAX])(struct feed *) = {
 		[FEED_PASS_REFRESH] = refresh_step,
+		[FEED_PASS_CENSUS] = census_step,
 		[FEED_PASS_UDP] = udp_step,
 	};
 	uint64_t start = mono_ns(), t0 = start;

@@ -21,6 +21,7 @@ struct feed;
 /* The passes over kernel maps, each done in slices over loop turns. */
 enum feed_pass {
 	FEED_PASS_REFRESH = 0, /* open TCP connections (refresh + flow table) */
+	FEED_PASS_CENSUS,      /* TIME_WAIT sockets (sock_diag), within a refresh pass */
 	FEED_PASS_UDP,	       /* the UDP flow map (counts and expiry) */
 	FEED_PASS_MAX
 };

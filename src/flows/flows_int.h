@@ -156,6 +156,8 @@ struct flows {
 	uint64_t now_ns;	     /* of the record or pass being handled */
 	uint64_t lost_tcp, lost_udp; /* entries whose final reading never came */
 	bool tcp_pass_open;	     /* between flows_tcp_begin and _end: FF_OPEN is half built */
+	bool tw_sliced;		     /* the census runs in steps (flows_tw_census_*), not in _end */
+	uint64_t tw_work_ns;	     /* the steps of the census in progress */
 };
 
 /* ==== table.c ==== */

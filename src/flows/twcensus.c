@@ -11,6 +11,10 @@
  * process is in (/proc/PID/ns/net) and the named ones (/var/run/netns), found
  * again every TWC_RESCAN_NS. A socket in a namespace holds that namespace, so
  * the ones no longer found are closed at the next rescan.
+ *
+ * A census can run in steps (twcensus_begin, then twcensus_step until it is
+ * done), one recv() of at most 32 KB (~370 sockets) a step, so that many
+ * TIME_WAIT sockets, or many namespaces, do not hold the agent's loop.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +38,7 @@
 #define TCP_TIME_WAIT_STATE 6
 #define TWC_MAX_NETNS	    4096		    /* sockets held at most */
 #define TWC_RESCAN_NS	    (10ULL * 1000000000ULL) /* look for namespaces again */
+#define TWC_CHUNK	    32768		    /* bytes a recv(): ~370 sockets */
 
 struct twc_ns {
 	dev_t dev;
@@ -49,6 +54,11 @@ struct twcensus {
 	uint64_t next_scan_ns;
 	uint32_t seq;
 	bool warned_full;
+	/* the census in progress (twcensus_step) */
+	size_t at;    /* dump: namespace at / 2, IPv4 then IPv6 */
+	bool in_dump; /* its request sent, its end not read yet */
+	int count;    /* TIME_WAIT sockets so far */
+	int err;      /* the first error */
 };
 
 static void open_diag_socket(void *arg)
@@ -167,7 +177,8 @@ void twcensus_free(struct twcensus *t)
 	free(t);
 }
 
-static int dump_family(struct twcensus *t, int fd, uint8_t family, twcensus_fn fn, void *ctx)
+/* Ask for the TIME_WAIT sockets of one family in the namespace of fd. */
+static int dump_request(struct twcensus *t, int fd, uint8_t family)
 {
 	struct {
 		struct nlmsghdr nlh;
@@ -186,50 +197,60 @@ static int dump_family(struct twcensus *t, int fd, uint8_t family, twcensus_fn f
 		},
 	};
 	struct sockaddr_nl nladdr = { .nl_family = AF_NETLINK };
-	static char buf[32768] __attribute__((aligned(NLMSG_ALIGNTO)));
-	int count = 0;
 
 	if (sendto(fd, &msg, sizeof(msg), 0, (struct sockaddr *)&nladdr, sizeof(nladdr)) < 0)
 		return -errno;
-	for (;;) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-		struct nlmsghdr *h;
+	return 0;
+}
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
+/* One recv() of the dump in progress (at most TWC_CHUNK bytes, ~370
+ * sockets), each TIME_WAIT socket handed to fn and counted in *count.
+ * Returns 1 when the dump goes on, 0 when it is complete, or a negative
+ * errno (the dump is over). */
+static int dump_chunk(struct twcensus *t, int fd, uint8_t family, twcensus_fn fn, void *ctx,
+		      int *count)
+{
+	static char buf[TWC_CHUNK] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct nlmsghdr *h;
+	ssize_t n;
+
+	do
+		n = recv(fd, buf, sizeof(buf), 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -EIO;
+	for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+		const struct inet_diag_msg *m;
+		uint8_t src[16] = { 0 }, dst[16] = { 0 };
+
+		if (h->nlmsg_seq != t->seq)
+			continue;
+		if (h->nlmsg_type == NLMSG_DONE)
+			return 0;
+		if (h->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = NLMSG_DATA(h);
+
+			return h->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) && e->error ? e->error :
+										      -EIO;
 		}
-		if (n == 0)
-			return -EIO;
-		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-			const struct inet_diag_msg *m;
-			uint8_t src[16] = { 0 }, dst[16] = { 0 };
-
-			if (h->nlmsg_seq != t->seq)
-				continue;
-			if (h->nlmsg_type == NLMSG_DONE)
-				return count;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(h);
-
-				return h->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) && e->error ?
-					       e->error :
-					       -EIO;
-			}
-			if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
-			    h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
-				continue;
-			m = NLMSG_DATA(h);
-			if (m->idiag_state != TCP_TIME_WAIT_STATE)
-				continue;
-			memcpy(src, m->id.idiag_src, family == AF_INET ? 4 : 16);
-			memcpy(dst, m->id.idiag_dst, family == AF_INET ? 4 : 16);
-			fn(family, src, ntohs(m->id.idiag_sport), dst, ntohs(m->id.idiag_dport),
-			   ctx);
-			count++;
-		}
+		if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+			continue;
+		m = NLMSG_DATA(h);
+		if (m->idiag_state != TCP_TIME_WAIT_STATE)
+			continue;
+		memcpy(src, m->id.idiag_src, family == AF_INET ? 4 : 16);
+		memcpy(dst, m->id.idiag_dst, family == AF_INET ? 4 : 16);
+		fn(family, src, ntohs(m->id.idiag_sport), dst, ntohs(m->id.idiag_dport), ctx);
+		(*count)++;
 	}
+	return 1;
+}
+
+static void discard(uint16_t family, const uint8_t saddr[16], uint16_t sport,
+		    const uint8_t daddr[16], uint16_t dport, void *ctx)
+{
 }
 
 size_t twcensus_namespaces(const struct twcensus *t)
@@ -237,12 +258,10 @@ size_t twcensus_namespaces(const struct twcensus *t)
 	return t ? t->n : 0;
 }
 
-int twcensus_run(struct twcensus *t, twcensus_fn fn, void *ctx)
+void twcensus_begin(struct twcensus *t)
 {
-	int total = 0, err = 0;
-
 	if (!t)
-		return -EINVAL;
+		return;
 	if (t->all) {
 		uint64_t now = mono_ns();
 
@@ -251,14 +270,52 @@ int twcensus_run(struct twcensus *t, twcensus_fn fn, void *ctx)
 			t->next_scan_ns = now + TWC_RESCAN_NS;
 		}
 	}
-	for (size_t i = 0; i < t->n; i++) {
-		for (int f = 0; f < 2; f++) {
-			int r = dump_family(t, t->ns[i].fd, f ? AF_INET6 : AF_INET, fn, ctx);
+	/* A dump left unfinished would make the next request EBUSY: read it out. */
+	while (t->in_dump && t->at < 2 * t->n &&
+	       dump_chunk(t, t->ns[t->at / 2].fd, AF_INET, discard, NULL, &t->count) == 1)
+		;
+	t->at = 0;
+	t->in_dump = false;
+	t->count = 0;
+	t->err = 0;
+}
 
-			if (r < 0 && !err)
-				err = r;
-			total += r > 0 ? r : 0;
-		}
-	}
-	return err ? err : total;
+int twcensus_step(struct twcensus *t, twcensus_fn fn, void *ctx)
+{
+	size_t i;
+	uint8_t family;
+	int r;
+
+	if (!t)
+		return -EINVAL;
+	if (t->at >= 2 * t->n)
+		return t->err ? t->err : t->count;
+	i = t->at / 2;
+	family = t->at % 2 ? AF_INET6 : AF_INET;
+	r = t->in_dump ? 0 : dump_request(t, t->ns[i].fd, family);
+	t->in_dump = !r;
+	if (!r)
+		r = dump_chunk(t, t->ns[i].fd, family, fn, ctx, &t->count);
+	if (r == 1)
+		return -EINPROGRESS;
+	/* this dump is over: complete (0) or failed (the others go on) */
+	if (r < 0 && !t->err)
+		t->err = r;
+	t->in_dump = false;
+	t->at++;
+	if (t->at < 2 * t->n)
+		return -EINPROGRESS;
+	return t->err ? t->err : t->count;
+}
+
+int twcensus_run(struct twcensus *t, twcensus_fn fn, void *ctx)
+{
+	int r;
+
+	if (!t)
+		return -EINVAL;
+	twcensus_begin(t);
+	while ((r = twcensus_step(t, fn, ctx)) == -EINPROGRESS)
+		;
+	return r;
 }
