@@ -49,6 +49,7 @@ struct pass_run {
 	uint64_t max_slice_ns;
 	uint64_t slices;
 	uint64_t entries;
+	uint64_t cpu_ns;
 };
 
 struct feed {
@@ -194,6 +195,7 @@ static void slice_done(struct feed *fd, enum feed_pass k, uint64_t t0, uint64_t 
 	r->slices++;
 	if (d > r->max_slice_ns)
 		r->max_slice_ns = d;
+	r->cpu_ns += thread_cpu_ns() - c0;
 	ps->slices++;
 	ps->cpu_ns += thread_cpu_ns() - c0;
 	if (d > ps->max_slice_ns)
@@ -211,10 +213,10 @@ static void pass_done(struct feed *fd, enum feed_pass k)
 	ps->last_work_ns = r->work_ns;
 	ps->last_max_slice_ns = r->max_slice_ns;
 	ps->last_entries = r->entries;
-	pr_debug("%s pass: %llu entries in %llu slices, %.2f ms of work over %.1f ms, longest "
-		 "slice %.3f ms",
+	pr_debug("%s pass: %llu entries in %llu slices, %.2f ms of work (%.2f ms CPU) over %.1f "
+		 "ms, longest slice %.3f ms",
 		 feed_pass_name(k), (unsigned long long)r->entries, (unsigned long long)r->slices,
-		 r->work_ns / 1e6, ps->last_wall_ns / 1e6, r->max_slice_ns / 1e6);
+		 r->work_ns / 1e6, r->cpu_ns / 1e6, ps->last_wall_ns / 1e6, r->max_slice_ns / 1e6);
 }
 
 /* ==== Live refresh of open TCP connections ==== */
