@@ -4,10 +4,11 @@
  * probes' readers. The refresh pass runs at most once a second and never
  * more than 2% of the time; the UDP sweep reads the whole flow map and
  * removes the flows silent for idle_timeout with their last values. Both
- * run in slices (a refresh_live run over part of the connection map, a
- * batch of up to 1024 map entries read) spread over loop turns, about 1 ms
- * of them a turn, so that a pass over 100k connections (~100 ms in all)
- * does not hold the loop (scrapes, the ring buffer) or a CPU in one go.
+ * run in slices (a batch of up to 1024 map entries, refreshed in the
+ * kernel and read; one netlink read of the TIME_WAIT census) spread over
+ * loop turns, about 1 ms of them a turn, so that a pass over 100k
+ * connections (~100 ms in all) does not hold the loop (scrapes, the ring
+ * buffer) or a CPU in one go.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -30,12 +31,6 @@
  * and the flow table), so with 100k connections it runs every ~5 s. */
 #define REFRESH_MIN_INTERVAL_NS 1000000000ULL
 #define REFRESH_MAX_DUTY	50
-/* A refresh_live run refreshes refresh_count entries, doubled or halved
- * so that a run takes about 1 ms (0.7-1.4 us an entry, plus ~10 ns for
- * each entry earlier runs did, skipped). */
-#define REFRESH_SLICE_NS	1000000ULL
-#define REFRESH_COUNT_MIN	128
-#define REFRESH_COUNT_MAX	(1ULL << 20)
 
 /* Each loop turn gives the passes in progress about this much time: a
  * slice (one batch of a map) is the unit. */
@@ -62,11 +57,9 @@ struct feed {
 	uint64_t udp_now_ns;	  /* the UDP sweep slice's time */
 	uint64_t next_refresh_ns; /* CLOCK_MONOTONIC */
 	struct pass_run run[FEED_PASS_MAX];
-	struct probes_batch_cursor tcp_cursor;		  /* the refresh pass's place in the map */
-	enum { PH_KERNEL, PH_CENSUS, PH_READ } tcp_phase; /* of the refresh pass */
-	uint64_t refresh_start;				  /* the kernel's part: entries done */
-	uint64_t refresh_count;				  /* entries a refresh_live run */
-	struct gs_live live_sum;			  /* the kernel's part: its runs' sums */
+	struct probes_batch_cursor tcp_cursor; /* the refresh pass's place in the map */
+	enum { PH_CENSUS, PH_READ } tcp_phase; /* of the refresh pass */
+	struct gs_live live_sum;	       /* the refresh pass's batches' sums */
 	struct gs_udp_key *udp_expired_keys;
 	struct conntab_udp_sweep udp_sweep;    /* the sweep in progress */
 	struct probes_batch_cursor udp_cursor; /* where it is in the map */
@@ -242,15 +235,9 @@ static void refresh_done(struct feed *fd)
 		r->start_ns + (wait > REFRESH_MIN_INTERVAL_NS ? wait : REFRESH_MIN_INTERVAL_NS);
 }
 
-/* After the kernel's refresh: the TIME_WAIT census when due (a pass of
- * its own, census_step), then the read into the flow table. */
-static void refresh_next_phase(struct feed *fd)
+/* After the census (when one was due): the walk of the map. */
+static void refresh_read_begin(struct feed *fd)
 {
-	if (fd->tcp_phase == PH_KERNEL && flows_tw_census_begin(fd->flows, mono_ns())) {
-		fd->tcp_phase = PH_CENSUS;
-		pass_begin(fd, FEED_PASS_CENSUS, mono_ns());
-		return;
-	}
 	fd->tcp_phase = PH_READ;
 	memset(&fd->tcp_cursor, 0, sizeof(fd->tcp_cursor));
 	feed_drain(fd);
@@ -258,10 +245,10 @@ static void refresh_next_phase(struct feed *fd)
 }
 
 /*
- * Start the refresh pass when due. It goes on in refresh_step, a slice a
- * call: first the kernel's refresh (refresh_live over the next
- * refresh_count entries of the map), then the map read into the flow
- * table a batch at a time. Records are drained before the read, so a
+ * Start the refresh pass when due: the TIME_WAIT census first when it is
+ * due (a pass of its own, census_step), then the connection map a batch a
+ * slice (refresh_step), each batch refreshed in the kernel (refresh_batch)
+ * and read into the flow table. Records are drained before the walk, so a
  * connection whose close record was consumed is not read back from a map
  * entry: its entry is flagged closed before the record is written, so one
  * drained in a later turn finds it flagged or gone.
@@ -272,53 +259,27 @@ static void refresh_begin(struct feed *fd, uint64_t now_ns)
 		return;
 	pass_begin(fd, FEED_PASS_REFRESH, now_ns);
 	memset(&fd->live_sum, 0, sizeof(fd->live_sum));
-	fd->refresh_start = 0;
-	fd->tcp_phase = PH_KERNEL;
-	if (!fd->probes->features[FEAT_LIVE_REFRESH])
-		refresh_next_phase(fd);
-}
-
-/* One refresh_live run over the next refresh_count entries, the count
- * adjusted so that a run takes about REFRESH_SLICE_NS. Returns false when
- * the run failed (the pass is given up, as one failed run was before). */
-static bool refresh_kernel_slice(struct feed *fd)
-{
-	struct gs_live part;
-	uint64_t t0 = mono_ns(), took;
-
-	if (probes_read_live(fd->probes, fd->refresh_start, fd->refresh_count, &part))
-		return false;
-	took = mono_ns() - t0;
-	fd->refresh_start += part.entries;
-	fd->live_sum.conns += part.conns;
-	fd->live_sum.idle += part.idle;
-	fd->live_sum.entries += part.entries;
-	fd->live_sum.run_ns = part.run_ns;
-	if (part.entries < fd->refresh_count) { /* the end of the map */
-		fd->st.live = fd->live_sum;
-		refresh_next_phase(fd);
+	if (flows_tw_census_begin(fd->flows, now_ns)) {
+		fd->tcp_phase = PH_CENSUS;
+		pass_begin(fd, FEED_PASS_CENSUS, now_ns);
+		return;
 	}
-	if (took < REFRESH_SLICE_NS / 2 && fd->refresh_count < REFRESH_COUNT_MAX)
-		fd->refresh_count *= 2;
-	else if (took > REFRESH_SLICE_NS * 2 && fd->refresh_count > REFRESH_COUNT_MIN)
-		fd->refresh_count /= 2;
-	return true;
+	refresh_read_begin(fd);
 }
 
-/* One slice of the pass; true when the pass is over. */
+/* One batch of the connection map; true when the pass is over. */
 static bool refresh_step(struct feed *fd)
 {
-	if (fd->tcp_phase == PH_KERNEL) {
-		if (refresh_kernel_slice(fd))
-			return false;
-		/* as before: no pass this time, the next in a second */
-		fd->run[FEED_PASS_REFRESH].work_ns = 0;
-		fd->next_refresh_ns = mono_ns() + REFRESH_MIN_INTERVAL_NS;
-		return true;
-	}
+	bool refresh = fd->probes->features[FEAT_LIVE_REFRESH];
+	int r;
+
 	fd->tcp_now_ns = mono_ns();
-	if (probes_read_conns_step(fd->probes, &fd->tcp_cursor, conn_batch, fd) > 0)
+	r = probes_refresh_conns_step(fd->probes, &fd->tcp_cursor, refresh, &fd->live_sum,
+				      conn_batch, fd);
+	if (r > 0)
 		return false;
+	if (!r && refresh)
+		fd->st.live = fd->live_sum;
 	refresh_done(fd);
 	return true;
 }
@@ -332,7 +293,7 @@ static bool census_step(struct feed *fd)
 	if (r == -EINPROGRESS)
 		return false;
 	fd->run[FEED_PASS_CENSUS].entries = r > 0 ? (uint64_t)r : 0;
-	refresh_next_phase(fd);
+	refresh_read_begin(fd);
 	return true;
 }
 
@@ -474,7 +435,6 @@ struct feed *feed_new(struct probes *p, struct flows *f, const struct scope *sco
 	fd->probes = p;
 	fd->flows = f;
 	fd->idle_timeout_ns = idle_timeout_ns;
-	fd->refresh_count = 1024;
 	fd->udp_expired_keys = calloc(UDP_EXPIRE_MAX, sizeof(*fd->udp_expired_keys));
 	if (!fd->udp_expired_keys || probes_events_open(p, on_record, fd)) {
 		feed_free(fd);

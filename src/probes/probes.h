@@ -110,8 +110,5 @@ void probes_stop(struct probes *p);
 
 /* Run the live-refresh program once (sums open connections into `live`). */
 int probes_refresh_live(struct probes *p);
-/* The same over a slice of the connection map: skip start entries, refresh
- * the next count (refresh_live's context); its sums in `live`. */
-int probes_refresh_slice(struct probes *p, uint64_t start, uint64_t count);
 
 #endif

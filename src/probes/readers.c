@@ -18,7 +18,7 @@
 #include "tcp.skel.h"
 #include "udp.skel.h"
 
-#define BATCH 1024 /* entries per batch read, for both maps */
+#define BATCH GS_REFRESH_BATCH /* entries per batch read, for both maps */
 
 struct probes_io {
 	struct ring_buffer *rb;
@@ -30,6 +30,9 @@ struct probes_io {
 	struct gs_conn *conn_vals;
 	struct gs_udp_key *udp_keys;
 	struct gs_udp_flow *udp_vals;
+	__u32 idx[GS_REFRESH_BATCH];	 /* 0 .. GS_REFRESH_BATCH - 1: refresh_keys' keys */
+	__u32 idx_out[GS_REFRESH_BATCH]; /* refresh_vals' keys as read back */
+	bool refresh_warned;
 };
 
 static struct probes_io *io_get(struct probes *p)
@@ -41,6 +44,8 @@ static struct probes_io *io_get(struct probes *p)
 	io = calloc(1, sizeof(*io));
 	if (!io)
 		return NULL;
+	for (__u32 i = 0; i < GS_REFRESH_BATCH; i++)
+		io->idx[i] = i;
 	io->ncpus = libbpf_num_possible_cpus();
 	if (io->ncpus > 0)
 		io->percpu = calloc(io->ncpus, sizeof(*io->percpu));
@@ -182,10 +187,9 @@ static int read_batch(int fd, struct probes_batch_cursor *cur, void *keys, void 
 	return 1;
 }
 
-/* Where the batches of one read go: exactly one of conn_fn, udp_fn is set. */
+/* Where the batches of a UDP read go. */
 struct batch_call {
 	struct probes_io *io;
-	probes_conn_fn conn_fn;
 	probes_udp_fn udp_fn;
 	void *ctx;
 };
@@ -194,22 +198,71 @@ static void batch_emit(void *arg, __u32 n)
 {
 	struct batch_call *b = arg;
 
-	if (b->conn_fn)
-		b->conn_fn(b->ctx, b->io->conn_keys, b->io->conn_vals, n);
-	else
-		b->udp_fn(b->ctx, b->io->udp_keys, b->io->udp_vals, n);
+	b->udp_fn(b->ctx, b->io->udp_keys, b->io->udp_vals, n);
 }
 
-int probes_read_conns_step(struct probes *p, struct probes_batch_cursor *cur, probes_conn_fn fn,
-			   void *ctx)
+static void batch_count(void *arg, __u32 n)
+{
+	*(__u32 *)arg = n;
+}
+
+/* Refresh the n connections whose keys are in io->conn_keys (refresh_batch)
+ * and put their values after the refresh in io->conn_vals; the batch's sums
+ * are added to *sum. 0 or a negative errno. */
+static int refresh_batch(struct probes *p, struct probes_io *io, __u32 n, struct gs_live *sum)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	__u64 args[1] = { n }; /* refresh_batch's context: the keys to refresh */
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = sizeof(args));
+	__u32 cnt = n, zero = 0, out_batch;
+	struct gs_live part;
+
+	if (bpf_map_update_batch(bpf_map__fd(p->tcp->maps.refresh_keys), io->idx, io->conn_keys,
+				 &cnt, &bo) ||
+	    bpf_prog_test_run_opts(bpf_program__fd(p->tcp->progs.refresh_batch), &opts))
+		return -errno;
+	cnt = n;
+	if (bpf_map_lookup_batch(bpf_map__fd(p->tcp->maps.refresh_vals), NULL, &out_batch,
+				 io->idx_out, io->conn_vals, &cnt, &bo) &&
+	    errno != ENOENT)
+		return -errno;
+	if (cnt != n)
+		return -EIO;
+	if (bpf_map_lookup_elem(bpf_map__fd(p->tcp->maps.live), &zero, &part))
+		return -errno;
+	sum->conns += part.conns;
+	sum->idle += part.idle;
+	sum->entries += part.entries;
+	sum->run_ns = part.run_ns;
+	return 0;
+}
+
+int probes_refresh_conns_step(struct probes *p, struct probes_batch_cursor *cur, bool refresh,
+			      struct gs_live *sum, probes_conn_fn fn, void *ctx)
 {
 	struct probes_io *io = io_get(p);
-	struct batch_call b = { .io = io, .conn_fn = fn, .ctx = ctx };
+	__u32 n = 0;
+	int r, err;
 
 	if (!io || !p->tcp)
 		return -ENOENT;
-	return read_batch(bpf_map__fd(p->tcp->maps.conns), cur, io->conn_keys, io->conn_vals,
-			  "connection", batch_emit, &b);
+	r = read_batch(bpf_map__fd(p->tcp->maps.conns), cur, io->conn_keys, io->conn_vals,
+		       "connection", batch_count, &n);
+	if (r < 0)
+		return r;
+	if (refresh && n && bpf_program__fd(p->tcp->progs.refresh_batch) >= 0) {
+		err = refresh_batch(p, io, n, sum);
+		if (err) {
+			if (!io->refresh_warned)
+				pr_warn("refreshing open connections failed: %s (logged once)",
+					strerror(-err));
+			io->refresh_warned = true;
+			return err;
+		}
+	}
+	if (n)
+		fn(ctx, io->conn_keys, io->conn_vals, n);
+	return r;
 }
 
 int probes_read_udp_step(struct probes *p, struct probes_batch_cursor *cur, probes_udp_fn fn,
@@ -238,17 +291,7 @@ int probes_udp_take(struct probes *p, const struct gs_udp_key *k, struct gs_udp_
 	return -ENOENT;
 }
 
-/* ==== Live sums and program statistics ==== */
-
-int probes_read_live(struct probes *p, uint64_t start, uint64_t count, struct gs_live *out)
-{
-	__u32 zero = 0;
-	int err = probes_refresh_slice(p, start, count);
-
-	if (err)
-		return err;
-	return bpf_map_lookup_elem(bpf_map__fd(p->tcp->maps.live), &zero, out) ? -errno : 0;
-}
+/* ==== Program statistics ==== */
 
 void probes_recursion_misses(struct probes *p, probes_prog_fn fn, void *ctx)
 {

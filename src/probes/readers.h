@@ -41,7 +41,7 @@ typedef void (*probes_conn_fn)(void *ctx, const __u64 *keys, const struct gs_con
 typedef void (*probes_udp_fn)(void *ctx, const struct gs_udp_key *keys,
 			      const struct gs_udp_flow *vals, __u32 n);
 
-/* The connection or UDP flow map one batch (up to 1024 entries) a call,
+/* The UDP flow map one batch (up to 1024 entries) a call,
  * from where cur left it (zeroed: from the start), for passes spread over
  * loop turns. Returns 1 when more may follow, 0 when the map was read to its
  * end, or a negative errno (logged). An entry present for the whole walk is
@@ -50,10 +50,16 @@ struct probes_batch_cursor {
 	__u64 in_batch, out_batch;
 	bool started;
 };
-int probes_read_conns_step(struct probes *p, struct probes_batch_cursor *cur, probes_conn_fn fn,
-			   void *ctx);
 int probes_read_udp_step(struct probes *p, struct probes_batch_cursor *cur, probes_udp_fn fn,
 			 void *ctx);
+
+/* The same for the connection map, each batch first refreshed in the kernel
+ * when refresh is set and the kernel can (refresh_batch: payload folded,
+ * idle counted, as refresh_live does for the whole map), fn getting the
+ * values after the refresh and the batch's sums added to *sum. A refresh
+ * that fails ends the walk with its negative errno (logged once). */
+int probes_refresh_conns_step(struct probes *p, struct probes_batch_cursor *cur, bool refresh,
+			      struct gs_live *sum, probes_conn_fn fn, void *ctx);
 
 /* Remove a UDP flow, atomically with its last values where the kernel can
  * (hash lookup-and-delete, 5.14+): datagrams counted after a read are in
@@ -62,14 +68,6 @@ int probes_read_udp_step(struct probes *p, struct probes_batch_cursor *cur, prob
  * table drops its entry at the end of the next sweep), -ENOENT when it was
  * gone already. */
 int probes_udp_take(struct probes *p, const struct gs_udp_key *k, struct gs_udp_flow *last);
-
-/* Run the live-refresh program over a slice of the connection map (skip
- * start entries, refresh the next count; 0 and UINT64_MAX: all of it) and
- * read its sums into *out: out->entries < count means the slice reached the
- * end of the map. Returns 0, or -EOPNOTSUPP (the kernel lacks
- * bpf_for_each_map_elem) or another negative errno when the program did not
- * run, *out untouched (or, when only the read failed, -errno). */
-int probes_read_live(struct probes *p, uint64_t start, uint64_t count, struct gs_live *out);
 
 /* The kernel's recursion-miss count of every attached tcp program. */
 typedef void (*probes_prog_fn)(void *ctx, const char *program, uint64_t recursion_misses);

@@ -231,6 +231,10 @@ int probes_tcp_start(struct probes *p, const struct config *cfg, const struct sc
 	bpf_program__set_autoload(skel->progs.refresh_live,
 				  libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT,
 							  BPF_FUNC_for_each_map_elem, NULL) > 0);
+	/* Its sliced form (readers.c), loaded where it is. */
+	bpf_program__set_autoattach(skel->progs.refresh_batch, false);
+	bpf_program__set_autoload(skel->progs.refresh_batch,
+				  bpf_program__autoload(skel->progs.refresh_live));
 	bpf_program__set_autoattach(skel->progs.seed_tcp, false);
 	/* Owners of the sockets seed_tcp finds: bpf_sock_from_file is 5.11+. */
 	bpf_program__set_autoattach(skel->progs.seed_tcp_owners, false);
@@ -304,13 +308,7 @@ void probes_tcp_stop(struct probes *p)
 
 int probes_refresh_live(struct probes *p)
 {
-	return probes_refresh_slice(p, 0, UINT64_MAX);
-}
-
-int probes_refresh_slice(struct probes *p, uint64_t start, uint64_t count)
-{
-	__u64 args[2] = { start, count }; /* refresh_live's context */
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = sizeof(args));
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
 	int err;
 
 	if (!p->tcp)
