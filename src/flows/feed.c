@@ -59,7 +59,7 @@ struct feed {
 	struct pass_run run[FEED_PASS_MAX];
 	struct probes_batch_cursor tcp_cursor; /* the refresh pass's place in the map */
 	enum { PH_CENSUS, PH_READ } tcp_phase; /* of the refresh pass */
-	struct gs_live live_sum;	       /* the refresh pass's batches' sums */
+	struct probes_refresh_sums live_sum;   /* the refresh pass's batches' sums */
 	struct gs_udp_key *udp_expired_keys;
 	struct conntab_udp_sweep udp_sweep;    /* the sweep in progress */
 	struct probes_batch_cursor udp_cursor; /* where it is in the map */
@@ -274,12 +274,12 @@ static bool refresh_step(struct feed *fd)
 	int r;
 
 	fd->tcp_now_ns = mono_ns();
-	r = probes_refresh_conns_step(fd->probes, &fd->tcp_cursor, refresh, &fd->live_sum,
+	r = probes_refresh_conns_step(fd->probes, &fd->tcp_cursor, refresh ? &fd->live_sum : NULL,
 				      conn_batch, fd);
 	if (r > 0)
 		return false;
-	if (!r && refresh)
-		fd->st.live = fd->live_sum;
+	if (!r && refresh && !fd->live_sum.failed)
+		fd->st.live = fd->live_sum.live;
 	refresh_done(fd);
 	return true;
 }

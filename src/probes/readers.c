@@ -28,6 +28,7 @@ struct probes_io {
 	struct gs_stats *percpu; /* ncpus values, for one lookup */
 	__u64 *conn_keys;
 	struct gs_conn *conn_vals;
+	struct gs_conn *refreshed_vals; /* conn_vals after refresh_batch */
 	struct gs_udp_key *udp_keys;
 	struct gs_udp_flow *udp_vals;
 	__u32 idx[GS_REFRESH_BATCH];	 /* 0 .. GS_REFRESH_BATCH - 1: refresh_keys' keys */
@@ -51,9 +52,11 @@ static struct probes_io *io_get(struct probes *p)
 		io->percpu = calloc(io->ncpus, sizeof(*io->percpu));
 	io->conn_keys = calloc(BATCH, sizeof(*io->conn_keys));
 	io->conn_vals = calloc(BATCH, sizeof(*io->conn_vals));
+	io->refreshed_vals = calloc(BATCH, sizeof(*io->refreshed_vals));
 	io->udp_keys = calloc(BATCH, sizeof(*io->udp_keys));
 	io->udp_vals = calloc(BATCH, sizeof(*io->udp_vals));
-	if (!io->percpu || !io->conn_keys || !io->conn_vals || !io->udp_keys || !io->udp_vals) {
+	if (!io->percpu || !io->conn_keys || !io->conn_vals || !io->refreshed_vals ||
+	    !io->udp_keys || !io->udp_vals) {
 		p->io = io;
 		probes_readers_free(p);
 		return NULL;
@@ -72,6 +75,7 @@ void probes_readers_free(struct probes *p)
 	free(io->percpu);
 	free(io->conn_keys);
 	free(io->conn_vals);
+	free(io->refreshed_vals);
 	free(io->udp_keys);
 	free(io->udp_vals);
 	free(io);
@@ -207,7 +211,7 @@ static void batch_count(void *arg, __u32 n)
 }
 
 /* Refresh the n connections whose keys are in io->conn_keys (refresh_batch)
- * and put their values after the refresh in io->conn_vals; the batch's sums
+ * and put their values after the refresh in io->refreshed_vals; the batch's sums
  * are added to *sum. 0 or a negative errno. */
 static int refresh_batch(struct probes *p, struct probes_io *io, __u32 n, struct gs_live *sum)
 {
@@ -223,7 +227,7 @@ static int refresh_batch(struct probes *p, struct probes_io *io, __u32 n, struct
 		return -errno;
 	cnt = n;
 	if (bpf_map_lookup_batch(bpf_map__fd(p->tcp->maps.refresh_vals), NULL, &out_batch,
-				 io->idx_out, io->conn_vals, &cnt, &bo) &&
+				 io->idx_out, io->refreshed_vals, &cnt, &bo) &&
 	    errno != ENOENT)
 		return -errno;
 	if (cnt != n)
@@ -237,31 +241,36 @@ static int refresh_batch(struct probes *p, struct probes_io *io, __u32 n, struct
 	return 0;
 }
 
-int probes_refresh_conns_step(struct probes *p, struct probes_batch_cursor *cur, bool refresh,
-			      struct gs_live *sum, probes_conn_fn fn, void *ctx)
+int probes_refresh_conns_step(struct probes *p, struct probes_batch_cursor *cur,
+			      struct probes_refresh_sums *sum, probes_conn_fn fn, void *ctx)
 {
 	struct probes_io *io = io_get(p);
+	const struct gs_conn *vals;
 	__u32 n = 0;
 	int r, err;
 
 	if (!io || !p->tcp)
 		return -ENOENT;
+	vals = io->conn_vals;
 	r = read_batch(bpf_map__fd(p->tcp->maps.conns), cur, io->conn_keys, io->conn_vals,
 		       "connection", batch_count, &n);
 	if (r < 0)
 		return r;
-	if (refresh && n && bpf_program__fd(p->tcp->progs.refresh_batch) >= 0) {
-		err = refresh_batch(p, io, n, sum);
+	if (sum && n && bpf_program__fd(p->tcp->progs.refresh_batch) >= 0) {
+		err = refresh_batch(p, io, n, &sum->live);
 		if (err) {
+			/* the batch as read: its growth waits for the next pass */
 			if (!io->refresh_warned)
 				pr_warn("refreshing open connections failed: %s (logged once)",
 					strerror(-err));
 			io->refresh_warned = true;
-			return err;
+			sum->failed++;
+		} else {
+			vals = io->refreshed_vals;
 		}
 	}
 	if (n)
-		fn(ctx, io->conn_keys, io->conn_vals, n);
+		fn(ctx, io->conn_keys, vals, n);
 	return r;
 }
 

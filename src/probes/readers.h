@@ -54,12 +54,17 @@ int probes_read_udp_step(struct probes *p, struct probes_batch_cursor *cur, prob
 			 void *ctx);
 
 /* The same for the connection map, each batch first refreshed in the kernel
- * when refresh is set and the kernel can (refresh_batch: payload folded,
+ * when sum is not NULL and the kernel can (refresh_batch: payload folded,
  * idle counted, as refresh_live does for the whole map), fn getting the
- * values after the refresh and the batch's sums added to *sum. A refresh
- * that fails ends the walk with its negative errno (logged once). */
-int probes_refresh_conns_step(struct probes *p, struct probes_batch_cursor *cur, bool refresh,
-			      struct gs_live *sum, probes_conn_fn fn, void *ctx);
+ * values after the refresh and the batch's sums added to sum->live. A batch
+ * whose refresh fails is handed as read and counted in sum->failed (logged
+ * once): the sums of that walk are short. */
+struct probes_refresh_sums {
+	struct gs_live live;
+	uint64_t failed; /* batches handed without their refresh */
+};
+int probes_refresh_conns_step(struct probes *p, struct probes_batch_cursor *cur,
+			      struct probes_refresh_sums *sum, probes_conn_fn fn, void *ctx);
 
 /* Remove a UDP flow, atomically with its last values where the kernel can
  * (hash lookup-and-delete, 5.14+): datagrams counted after a read are in
