@@ -43,7 +43,8 @@
 struct twc_ns {
 	dev_t dev;
 	ino_t ino;
-	int fd; /* sock_diag socket in that namespace */
+	int fd;	     /* sock_diag socket in that namespace */
+	int stat_fd; /* its /proc/net/sockstat, -1 when it could not be opened */
 	bool seen;
 };
 
@@ -70,6 +71,41 @@ static void open_diag_socket(void *arg)
 		*fd = -errno;
 }
 
+/* The namespace's sockstat, opened from inside it (thread-self: the thread
+ * that entered it). Its "tw" count is the namespace's TIME_WAIT sockets, so
+ * a census can skip a namespace that has none without a dump, which walks
+ * every established socket (44 ms for each family at 100k). */
+static void open_sockstat(void *arg)
+{
+	int *fd = arg;
+
+	*fd = open("/proc/thread-self/net/sockstat", O_RDONLY | O_CLOEXEC);
+}
+
+/* TIME_WAIT sockets of the namespace of fd, or -1 when unknown. */
+static long tw_count(int fd)
+{
+	char buf[512], *tw;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	tw = strstr(buf, "TCP:");
+	tw = tw ? strstr(tw, " tw ") : NULL;
+	return tw ? strtol(tw + 4, NULL, 10) : -1;
+}
+
+static void close_ns(struct twc_ns *ns)
+{
+	close(ns->fd);
+	if (ns->stat_fd >= 0)
+		close(ns->stat_fd);
+}
+
 static struct twc_ns *find_ns(struct twcensus *t, dev_t dev, ino_t ino)
 {
 	for (size_t i = 0; i < t->n; i++)
@@ -84,7 +120,7 @@ static void visit_ns(const char *path, void *arg)
 	struct twcensus *t = arg;
 	struct twc_ns *ns;
 	struct stat st;
-	int ns_fd, fd = -1;
+	int ns_fd, fd = -1, stat_fd = -1;
 
 	if (stat(path, &st))
 		return; /* gone meanwhile */
@@ -108,9 +144,13 @@ static void visit_ns(const char *path, void *arg)
 		return;
 	if (!fstat(ns_fd, &st) && !find_ns(t, st.st_dev, st.st_ino) &&
 	    !netns_call(ns_fd, open_diag_socket, &fd) && fd >= 0) {
-		t->ns[t->n++] = (struct twc_ns){
-			.dev = st.st_dev, .ino = st.st_ino, .fd = fd, .seen = true
-		};
+		if (netns_call(ns_fd, open_sockstat, &stat_fd))
+			stat_fd = -1;
+		t->ns[t->n++] = (struct twc_ns){ .dev = st.st_dev,
+						 .ino = st.st_ino,
+						 .fd = fd,
+						 .stat_fd = stat_fd,
+						 .seen = true };
 	} else if (fd >= 0) {
 		close(fd);
 	}
@@ -128,7 +168,7 @@ static void rescan(struct twcensus *t)
 		if (t->ns[i].seen)
 			t->ns[kept++] = t->ns[i];
 		else
-			close(t->ns[i].fd);
+			close_ns(&t->ns[i]);
 	}
 	t->n = kept;
 	if (t->n != before)
@@ -157,6 +197,8 @@ struct twcensus *twcensus_new(const char *netns_path, bool all_namespaces)
 		err = netns_call_path(netns_path, open_diag_socket, &fd);
 		if (!err && fd >= 0) {
 			t->ns[0].fd = fd;
+			if (netns_call_path(netns_path, open_sockstat, &t->ns[0].stat_fd))
+				t->ns[0].stat_fd = -1;
 			t->n = 1;
 			return t;
 		}
@@ -172,7 +214,7 @@ void twcensus_free(struct twcensus *t)
 	if (!t)
 		return;
 	for (size_t i = 0; i < t->n; i++)
-		close(t->ns[i].fd);
+		close_ns(&t->ns[i]);
 	free(t->ns);
 	free(t);
 }
@@ -292,6 +334,10 @@ int twcensus_step(struct twcensus *t, twcensus_fn fn, void *ctx)
 		return t->err ? t->err : t->count;
 	i = t->at / 2;
 	family = t->at % 2 ? AF_INET6 : AF_INET;
+	if (family == AF_INET && !t->in_dump && !tw_count(t->ns[i].stat_fd)) {
+		t->at += 2; /* none there: no dump */
+		return t->at < 2 * t->n ? -EINPROGRESS : (t->err ? t->err : t->count);
+	}
 	r = t->in_dump ? 0 : dump_request(t, t->ns[i].fd, family);
 	t->in_dump = !r;
 	if (!r)
