@@ -221,6 +221,7 @@ static int agent_run(struct agent *a)
 	for (;;) {
 		struct epoll_event evs[16];
 		int timeout = -1, n;
+		uint64_t turn_start;
 
 		for (size_t i = 0; i < a->n_exporters; i++) {
 			int t = a->exporters[i].ops->timeout_ms(a->exporters[i].state);
@@ -228,6 +229,9 @@ static int agent_run(struct agent *a)
 			if (t >= 0 && (timeout < 0 || t < timeout))
 				timeout = t;
 		}
+		/* A pass in slices goes on at the next turn, after the I/O. */
+		if (feed_busy(a->feed))
+			timeout = 0;
 		n = epoll_wait(a->epfd, evs, 16, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -235,6 +239,7 @@ static int agent_run(struct agent *a)
 			pr_err("epoll_wait failed: %s", strerror(errno));
 			return 1;
 		}
+		turn_start = mono_ns();
 		for (int i = 0; i < n; i++) {
 			uint64_t tag = evs[i].data.u64;
 
@@ -265,9 +270,12 @@ static int agent_run(struct agent *a)
 				feed_drain(a->feed);
 			}
 		}
+		if (feed_busy(a->feed))
+			feed_work(a->feed);
 		/* Exporters run after I/O and after their timeouts. */
 		for (size_t i = 0; i < a->n_exporters; i++)
 			a->exporters[i].ops->run(a->exporters[i].state);
+		feed_loop_turn(a->feed, mono_ns() - turn_start);
 	}
 }
 

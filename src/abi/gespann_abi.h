@@ -12,12 +12,13 @@
 #include <linux/types.h>
 #endif
 
-#define GS_COMM_LEN    16
-#define GS_ADDR_LEN    16
-#define GS_PATH_LEN    256 /* executable path in exec records (truncated) */
-#define GS_NAME_LEN    256 /* host name in getaddrinfo records (truncated) */
-#define GS_DNS_MAX     512 /* DNS bytes copied per packet (message, or TCP length prefix + message) */
-#define GS_RESOLVE_MAX 8   /* addresses per getaddrinfo record */
+#define GS_COMM_LEN	 16
+#define GS_ADDR_LEN	 16
+#define GS_PATH_LEN	 256 /* executable path in exec records (truncated) */
+#define GS_NAME_LEN	 256 /* host name in getaddrinfo records (truncated) */
+#define GS_DNS_MAX	 512 /* DNS bytes copied per packet (message, or TCP length prefix + message) */
+#define GS_RESOLVE_MAX	 8    /* addresses per getaddrinfo record */
+#define GS_REFRESH_BATCH 1024 /* connections a refresh_batch run (refresh_keys, refresh_vals) */
 
 /* Histogram upper bounds in nanoseconds (the +Inf bucket follows them). One
  * table for connect latency, RTT and duration: 1-2.5-5 steps from 10 us to

@@ -50,7 +50,10 @@ void flows_publish(struct flows *f)
 	const char *lv[1];
 
 	for (int i = 0; i < FF_MAX; i++) {
-		agg_publish(f->a[i]);
+		/* A pass in slices rebuilds the open-connection gauge over several
+		 * loop turns: the registry keeps the last whole one meanwhile. */
+		if (i != FF_OPEN || !f->tcp_pass_open)
+			agg_publish(f->a[i]);
 		lv[0] = catalogue[fam_id[i]].name;
 		registry_set(f->f_dropped, lv, (double)agg_dropped(f->a[i]));
 	}

@@ -3,7 +3,12 @@
  * Feed: the kernel's maps and records into the flow table, through the
  * probes' readers. The refresh pass runs at most once a second and never
  * more than 2% of the time; the UDP sweep reads the whole flow map and
- * removes the flows silent for idle_timeout with their last values.
+ * removes the flows silent for idle_timeout with their last values. Both
+ * run in slices (a batch of up to 1024 map entries, refreshed in the
+ * kernel and read; one netlink read of the TIME_WAIT census) spread over
+ * loop turns, about 1 ms of them a turn, so that a pass over 100k
+ * connections (~100 ms in all) does not hold the loop (scrapes, the ring
+ * buffer) or a CPU in one go.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -22,10 +27,25 @@
 #define UDP_EXPIRE_MAX 1024 /* expired keys remembered per sweep */
 
 /* Refresh at most once a second, and never more than 2% of the time: the
- * pass walks the whole connection map (about 150 ns an entry, plus the empty
- * buckets), so with 100k connections it runs every ~1 s for ~15 ms. */
+ * pass walks the whole connection map (about 1 us an entry in the kernel
+ * and the flow table), so with 100k connections it runs every ~5 s. */
 #define REFRESH_MIN_INTERVAL_NS 1000000000ULL
 #define REFRESH_MAX_DUTY	50
+
+/* Each loop turn gives the passes in progress about this much time: a
+ * slice (one batch of a map) is the unit. */
+#define WORK_BUDGET_NS 1000000ULL
+
+/* A pass in progress. */
+struct pass_run {
+	bool active;
+	uint64_t start_ns; /* CLOCK_MONOTONIC at its start */
+	uint64_t work_ns;  /* its slices added up */
+	uint64_t max_slice_ns;
+	uint64_t slices;
+	uint64_t entries;
+	uint64_t cpu_ns;
+};
 
 struct feed {
 	struct probes *probes;
@@ -33,10 +53,16 @@ struct feed {
 	uint64_t idle_timeout_ns;
 	struct feed_stats st;
 	uint64_t drain_now_ns;
-	uint64_t sweep_now_ns;
+	uint64_t tcp_now_ns;	  /* the refresh slice's time */
+	uint64_t udp_now_ns;	  /* the UDP sweep slice's time */
 	uint64_t next_refresh_ns; /* CLOCK_MONOTONIC */
+	struct pass_run run[FEED_PASS_MAX];
+	struct probes_batch_cursor tcp_cursor; /* the refresh pass's place in the map */
+	enum { PH_CENSUS, PH_READ } tcp_phase; /* of the refresh pass */
+	struct probes_refresh_sums live_sum;   /* the refresh pass's batches' sums */
 	struct gs_udp_key *udp_expired_keys;
-	struct conntab_udp_sweep udp_sweep; /* the sweep in progress */
+	struct conntab_udp_sweep udp_sweep;    /* the sweep in progress */
+	struct probes_batch_cursor udp_cursor; /* where it is in the map */
 };
 
 /* ==== Records ==== */
@@ -128,43 +154,147 @@ int feed_events_fd(const struct feed *fd)
 	return probes_events_fd(fd->probes);
 }
 
+/* ==== Passes in slices ==== */
+
+static uint64_t thread_cpu_ns(void)
+{
+	return clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
+const char *feed_pass_name(enum feed_pass p)
+{
+	static const char *const names[FEED_PASS_MAX] = {
+		[FEED_PASS_REFRESH] = "refresh",
+		[FEED_PASS_CENSUS] = "time_wait_census",
+		[FEED_PASS_UDP] = "udp_sweep",
+	};
+
+	return p < FEED_PASS_MAX ? names[p] : "unknown";
+}
+
+static void pass_begin(struct feed *fd, enum feed_pass k, uint64_t now_ns)
+{
+	fd->run[k] = (struct pass_run){ .active = true, .start_ns = now_ns };
+}
+
+/* One slice of pass k ran from (t0, c0) until now. */
+static void slice_done(struct feed *fd, enum feed_pass k, uint64_t t0, uint64_t c0)
+{
+	struct feed_pass_stats *ps = &fd->st.pass[k];
+	struct pass_run *r = &fd->run[k];
+	uint64_t d = mono_ns() - t0;
+
+	r->work_ns += d;
+	r->slices++;
+	if (d > r->max_slice_ns)
+		r->max_slice_ns = d;
+	r->cpu_ns += thread_cpu_ns() - c0;
+	ps->slices++;
+	ps->cpu_ns += thread_cpu_ns() - c0;
+	if (d > ps->max_slice_ns)
+		ps->max_slice_ns = d;
+}
+
+static void pass_done(struct feed *fd, enum feed_pass k)
+{
+	struct feed_pass_stats *ps = &fd->st.pass[k];
+	struct pass_run *r = &fd->run[k];
+
+	r->active = false;
+	ps->passes++;
+	ps->last_wall_ns = mono_ns() - r->start_ns;
+	ps->last_work_ns = r->work_ns;
+	ps->last_max_slice_ns = r->max_slice_ns;
+	ps->last_entries = r->entries;
+	pr_debug("%s pass: %llu entries in %llu slices, %.2f ms of work (%.2f ms CPU) over %.1f "
+		 "ms, longest slice %.3f ms",
+		 feed_pass_name(k), (unsigned long long)r->entries, (unsigned long long)r->slices,
+		 r->work_ns / 1e6, r->cpu_ns / 1e6, ps->last_wall_ns / 1e6, r->max_slice_ns / 1e6);
+}
+
 /* ==== Live refresh of open TCP connections ==== */
 
 static void conn_batch(void *ctx, const __u64 *keys, const struct gs_conn *vals, __u32 n)
 {
 	struct feed *fd = ctx;
 
+	fd->run[FEED_PASS_REFRESH].entries += n;
 	for (__u32 i = 0; i < n; i++)
-		flows_tcp_entry(fd->flows, keys[i], &vals[i], fd->sweep_now_ns);
+		flows_tcp_entry(fd->flows, keys[i], &vals[i], fd->tcp_now_ns);
 }
 
-/* Every connection entry into the flow table: growth of open connections
- * and the open-connection gauge. Records drained first, so a connection
- * whose record was consumed is not read back from a map entry. */
-static void conn_pass(struct feed *fd, uint64_t now_ns)
+/* The pass is over (read, or given up): the flow table's end of pass,
+ * and the next one due after 50 times the work it took so far. */
+static void refresh_done(struct feed *fd)
 {
+	struct pass_run *r = &fd->run[FEED_PASS_REFRESH];
+	uint64_t wait = r->work_ns * REFRESH_MAX_DUTY;
+
+	flows_tcp_end(fd->flows, mono_ns());
+	fd->next_refresh_ns =
+		r->start_ns + (wait > REFRESH_MIN_INTERVAL_NS ? wait : REFRESH_MIN_INTERVAL_NS);
+}
+
+/* After the census (when one was due): the walk of the map. */
+static void refresh_read_begin(struct feed *fd)
+{
+	fd->tcp_phase = PH_READ;
+	memset(&fd->tcp_cursor, 0, sizeof(fd->tcp_cursor));
 	feed_drain(fd);
 	flows_tcp_begin(fd->flows);
-	fd->sweep_now_ns = now_ns;
-	probes_read_conns(fd->probes, conn_batch, fd);
-	flows_tcp_end(fd->flows, now_ns);
 }
 
-static void refresh_live(struct feed *fd, uint64_t now_ns)
+/*
+ * Start the refresh pass when due: the TIME_WAIT census first when it is
+ * due (a pass of its own, census_step), then the connection map a batch a
+ * slice (refresh_step), each batch refreshed in the kernel (refresh_batch)
+ * and read into the flow table. Records are drained before the walk, so a
+ * connection whose close record was consumed is not read back from a map
+ * entry: its entry is flagged closed before the record is written, so one
+ * drained in a later turn finds it flagged or gone.
+ */
+static void refresh_begin(struct feed *fd, uint64_t now_ns)
 {
-	uint64_t took, wait;
-
-	if (!fd->probes->tcp || now_ns < fd->next_refresh_ns)
+	if (!fd->probes->tcp || now_ns < fd->next_refresh_ns || fd->run[FEED_PASS_REFRESH].active)
 		return;
-	if (fd->probes->features[FEAT_LIVE_REFRESH] && probes_read_live(fd->probes, &fd->st.live)) {
-		fd->next_refresh_ns = now_ns + REFRESH_MIN_INTERVAL_NS;
+	pass_begin(fd, FEED_PASS_REFRESH, now_ns);
+	memset(&fd->live_sum, 0, sizeof(fd->live_sum));
+	if (flows_tw_census_begin(fd->flows, now_ns)) {
+		fd->tcp_phase = PH_CENSUS;
+		pass_begin(fd, FEED_PASS_CENSUS, now_ns);
 		return;
 	}
-	conn_pass(fd, now_ns);
-	took = mono_ns() - now_ns;
-	wait = took * REFRESH_MAX_DUTY;
-	fd->next_refresh_ns =
-		now_ns + (wait > REFRESH_MIN_INTERVAL_NS ? wait : REFRESH_MIN_INTERVAL_NS);
+	refresh_read_begin(fd);
+}
+
+/* One batch of the connection map; true when the pass is over. */
+static bool refresh_step(struct feed *fd)
+{
+	bool refresh = fd->probes->features[FEAT_LIVE_REFRESH];
+	int r;
+
+	fd->tcp_now_ns = mono_ns();
+	r = probes_refresh_conns_step(fd->probes, &fd->tcp_cursor, refresh ? &fd->live_sum : NULL,
+				      conn_batch, fd);
+	if (r > 0)
+		return false;
+	if (!r && refresh && !fd->live_sum.failed)
+		fd->st.live = fd->live_sum.live;
+	refresh_done(fd);
+	return true;
+}
+
+/* One chunk of the TIME_WAIT census; true when it is over (the refresh
+ * pass goes on with its read). */
+static bool census_step(struct feed *fd)
+{
+	int r = flows_tw_census_step(fd->flows);
+
+	if (r == -EINPROGRESS)
+		return false;
+	fd->run[FEED_PASS_CENSUS].entries = r > 0 ? (uint64_t)r : 0;
+	refresh_read_begin(fd);
+	return true;
 }
 
 /* ==== UDP flow expiry ==== */
@@ -174,29 +304,33 @@ static void udp_batch(void *ctx, const struct gs_udp_key *keys, const struct gs_
 {
 	struct feed *fd = ctx;
 
+	fd->run[FEED_PASS_UDP].entries += n;
 	for (__u32 i = 0; i < n; i++)
-		flows_udp(fd->flows, &keys[i], &vals[i], 0, fd->sweep_now_ns);
-	conntab_sweep_udp(keys, vals, n, fd->sweep_now_ns, fd->idle_timeout_ns,
-			  fd->udp_expired_keys, UDP_EXPIRE_MAX, &fd->udp_sweep);
+		flows_udp(fd->flows, &keys[i], &vals[i], 0, fd->udp_now_ns);
+	conntab_sweep_udp(keys, vals, n, fd->udp_now_ns, fd->idle_timeout_ns, fd->udp_expired_keys,
+			  UDP_EXPIRE_MAX, &fd->udp_sweep);
 }
 
-static void sweep_udp(struct feed *fd, uint64_t now_ns)
+static void udp_begin(struct feed *fd, uint64_t now_ns)
 {
-	struct conntab_udp_sweep sw;
-	bool complete;
-
-	if (!fd->probes->udp)
+	if (!fd->probes->udp || fd->run[FEED_PASS_UDP].active)
 		return;
+	pass_begin(fd, FEED_PASS_UDP, now_ns);
 	memset(&fd->udp_sweep, 0, sizeof(fd->udp_sweep));
-	fd->sweep_now_ns = now_ns;
-	complete = probes_read_udp(fd->probes, udp_batch, fd);
-	sw = fd->udp_sweep;
+	memset(&fd->udp_cursor, 0, sizeof(fd->udp_cursor));
+}
+
+/* Remove the flows the sweep found silent, with their last values. */
+static void udp_expire(struct feed *fd, bool complete)
+{
+	struct conntab_udp_sweep sw = fd->udp_sweep;
+
 	for (uint64_t i = 0; i < sw.expired; i++) {
 		struct gs_udp_flow last;
 
 		switch (probes_udp_take(fd->probes, &fd->udp_expired_keys[i], &last)) {
 		case 1:
-			flows_udp(fd->flows, &fd->udp_expired_keys[i], &last, 1, now_ns);
+			flows_udp(fd->flows, &fd->udp_expired_keys[i], &last, 1, fd->udp_now_ns);
 			fd->st.udp_expired++;
 			break;
 		case 0:
@@ -212,11 +346,75 @@ static void sweep_udp(struct feed *fd, uint64_t now_ns)
 	fd->st.udp_active = sw.active;
 }
 
+/* One batch of the UDP flow map; true when the pass is over. */
+static bool udp_step(struct feed *fd)
+{
+	int r;
+
+	fd->udp_now_ns = mono_ns();
+	r = probes_read_udp_step(fd->probes, &fd->udp_cursor, udp_batch, fd);
+	if (r > 0)
+		return false;
+	udp_expire(fd, r == 0);
+	return true;
+}
+
+/* ==== The loop's side ==== */
+
 void feed_tick(struct feed *fd, uint64_t now_ns)
 {
-	refresh_live(fd, now_ns);
-	sweep_udp(fd, now_ns);
+	refresh_begin(fd, now_ns);
+	udp_begin(fd, now_ns);
 	flows_tick(fd->flows, now_ns);
+}
+
+static bool pass_sliced(const struct feed *fd, enum feed_pass k)
+{
+	/* the refresh pass waits for the census it started */
+	return fd->run[k].active && (k != FEED_PASS_REFRESH || fd->tcp_phase != PH_CENSUS);
+}
+
+bool feed_busy(const struct feed *fd)
+{
+	for (int k = 0; k < FEED_PASS_MAX; k++)
+		if (pass_sliced(fd, k))
+			return true;
+	return false;
+}
+
+void feed_work(struct feed *fd)
+{
+	static bool (*const step[FEED_PASS_MAX])(struct feed *) = {
+		[FEED_PASS_REFRESH] = refresh_step,
+		[FEED_PASS_CENSUS] = census_step,
+		[FEED_PASS_UDP] = udp_step,
+	};
+	uint64_t start = mono_ns(), t0 = start;
+	bool any;
+
+	do {
+		any = false;
+		for (int k = 0; k < FEED_PASS_MAX; k++) {
+			uint64_t c0 = thread_cpu_ns();
+			bool over;
+
+			if (!pass_sliced(fd, k))
+				continue;
+			over = step[k](fd);
+			slice_done(fd, k, t0, c0);
+			if (over)
+				pass_done(fd, k);
+			t0 = mono_ns();
+			any = true;
+		}
+	} while (any && t0 - start < WORK_BUDGET_NS);
+}
+
+void feed_loop_turn(struct feed *fd, uint64_t turn_ns)
+{
+	fd->st.loop_turns++;
+	if (turn_ns > fd->st.loop_turn_max_ns)
+		fd->st.loop_turn_max_ns = turn_ns;
 }
 
 const struct feed_stats *feed_stats(struct feed *fd)

@@ -382,6 +382,7 @@ void flows_tcp_begin(struct flows *f)
 {
 	f->pass++;
 	agg_gauge_begin(f->a[FF_OPEN]);
+	f->tcp_pass_open = true;
 }
 
 /*
@@ -474,7 +475,7 @@ static void tw_census(struct flows *f, uint64_t now_ns)
 {
 	const char *v[U_MAX];
 
-	if (f->tw && now_ns >= f->next_census_ns) {
+	if (f->tw && !f->tw_sliced && now_ns >= f->next_census_ns) {
 		uint64_t t0 = mono_ns(), took;
 
 		flows_tw_forget(f);
@@ -491,6 +492,33 @@ static void tw_census(struct flows *f, uint64_t now_ns)
 		fam_values(f, FF_OPEN, ls, NULL, NULL, "time_wait", v);
 		agg_gauge_add(f->a[FF_OPEN], v, ls->tw_n);
 	}
+}
+
+bool flows_tw_census_begin(struct flows *f, uint64_t now_ns)
+{
+	f->tw_sliced = true;
+	if (!f->tw || now_ns < f->next_census_ns)
+		return false;
+	f->tw_work_ns = 0;
+	flows_tw_forget(f);
+	twcensus_begin(f->tw);
+	return true;
+}
+
+int flows_tw_census_step(struct flows *f)
+{
+	uint64_t t0 = mono_ns(), took;
+	int r = twcensus_step(f->tw, tw_seen, f);
+
+	f->tw_work_ns += mono_ns() - t0;
+	if (r == -EINPROGRESS)
+		return r;
+	/* spaced as tw_census spaces them */
+	if (twcensus_namespaces(f->tw) > 1) {
+		took = f->tw_work_ns * TW_CENSUS_SPACING;
+		f->next_census_ns = mono_ns() + (took < TW_CENSUS_MAX_NS ? took : TW_CENSUS_MAX_NS);
+	}
+	return r;
 }
 
 static void sweep_table(struct flows *f, struct table *t,
@@ -532,6 +560,7 @@ void flows_tcp_end(struct flows *f, uint64_t now_ns)
 	sweep_table(f, &f->tcp, tcp_stale);
 	f->lost_tcp += before - ftable_count(&f->tcp);
 	sweep_table(f, &f->tws, tw_stale);
+	f->tcp_pass_open = false;
 }
 
 /* ==== UDP ==== */

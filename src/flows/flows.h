@@ -78,6 +78,14 @@ void flows_tcp_begin(struct flows *f);
 void flows_tcp_entry(struct flows *f, uint64_t key, const struct gs_conn *c, uint64_t now_ns);
 void flows_tcp_end(struct flows *f, uint64_t now_ns);
 
+/* The TIME_WAIT census in steps, between two passes' flows_tcp_end (which
+ * puts the last census in the gauge and, once begin was called, no longer
+ * takes one itself): begin returns true when a census is due and started
+ * (the last one forgotten), then step until it returns something else than
+ * -EINPROGRESS (the number of TIME_WAIT sockets, or a negative errno). */
+bool flows_tw_census_begin(struct flows *f, uint64_t now_ns);
+int flows_tw_census_step(struct flows *f);
+
 /* UDP flows read from the kernel's flow map (growth since the last read is
  * counted); final=1 when the flow was removed from the map (its last values). */
 void flows_udp(struct flows *f, const struct gs_udp_key *k, const struct gs_udp_flow *v, int final,

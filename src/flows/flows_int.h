@@ -155,6 +155,9 @@ struct flows {
 	uint16_t eph_lo, eph_hi;     /* net.ipv4.ip_local_port_range */
 	uint64_t now_ns;	     /* of the record or pass being handled */
 	uint64_t lost_tcp, lost_udp; /* entries whose final reading never came */
+	bool tcp_pass_open;	     /* between flows_tcp_begin and _end: FF_OPEN is half built */
+	bool tw_sliced;		     /* the census runs in steps (flows_tw_census_*), not in _end */
+	uint64_t tw_work_ns;	     /* the steps of the census in progress */
 };
 
 /* ==== table.c ==== */

@@ -30,6 +30,14 @@ typedef void (*twcensus_fn)(uint16_t family, const uint8_t saddr[16], uint16_t s
  * are still dumped). */
 int twcensus_run(struct twcensus *t, twcensus_fn fn, void *ctx);
 
+/* The same in steps: begin (the namespace rescan, when due), then step
+ * until it returns something else than -EINPROGRESS: each step reads one
+ * chunk (at most 32 KB, ~370 sockets) of one namespace's dump and calls fn
+ * for its sockets; the last returns what twcensus_run would. Beginning
+ * again drops the census in progress. */
+void twcensus_begin(struct twcensus *t);
+int twcensus_step(struct twcensus *t, twcensus_fn fn, void *ctx);
+
 /* How many namespaces the census dumps (1 unless all_namespaces). */
 size_t twcensus_namespaces(const struct twcensus *t);
 

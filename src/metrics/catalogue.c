@@ -28,6 +28,7 @@ static const char *const lbl_adapter[] = { "adapter", NULL };
 static const char *const lbl_record[] = { "record", NULL };
 static const char *const lbl_family[] = { "family", NULL };
 static const char *const lbl_reason[] = { "reason", NULL };
+static const char *const lbl_pass[] = { "pass", NULL };
 
 /* Flow families: each a subset of the flow label universe (flows_int.h),
  * in its order; the source's extra labels (pid, exe, container, unit,
@@ -382,6 +383,54 @@ const struct metric_def catalogue[M_MAX] = {
 		.unit = "1",
 		.labels = lbl_none,
 		.dsd_name = "udp.flows.unowned",
+	},
+	[M_PASS_DURATION] = {
+		.name = "gespann_pass_duration_seconds",
+		.type = METRIC_GAUGE,
+		.help = "Wall time of the last complete pass over a kernel map, first slice to last.",
+		.unit = "s",
+		.labels = lbl_pass,
+		.dsd_name = "pass.duration_seconds",
+	},
+	[M_PASS_SLICE_MAX] = {
+		.name = "gespann_pass_slice_max_seconds",
+		.type = METRIC_GAUGE,
+		.help = "Longest slice of any pass since start: the longest the pass held the loop.",
+		.unit = "s",
+		.labels = lbl_pass,
+		.dsd_name = "pass.slice_max_seconds",
+	},
+	[M_PASS_SLICES] = {
+		.name = "gespann_pass_slices_total",
+		.type = METRIC_COUNTER,
+		.help = "Slices the passes ran in, one a loop turn or more.",
+		.unit = "1",
+		.labels = lbl_pass,
+		.dsd_name = "pass.slices",
+	},
+	[M_PASS_CPU] = {
+		.name = "gespann_pass_cpu_seconds_total",
+		.type = METRIC_COUNTER,
+		.help = "CPU time of the passes, user plus kernel (the map reads and refresh_live).",
+		.unit = "s",
+		.labels = lbl_pass,
+		.dsd_name = "pass.cpu_seconds",
+	},
+	[M_PASS_ENTRIES] = {
+		.name = "gespann_pass_entries",
+		.type = METRIC_GAUGE,
+		.help = "Map entries the last complete pass handled.",
+		.unit = "1",
+		.labels = lbl_pass,
+		.dsd_name = "pass.entries",
+	},
+	[M_LOOP_STALL] = {
+		.name = "gespann_loop_stall_seconds",
+		.type = METRIC_GAUGE,
+		.help = "Longest turn of the main loop since start (events, passes, scrapes).",
+		.unit = "s",
+		.labels = lbl_none,
+		.dsd_name = "loop.stall_seconds",
 	},
 	[M_FLOW_BYTES] = {
 		.name = "gespann_flow_bytes_total",

@@ -57,6 +57,12 @@ enum metric_id {
 	M_RECORDS,
 	M_ACCEPT_OWNED,
 	M_UDP_UNOWNED,
+	M_PASS_DURATION, /* the passes over kernel maps (flows/feed.c) */
+	M_PASS_SLICE_MAX,
+	M_PASS_SLICES,
+	M_PASS_CPU,
+	M_PASS_ENTRIES,
+	M_LOOP_STALL,
 	M_CORE_END, /* the collector declares [0, M_CORE_END) */
 	/* flow, process and DNS families, attribute-selected (families.c) */
 	M_FLOW_BYTES = M_CORE_END,

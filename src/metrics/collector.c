@@ -279,6 +279,28 @@ static void pub_features(struct collector *c, const struct probes_sums *sums,
 	probes_recursion_misses(c->probes, set_recursion_misses, c);
 }
 
+/* The passes over kernel maps, once each has run (feed.c). */
+static void pub_passes(struct collector *c, const struct probes_sums *sums,
+		       const struct feed_stats *st)
+{
+	const char *lv[1];
+
+	for (int k = 0; k < FEED_PASS_MAX; k++) {
+		const struct feed_pass_stats *ps = &st->pass[k];
+
+		if (!ps->slices)
+			continue;
+		lv[0] = feed_pass_name(k);
+		registry_set(c->f[M_PASS_DURATION], lv, ps->last_wall_ns / 1e9);
+		registry_set(c->f[M_PASS_SLICE_MAX], lv, ps->max_slice_ns / 1e9);
+		registry_set(c->f[M_PASS_SLICES], lv, (double)ps->slices);
+		registry_set(c->f[M_PASS_CPU], lv, ps->cpu_ns / 1e9);
+		registry_set(c->f[M_PASS_ENTRIES], lv, (double)ps->last_entries);
+	}
+	if (st->loop_turns)
+		set0(c, M_LOOP_STALL, st->loop_turn_max_ns / 1e9);
+}
+
 /* Every core series in the order they were first exported. */
 static const struct counter_row rows[] = {
 	{ M_OPEN, .fn = pub_open },
@@ -337,6 +359,7 @@ static const struct counter_row rows[] = {
 	{ M_RECORDS_LOST, { "resolve" }, .add = { PROC(RESOLVE_LOST) } },
 	{ M_ACCEPT_OWNED, .add = { TCP(ACCEPT_OWNED) } },
 	{ M_UDP_UNOWNED, .add = { UDP(UDP_OWNER_UNKNOWN) } },
+	{ M_PASS_DURATION, .fn = pub_passes },
 };
 
 void collector_publish(struct collector *c, const struct probes_sums *sums,

@@ -18,7 +18,7 @@
 #include "tcp.skel.h"
 #include "udp.skel.h"
 
-#define BATCH 1024 /* entries per batch read, for both maps */
+#define BATCH GS_REFRESH_BATCH /* entries per batch read, for both maps */
 
 struct probes_io {
 	struct ring_buffer *rb;
@@ -28,8 +28,12 @@ struct probes_io {
 	struct gs_stats *percpu; /* ncpus values, for one lookup */
 	__u64 *conn_keys;
 	struct gs_conn *conn_vals;
+	struct gs_conn *refreshed_vals; /* conn_vals after refresh_batch */
 	struct gs_udp_key *udp_keys;
 	struct gs_udp_flow *udp_vals;
+	__u32 idx[GS_REFRESH_BATCH];	 /* 0 .. GS_REFRESH_BATCH - 1: refresh_keys' keys */
+	__u32 idx_out[GS_REFRESH_BATCH]; /* refresh_vals' keys as read back */
+	bool refresh_warned;
 };
 
 static struct probes_io *io_get(struct probes *p)
@@ -41,14 +45,18 @@ static struct probes_io *io_get(struct probes *p)
 	io = calloc(1, sizeof(*io));
 	if (!io)
 		return NULL;
+	for (__u32 i = 0; i < GS_REFRESH_BATCH; i++)
+		io->idx[i] = i;
 	io->ncpus = libbpf_num_possible_cpus();
 	if (io->ncpus > 0)
 		io->percpu = calloc(io->ncpus, sizeof(*io->percpu));
 	io->conn_keys = calloc(BATCH, sizeof(*io->conn_keys));
 	io->conn_vals = calloc(BATCH, sizeof(*io->conn_vals));
+	io->refreshed_vals = calloc(BATCH, sizeof(*io->refreshed_vals));
 	io->udp_keys = calloc(BATCH, sizeof(*io->udp_keys));
 	io->udp_vals = calloc(BATCH, sizeof(*io->udp_vals));
-	if (!io->percpu || !io->conn_keys || !io->conn_vals || !io->udp_keys || !io->udp_vals) {
+	if (!io->percpu || !io->conn_keys || !io->conn_vals || !io->refreshed_vals ||
+	    !io->udp_keys || !io->udp_vals) {
 		p->io = io;
 		probes_readers_free(p);
 		return NULL;
@@ -67,6 +75,7 @@ void probes_readers_free(struct probes *p)
 	free(io->percpu);
 	free(io->conn_keys);
 	free(io->conn_vals);
+	free(io->refreshed_vals);
 	free(io->udp_keys);
 	free(io->udp_vals);
 	free(io);
@@ -156,39 +165,35 @@ int probes_events_drain(struct probes *p)
 
 /* ==== Hash maps in batches ==== */
 
-/* Read a whole hash map in batches of up to BATCH entries into keys/vals,
- * handing each batch to fn(ctx, n). Returns true when the map was read to
- * its end, false when a read failed (logged, naming what). */
-static bool read_batches(int fd, void *keys, void *vals, const char *what,
-			 void (*fn)(void *ctx, __u32 n), void *ctx)
+/* One batch of up to BATCH entries of a hash map from where cur left it,
+ * into keys/vals, handed to fn(ctx, n). Returns 1 when more may follow, 0
+ * when the map was read to its end, or a negative errno (logged, naming
+ * what). */
+static int read_batch(int fd, struct probes_batch_cursor *cur, void *keys, void *vals,
+		      const char *what, void (*fn)(void *ctx, __u32 n), void *ctx)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u64 in_batch = 0, out_batch = 0;
-	bool first = true;
+	__u32 count = BATCH;
 	int err;
 
-	for (;;) {
-		__u32 count = BATCH;
-
-		err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, keys, vals,
-					   &count, &opts);
-		err = err ? -errno : 0;
-		if (err && err != -ENOENT) {
-			pr_warn("reading the %s map failed: %s", what, strerror(-err));
-			return false;
-		}
-		fn(ctx, count);
-		if (err == -ENOENT)
-			return true;
-		in_batch = out_batch;
-		first = false;
+	err = bpf_map_lookup_batch(fd, cur->started ? &cur->in_batch : NULL, &cur->out_batch, keys,
+				   vals, &count, &opts);
+	err = err ? -errno : 0;
+	if (err && err != -ENOENT) {
+		pr_warn("reading the %s map failed: %s", what, strerror(-err));
+		return err;
 	}
+	fn(ctx, count);
+	if (err == -ENOENT)
+		return 0;
+	cur->in_batch = cur->out_batch;
+	cur->started = true;
+	return 1;
 }
 
-/* Where the batches of one read go: exactly one of conn_fn, udp_fn is set. */
+/* Where the batches of a UDP read go. */
 struct batch_call {
 	struct probes_io *io;
-	probes_conn_fn conn_fn;
 	probes_udp_fn udp_fn;
 	void *ctx;
 };
@@ -197,30 +202,88 @@ static void batch_emit(void *arg, __u32 n)
 {
 	struct batch_call *b = arg;
 
-	if (b->conn_fn)
-		b->conn_fn(b->ctx, b->io->conn_keys, b->io->conn_vals, n);
-	else
-		b->udp_fn(b->ctx, b->io->udp_keys, b->io->udp_vals, n);
+	b->udp_fn(b->ctx, b->io->udp_keys, b->io->udp_vals, n);
 }
 
-bool probes_read_conns(struct probes *p, probes_conn_fn fn, void *ctx)
+static void batch_count(void *arg, __u32 n)
+{
+	*(__u32 *)arg = n;
+}
+
+/* Refresh the n connections whose keys are in io->conn_keys (refresh_batch)
+ * and put their values after the refresh in io->refreshed_vals; the batch's sums
+ * are added to *sum. 0 or a negative errno. */
+static int refresh_batch(struct probes *p, struct probes_io *io, __u32 n, struct gs_live *sum)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	__u64 args[1] = { n }; /* refresh_batch's context: the keys to refresh */
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = sizeof(args));
+	__u32 cnt = n, zero = 0, out_batch;
+	struct gs_live part;
+
+	if (bpf_map_update_batch(bpf_map__fd(p->tcp->maps.refresh_keys), io->idx, io->conn_keys,
+				 &cnt, &bo) ||
+	    bpf_prog_test_run_opts(bpf_program__fd(p->tcp->progs.refresh_batch), &opts))
+		return -errno;
+	cnt = n;
+	if (bpf_map_lookup_batch(bpf_map__fd(p->tcp->maps.refresh_vals), NULL, &out_batch,
+				 io->idx_out, io->refreshed_vals, &cnt, &bo) &&
+	    errno != ENOENT)
+		return -errno;
+	if (cnt != n)
+		return -EIO;
+	if (bpf_map_lookup_elem(bpf_map__fd(p->tcp->maps.live), &zero, &part))
+		return -errno;
+	sum->conns += part.conns;
+	sum->idle += part.idle;
+	sum->entries += part.entries;
+	sum->run_ns = part.run_ns;
+	return 0;
+}
+
+int probes_refresh_conns_step(struct probes *p, struct probes_batch_cursor *cur,
+			      struct probes_refresh_sums *sum, probes_conn_fn fn, void *ctx)
 {
 	struct probes_io *io = io_get(p);
-	struct batch_call b = { .io = io, .conn_fn = fn, .ctx = ctx };
+	const struct gs_conn *vals;
+	__u32 n = 0;
+	int r, err;
 
-	return io && p->tcp &&
-	       read_batches(bpf_map__fd(p->tcp->maps.conns), io->conn_keys, io->conn_vals,
-			    "connection", batch_emit, &b);
+	if (!io || !p->tcp)
+		return -ENOENT;
+	vals = io->conn_vals;
+	r = read_batch(bpf_map__fd(p->tcp->maps.conns), cur, io->conn_keys, io->conn_vals,
+		       "connection", batch_count, &n);
+	if (r < 0)
+		return r;
+	if (sum && n && bpf_program__fd(p->tcp->progs.refresh_batch) >= 0) {
+		err = refresh_batch(p, io, n, &sum->live);
+		if (err) {
+			/* the batch as read: its growth waits for the next pass */
+			if (!io->refresh_warned)
+				pr_warn("refreshing open connections failed: %s (logged once)",
+					strerror(-err));
+			io->refresh_warned = true;
+			sum->failed++;
+		} else {
+			vals = io->refreshed_vals;
+		}
+	}
+	if (n)
+		fn(ctx, io->conn_keys, vals, n);
+	return r;
 }
 
-bool probes_read_udp(struct probes *p, probes_udp_fn fn, void *ctx)
+int probes_read_udp_step(struct probes *p, struct probes_batch_cursor *cur, probes_udp_fn fn,
+			 void *ctx)
 {
 	struct probes_io *io = io_get(p);
 	struct batch_call b = { .io = io, .udp_fn = fn, .ctx = ctx };
 
-	return io && p->udp &&
-	       read_batches(bpf_map__fd(p->udp->maps.udp_flows), io->udp_keys, io->udp_vals,
-			    "UDP flow", batch_emit, &b);
+	if (!io || !p->udp)
+		return -ENOENT;
+	return read_batch(bpf_map__fd(p->udp->maps.udp_flows), cur, io->udp_keys, io->udp_vals,
+			  "UDP flow", batch_emit, &b);
 }
 
 int probes_udp_take(struct probes *p, const struct gs_udp_key *k, struct gs_udp_flow *last)
@@ -237,18 +300,7 @@ int probes_udp_take(struct probes *p, const struct gs_udp_key *k, struct gs_udp_
 	return -ENOENT;
 }
 
-/* ==== Live sums and program statistics ==== */
-
-int probes_read_live(struct probes *p, struct gs_live *out)
-{
-	__u32 zero = 0;
-	int err = probes_refresh_live(p);
-
-	if (err)
-		return err;
-	bpf_map_lookup_elem(bpf_map__fd(p->tcp->maps.live), &zero, out);
-	return 0;
-}
+/* ==== Program statistics ==== */
 
 void probes_recursion_misses(struct probes *p, probes_prog_fn fn, void *ctx)
 {

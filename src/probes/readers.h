@@ -36,15 +36,35 @@ int probes_events_fd(const struct probes *p);
 /* Hand every waiting record to fn. Returns the number consumed or a negative errno. */
 int probes_events_drain(struct probes *p);
 
-/* The whole connection map in batches (n entries each). Returns true when
- * it was read to its end, false when a read failed (logged). */
+/* Batches of n map entries, handed to the caller. */
 typedef void (*probes_conn_fn)(void *ctx, const __u64 *keys, const struct gs_conn *vals, __u32 n);
-bool probes_read_conns(struct probes *p, probes_conn_fn fn, void *ctx);
-
-/* The whole UDP flow map in batches; same contract. */
 typedef void (*probes_udp_fn)(void *ctx, const struct gs_udp_key *keys,
 			      const struct gs_udp_flow *vals, __u32 n);
-bool probes_read_udp(struct probes *p, probes_udp_fn fn, void *ctx);
+
+/* The UDP flow map one batch (up to 1024 entries) a call,
+ * from where cur left it (zeroed: from the start), for passes spread over
+ * loop turns. Returns 1 when more may follow, 0 when the map was read to its
+ * end, or a negative errno (logged). An entry present for the whole walk is
+ * handed once; one added meanwhile may be missed until the next walk. */
+struct probes_batch_cursor {
+	__u64 in_batch, out_batch;
+	bool started;
+};
+int probes_read_udp_step(struct probes *p, struct probes_batch_cursor *cur, probes_udp_fn fn,
+			 void *ctx);
+
+/* The same for the connection map, each batch first refreshed in the kernel
+ * when sum is not NULL and the kernel can (refresh_batch: payload folded,
+ * idle counted, as refresh_live does for the whole map), fn getting the
+ * values after the refresh and the batch's sums added to sum->live. A batch
+ * whose refresh fails is handed as read and counted in sum->failed (logged
+ * once): the sums of that walk are short. */
+struct probes_refresh_sums {
+	struct gs_live live;
+	uint64_t failed; /* batches handed without their refresh */
+};
+int probes_refresh_conns_step(struct probes *p, struct probes_batch_cursor *cur,
+			      struct probes_refresh_sums *sum, probes_conn_fn fn, void *ctx);
 
 /* Remove a UDP flow, atomically with its last values where the kernel can
  * (hash lookup-and-delete, 5.14+): datagrams counted after a read are in
@@ -53,12 +73,6 @@ bool probes_read_udp(struct probes *p, probes_udp_fn fn, void *ctx);
  * table drops its entry at the end of the next sweep), -ENOENT when it was
  * gone already. */
 int probes_udp_take(struct probes *p, const struct gs_udp_key *k, struct gs_udp_flow *last);
-
-/* Run the live-refresh program and read its sums into *out (left as it
- * was if the read fails). Returns 0, or -EOPNOTSUPP (the kernel lacks
- * bpf_for_each_map_elem) or another negative errno when the program did not
- * run, *out untouched. */
-int probes_read_live(struct probes *p, struct gs_live *out);
 
 /* The kernel's recursion-miss count of every attached tcp program. */
 typedef void (*probes_prog_fn)(void *ctx, const char *program, uint64_t recursion_misses);

@@ -231,6 +231,10 @@ int probes_tcp_start(struct probes *p, const struct config *cfg, const struct sc
 	bpf_program__set_autoload(skel->progs.refresh_live,
 				  libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT,
 							  BPF_FUNC_for_each_map_elem, NULL) > 0);
+	/* Its sliced form (readers.c), loaded where it is. */
+	bpf_program__set_autoattach(skel->progs.refresh_batch, false);
+	bpf_program__set_autoload(skel->progs.refresh_batch,
+				  bpf_program__autoload(skel->progs.refresh_live));
 	bpf_program__set_autoattach(skel->progs.seed_tcp, false);
 	/* Owners of the sockets seed_tcp finds: bpf_sock_from_file is 5.11+. */
 	bpf_program__set_autoattach(skel->progs.seed_tcp_owners, false);

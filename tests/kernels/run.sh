@@ -317,6 +317,7 @@ expected_refusal() {
 	handle_tcp_send_reset) ver_lt "$1" 6.10 &&
 		echo "no reason argument before 6.10; the agent loads handle_tcp_send_reset_noreason" ;;
 	refresh_live) ver_lt "$1" 5.13 && echo "bpf_for_each_map_elem is 5.13+" ;;
+	refresh_batch) ver_lt "$1" 5.13 && echo "bpf_for_each_map_elem is 5.13+; the agent reads open connections without refreshing them" ;;
 	seed_udp_owners) ver_lt "$1" 5.11 &&
 		echo "bpf_sock_from_file is 5.11+; the agent names older UDP sockets when they send" ;;
 	seed_tcp_owners) ver_lt "$1" 5.11 &&

@@ -190,6 +190,32 @@ static void test_growth_then_close(void **state)
 	absent(fx, "gespann_flow_open_connections{");
 }
 
+/* A pass spread over loop turns: a scrape in the middle of it shows the
+ * last whole open-connection gauge, not the half-built one. */
+static void test_gauge_kept_during_pass(void **state)
+{
+	struct fixture *fx = *state;
+	const char *open_a =
+		"gespann_flow_open_connections{role=\"client\",src_process=\"alpha\",src_service=\"alpha\","
+		"dst_address=\"198.18.0.2\",dst_port=\"9101\",dst_name=\"\",state=\"established\"}";
+	struct gs_conn c, d;
+
+	conn(&c, "alpha", "198.18.0.2", 9101, GS_CF_ACTIVE | GS_CF_ESTABLISHED);
+	d = c;
+	flows_tcp_begin(fx->f);
+	flows_tcp_entry(fx->f, 0x1000, &c, 8 * S);
+	flows_tcp_entry(fx->f, 0x2000, &d, 8 * S);
+	flows_tcp_end(fx->f, 8 * S);
+	expect(fx, open_a, "2");
+
+	flows_tcp_begin(fx->f);
+	expect(fx, open_a, "2"); /* nothing read yet */
+	flows_tcp_entry(fx->f, 0x1000, &c, 9 * S);
+	expect(fx, open_a, "2"); /* one of two read */
+	flows_tcp_end(fx->f, 9 * S);
+	expect(fx, open_a, "1"); /* 0x2000 was not seen: one pass later it is gone */
+}
+
 /* An accepted connection: labelled by our service port, not the client's. */
 static void test_server_side_and_outcomes(void **state)
 {
@@ -607,6 +633,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_growth_then_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gauge_kept_during_pass, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_side_and_outcomes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dropped_child, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_seen_in_syn_recv, setup, teardown),
