@@ -279,12 +279,17 @@ static __always_inline void on_established(struct gs_stats *st, const struct soc
 	c->established_ns = now;
 	c->last_active_ns = now;
 	GS_OR(&c->flags, GS_CF_ESTABLISHED);
-	/* Addresses, family and namespace were set before SYN_SENT (and a
-	 * passive child has all of them at SYN_RECV): what a connect adds
-	 * after SYN_SENT is its local port (inet_hash_connect()). */
+	/* Addresses, family and namespace of a connect were set before
+	 * SYN_SENT: what it adds after SYN_SENT is its local port
+	 * (inet_hash_connect()). A passive child is read again whole: before
+	 * 6.18 at least (5.10, 6.1, 6.12 in the kernel matrix) its SYN_RECV
+	 * fires in inet_csk_clone_lock() while it still carries the
+	 * listener's addresses (:: for a v4-mapped child of a :: listener). */
 	if (c->flags & GS_CF_ACTIVE) {
 		c->sport = sk->__sk_common.skc_num;
 		gs_hist_observe(st, GS_H_CONNECT, now - c->start_ns);
+	} else {
+		fill_tuple(c, sk);
 	}
 }
 
