@@ -320,6 +320,8 @@ expected_refusal() {
 	refresh_batch) ver_lt "$1" 5.13 && echo "bpf_for_each_map_elem is 5.13+; the agent reads open connections without refreshing them" ;;
 	seed_udp_owners) ver_lt "$1" 5.11 &&
 		echo "bpf_sock_from_file is 5.11+; the agent names older UDP sockets when they send" ;;
+	seed_udp_apply) ver_lt "$1" 5.11 &&
+		echo "bpf_sk_storage_get in an iterator is 5.11+; loaded only with seed_udp_owners (udp_owner_seed)" ;;
 	seed_tcp_owners) ver_lt "$1" 5.11 &&
 		echo "bpf_sock_from_file is 5.11+; the agent does not load it and older TCP sockets stay unknown" ;;
 	esac
