@@ -82,6 +82,11 @@ enum gs_counter {
 	GS_C_RESOLVE_EVENTS,	/* getaddrinfo records submitted */
 	GS_C_RESOLVE_LOST,	/* ... dropped: ring buffer full */
 	GS_C_UDP_OWNER_UNKNOWN, /* UDP flows created without a known owner process */
+	/* Transitions the state-change program missed (the kernel skipped a
+	 * run: gespann_bpf_recursion_misses_total), accounted late so the open
+	 * gauge stays exact: */
+	GS_C_TCP_CLOSE_RECOVERED,	/* CLOSE: found by a refresh pass or at reuse */
+	GS_C_TCP_ESTABLISHED_RECOVERED, /* ESTABLISHED: found at the close */
 	GS_C_MAX,
 };
 
@@ -139,10 +144,14 @@ struct gs_conn {
 	__u16 family; /* AF_INET / AF_INET6 */
 	__u16 sport;  /* host byte order */
 	__u16 dport;
-	__u16 reset_reason;	 /* enum sk_rst_reason of the RST we sent */
-	__u16 err;		 /* sk_err at close: errno of a failed connect */
-	__u16 close_oldstate;	 /* TCP state the socket left for CLOSE (in records) */
-	__u32 seed_retrans;	 /* GS_CF_SEEDED: total_retrans when found */
+	__u16 reset_reason;   /* enum sk_rst_reason of the RST we sent */
+	__u16 err;	      /* sk_err at close: errno of a failed connect */
+	__u16 close_oldstate; /* TCP state the socket left for CLOSE (in records) */
+	__u32 seed_retrans;   /* GS_CF_SEEDED: total_retrans when found */
+	__u32 odd_pass;	      /* refresh passes only: the pass (ms, odd) that first found
+				  * the socket in a state its entry missed (CLOSE, or
+				  * synchronized without GS_CF_ESTABLISHED) */
+	__u32 pad;
 	__u8 saddr[GS_ADDR_LEN]; /* IPv4 in the first 4 bytes */
 	__u8 daddr[GS_ADDR_LEN];
 	char comm[GS_COMM_LEN];
@@ -268,8 +277,8 @@ struct gs_live {
 };
 
 #define GS_LAYOUT_CHECK(type, size) _Static_assert(sizeof(type) == (size), #type " layout changed")
-GS_LAYOUT_CHECK(struct gs_conn, 168);
-GS_LAYOUT_CHECK(struct gs_event, 184);
+GS_LAYOUT_CHECK(struct gs_conn, 176);
+GS_LAYOUT_CHECK(struct gs_event, 192);
 GS_LAYOUT_CHECK(struct gs_proc_event, 304);
 GS_LAYOUT_CHECK(struct gs_dns_event, 608);
 GS_LAYOUT_CHECK(struct gs_resolve_event, 504);

@@ -47,6 +47,27 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile __u64 ringbuf_wakeup_bytes = 256 * 1024;
 /* An open connection whose payload counters did not move for this long is idle. */
 const volatile __u64 idle_timeout_ns = 30000000000ULL;
+/* Tests only (GESPANN_FAULT_SKIP_TRANSITIONS, probes/tcp.c): skip the
+ * ESTABLISHED and the CLOSE of every Nth tracked connection, as the kernel
+ * does when it skips a run, so that their recovery can be checked. 0 (the
+ * default) is a constant the verifier prunes: no cost. */
+const volatile __u32 fault_skip_every = 0;
+__u32 fault_established_seen, fault_close_seen;
+
+static __always_inline bool fault_skip(__u32 *seen)
+{
+	__u32 n;
+
+	if (!fault_skip_every)
+		return false;
+#ifdef GS_LEGACY /* no fetching atomics before 5.12: a test may count loosely */
+	n = *seen + 1;
+	*seen = n;
+#else
+	n = __sync_fetch_and_add(seen, 1) + 1;
+#endif
+	return n % fault_skip_every == 0;
+}
 
 struct listen_key {
 	__u64 netns_cookie;
@@ -225,6 +246,92 @@ static __always_inline void emit(struct gs_stats *st, __u64 id, __u32 type, cons
 	STAT_INC(st, GS_C_EVENTS_SUBMITTED);
 }
 
+/*
+ * A CLOSE the state-change program never saw. The kernel skips a run of a
+ * program that is already running on that CPU (a softirq's state change
+ * landing on a run in process context; gespann_bpf_recursion_misses_total),
+ * and the entry would stay: its connection open in the gauge for good. Found
+ * by refresh_one (the socket in CLOSE on two passes) or when the socket's
+ * memory comes back as a new connection or a listener (TCP sockets are
+ * SLAB_TYPESAFE_BY_RCU: the address stays a TCP socket). The figures of the
+ * last refresh are its final ones. The delete decides who accounts it, so a
+ * close racing with a recovery counts once. A connection that never
+ * established leaves without a record: nothing in the gauge counted it.
+ */
+static __noinline void recover_close(struct gs_stats *st, __u64 key)
+{
+	struct gs_conn *c = bpf_map_lookup_elem(&conns, &key);
+	__u64 now = bpf_ktime_get_ns();
+	struct gs_event *ev;
+	__u64 est_ns;
+	__u32 flags, srtt_us;
+
+	if (!c)
+		return;
+	flags = c->flags;
+	est_ns = c->established_ns;
+	srtt_us = c->srtt_us;
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (ev) {
+		ev->hdr.type = GS_EV_CLOSE;
+		ev->hdr.size = sizeof(*ev);
+		ev->sock_id = key;
+		__builtin_memcpy(&ev->conn, c, sizeof(*c));
+	}
+	/* Gone meanwhile, or flagged closed (its close ran and is deleting
+	 * it): accounted by that close. */
+	if (bpf_map_delete_elem(&conns, &key) || (flags & GS_CF_CLOSED)) {
+		if (ev)
+			bpf_ringbuf_discard(ev, BPF_RB_NO_WAKEUP);
+		return;
+	}
+	STAT_INC(st, GS_C_TCP_CLOSE_RECOVERED);
+	if (!(flags & GS_CF_ESTABLISHED)) {
+		if (ev)
+			bpf_ringbuf_discard(ev, BPF_RB_NO_WAKEUP);
+		return;
+	}
+	STAT_INC(st, GS_C_TCP_CLOSED);
+	if (srtt_us) {
+		STAT_INC(st, GS_C_RTT_SAMPLES);
+		gs_hist_observe(st, GS_H_RTT, (__u64)srtt_us * 1000);
+	}
+	if (est_ns && now > est_ns)
+		gs_hist_observe(st, GS_H_DURATION, now - est_ns);
+	flags |= GS_CF_CLOSED;
+	if (flags & (GS_CF_RST_RECEIVED | GS_CF_RST_SENT)) {
+		STAT_INC(st, GS_C_TCP_RESET_CLOSED);
+		flags |= GS_CF_RESET_COUNTED;
+	}
+	if (!ev) {
+		STAT_INC(st, GS_C_EVENTS_LOST);
+		return;
+	}
+	ev->conn.flags = flags;
+	ev->conn.end_ns = now;
+	bpf_ringbuf_submit(ev, 0);
+	STAT_INC(st, GS_C_EVENTS_SUBMITTED);
+}
+
+/* An ESTABLISHED whose run was skipped (see recover_close), found by a
+ * refresh pass or at the close: counted now, or the open gauge would stay
+ * one below. The flag decides who counts it. */
+static __noinline void recover_established(struct gs_stats *st, struct gs_conn *c)
+{
+#ifdef GS_LEGACY
+	__u32 old = c->flags;
+
+	c->flags = old | GS_CF_ESTABLISHED;
+#else
+	__u32 old = __sync_fetch_and_or(&c->flags, GS_CF_ESTABLISHED);
+#endif
+
+	if (old & GS_CF_ESTABLISHED)
+		return;
+	STAT_INC(st, GS_C_TCP_ESTABLISHED);
+	STAT_INC(st, GS_C_TCP_ESTABLISHED_RECOVERED);
+}
+
 static __always_inline void on_open(struct gs_stats *st, const struct sock *sk, bool active)
 {
 	__u64 cookie = sk_scoped_cookie(sk);
@@ -261,7 +368,11 @@ static __always_inline void on_open(struct gs_stats *st, const struct sock *sk, 
 	 * after it, filled again at ESTABLISHED): opening connections count
 	 * per destination in the open gauge, before they succeed or fail. */
 	fill_tuple(&c, sk);
-	if (bpf_map_update_elem(&conns, &key, &c, BPF_ANY))
+	if (!bpf_map_update_elem(&conns, &key, &c, BPF_NOEXIST))
+		return;
+	/* An entry already there is a connection whose CLOSE was missed. */
+	recover_close(st, key);
+	if (bpf_map_update_elem(&conns, &key, &c, BPF_NOEXIST))
 		STAT_INC(st, GS_C_CONN_MAP_FULL);
 }
 
@@ -271,6 +382,8 @@ static __always_inline void on_established(struct gs_stats *st, const struct soc
 	struct gs_conn *c = bpf_map_lookup_elem(&conns, &key);
 	__u64 now = bpf_ktime_get_ns();
 
+	if (c && fault_skip(&fault_established_seen))
+		return;
 	STAT_INC(st, GS_C_TCP_ESTABLISHED);
 	if (!c) {
 		STAT_INC(st, GS_C_TCP_ESTABLISHED_UNTRACKED);
@@ -352,6 +465,8 @@ static __noinline void close_synchronized(struct gs_stats *st, const struct sock
 	account_final(st, c, sk);
 	c->end_ns = now;
 	STAT_INC(st, GS_C_TCP_CLOSED);
+	if (tracked && !(c->flags & GS_CF_ESTABLISHED))
+		recover_established(st, c);
 	if (c->srtt_us) {
 		STAT_INC(st, GS_C_RTT_SAMPLES);
 		gs_hist_observe(st, GS_H_RTT, (__u64)c->srtt_us * 1000);
@@ -411,6 +526,8 @@ static __always_inline void on_close(struct gs_stats *st, const struct sock *sk,
 		close_untracked(st, sk, oldstate);
 		return;
 	}
+	if (fault_skip(&fault_close_seen))
+		return;
 	c->close_oldstate = oldstate;
 	if (was_synchronized(oldstate))
 		close_synchronized(st, sk, c, oldstate, true);
@@ -435,6 +552,8 @@ static __noinline void on_listen(struct gs_stats *st, const struct sock *sk)
 	gs_leader_comm_tracing(o.comm);
 	if (bpf_map_update_elem(&listeners, &lk, &o, BPF_ANY))
 		STAT_INC(st, GS_C_LISTEN_MAP_FULL);
+	/* The socket's memory may carry a connection whose CLOSE was missed. */
+	recover_close(st, (__u64)sk);
 }
 
 static __noinline void on_listen_close(const struct sock *sk)
@@ -800,16 +919,45 @@ static long refresh_one(struct bpf_map *map, __u64 *key, struct gs_conn *c, stru
 	unsigned long sk_flags;
 	struct gs_stats *st;
 	__u64 sent, rcvd;
+	bool synced;
 	__u8 state;
 
 	acc->entries += 1;
-	if ((c->flags & (GS_CF_ESTABLISHED | GS_CF_CLOSED)) != GS_CF_ESTABLISHED)
+	if (c->flags & GS_CF_CLOSED)
 		return 0;
 	/* The key is a plain number here: read through probe_read, and only
 	 * while the socket is still open (an entry racing with its close is
 	 * folded by the close itself). */
 	state = BPF_CORE_READ(sk, __sk_common.skc_state);
-	if (state == TCP_CLOSE || state == TCP_LISTEN || state == TCP_SYN_SENT)
+	synced = !(c->flags & GS_CF_ESTABLISHED) && was_synchronized(state);
+	if (state == TCP_CLOSE || synced) {
+		/* CLOSE: its close is running (it deletes the entry before
+		 * the state reads CLOSE), a connect is about to be SYN_SENT,
+		 * or the CLOSE was missed. Synchronized without the flag: an
+		 * ESTABLISHED is running or was missed. Recovered when a
+		 * later pass still finds it so. */
+		__u32 pass = (__u32)(acc->run_ns >> 20) | 1;
+
+		if (!c->odd_pass) {
+			c->odd_pass = pass;
+			return 0;
+		}
+		if (c->odd_pass == pass)
+			return 0;
+		st = stats_get();
+		if (!st)
+			return 1;
+		if (state == TCP_CLOSE) {
+			recover_close(st, *key);
+			return 0;
+		}
+		recover_established(st, c);
+		c->established_ns = acc->run_ns;
+		c->last_active_ns = acc->run_ns;
+	}
+	if (c->odd_pass)
+		c->odd_pass = 0;
+	if (!(c->flags & GS_CF_ESTABLISHED) || state == TCP_LISTEN || state == TCP_SYN_SENT)
 		return 0;
 	st = stats_get();
 	if (!st)
@@ -892,6 +1040,12 @@ static long refresh_key(struct bpf_map *map, __u32 *idx, __u64 *key, struct refr
 		return 0;
 	}
 	refresh_one(NULL, key, c, &b->acc);
+	if (c->odd_pass) {
+		/* Closing, or recovered and gone, or its ESTABLISHED not yet
+		 * counted: user space skips it for this pass. */
+		out->flags = GS_CF_CLOSED;
+		return 0;
+	}
 	__builtin_memcpy(out, c, sizeof(*out));
 	return 0;
 }

@@ -29,6 +29,7 @@ static const char *const lbl_record[] = { "record", NULL };
 static const char *const lbl_family[] = { "family", NULL };
 static const char *const lbl_reason[] = { "reason", NULL };
 static const char *const lbl_pass[] = { "pass", NULL };
+static const char *const lbl_transition[] = { "transition", NULL };
 
 /* Flow families: each a subset of the flow label universe (flows_int.h),
  * in its order; the source's extra labels (pid, exe, container, unit,
@@ -315,6 +316,17 @@ const struct metric_def catalogue[M_MAX] = {
 		.unit = "1",
 		.labels = lbl_program,
 		.dsd_name = "bpf.recursion_misses",
+	},
+	[M_TRANSITIONS_RECOVERED] = {
+		.name = "gespann_tcp_transitions_recovered_total",
+		.type = METRIC_COUNTER,
+		.help = "TCP state changes whose kernel program run was skipped (see "
+			"gespann_bpf_recursion_misses_total), accounted late so the open "
+			"gauge stays exact: close (found by a refresh pass or when the "
+			"socket is reused), established (found at the close).",
+		.unit = "1",
+		.labels = lbl_transition,
+		.dsd_name = "tcp.transitions_recovered",
 	},
 	[M_UDP_FLOWS_EXPIRED] = {
 		.name = "gespann_udp_flows_expired_total",

@@ -49,6 +49,7 @@ enum metric_id {
 	M_RSS,
 	M_FEATURE,
 	M_RECURSION_MISSES,
+	M_TRANSITIONS_RECOVERED,
 	M_UDP_FLOWS_EXPIRED,
 	M_UDP_DGRAMS,
 	M_EXPORTER_ERRORS, /* set by the exporters (exporters_publish) */

@@ -14,7 +14,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -41,6 +43,34 @@ bool probes_btf_has_tracepoint(const struct btf *btf, const char *tp)
 
 	snprintf(name, sizeof(name), "btf_trace_%s", tp);
 	return btf && btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) > 0;
+}
+
+/*
+ * Tests only: GESPANN_FAULT_SKIP_TRANSITIONS=N makes the state-change
+ * program skip the ESTABLISHED and the CLOSE of every Nth tracked
+ * connection, as the kernel does when it skips a run of a program already
+ * running on that CPU (gespann_bpf_recursion_misses_total), so that tests
+ * can check how those are recovered (gespann_tcp_transitions_recovered_total).
+ */
+static void fault_injection(struct tcp_bpf *skel)
+{
+	const char *v = getenv("GESPANN_FAULT_SKIP_TRANSITIONS");
+	unsigned long n;
+	char *end;
+
+	if (!v || !*v)
+		return;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || *end || n > UINT32_MAX) {
+		pr_warn("GESPANN_FAULT_SKIP_TRANSITIONS=%s is not a count: ignored", v);
+		return;
+	}
+	skel->rodata->fault_skip_every = (uint32_t)n;
+	if (n)
+		pr_warn("fault injection (tests only): skipping the ESTABLISHED and CLOSE of "
+			"every %lu tracked TCP connection(s)",
+			n);
 }
 
 /* ==== Seeding connections open before we attached ==== */
@@ -196,6 +226,7 @@ int probes_tcp_start(struct probes *p, const struct config *cfg, const struct sc
 	 * the UDP expiry in flows/feed.c reads the same value. */
 	skel->rodata->idle_timeout_ns = cfg->idle_timeout_ns;
 	skel->rodata->ringbuf_wakeup_bytes = cfg->ringbuf_bytes / 4;
+	fault_injection(skel);
 	bpf_map__set_max_entries(skel->maps.conns, cfg->max_connections);
 	bpf_map__set_max_entries(skel->maps.events, cfg->ringbuf_bytes);
 	p->features[FEAT_TP_INET_SOCK_SET_STATE] = true;

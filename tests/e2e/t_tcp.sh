@@ -131,7 +131,14 @@ assert_true "generator holds 50 connections" hold_start idle "$SRV6" 5001 50
 assert_true "open gauge reaches 50" wait_metric gespann_open_connections 50
 assert_true "50 idle connections after idle_timeout (1s)" wait_metric gespann_idle_connections 50
 hold_stop idle
-assert_true "open gauge back to 0 after close" wait_metric gespann_open_connections 0
+# A transition the kernel skipped (a run landing on a run of the same
+# program on that CPU) is recovered by the refresh passes, a pass or two
+# later (t_recover.sh): hence 20 s, and what to read when it fails.
+if wait_metric gespann_open_connections 0 20; then
+	e2e_pass "open gauge back to 0 after close"
+else
+	not_ok "open gauge back to 0 after close: $(grep -E '^gespann_(open_connections|bpf_recursion_misses_total|tcp_transitions_recovered_total)' "$E2E_TMP/last.prom" | tr '\n' ' ')ss: $(ip netns exec "$NS_CLI" ss -Htan | awk '{ print $1 }' | sort | uniq -c | tr '\n' ' ')"
+fi
 
 # ---- payload of open connections: counted while they live, once ----
 scrape
