@@ -258,6 +258,31 @@ static __always_inline void emit(struct gs_stats *st, __u64 id, __u32 type, cons
  * close racing with a recovery counts once. A connection that never
  * established leaves without a record: nothing in the gauge counted it.
  */
+/* The accounting of recover_close once it holds the figures: false when
+ * there is no record to send (gone meanwhile, or flagged closed: its close
+ * ran and is deleting it, and accounts it; or never established). */
+static __always_inline bool recover_take(struct gs_stats *st, __u64 key, __u32 flags, __u64 est_ns,
+					 __u32 srtt_us, __u64 now)
+{
+	if (bpf_map_delete_elem(&conns, &key) || (flags & GS_CF_CLOSED))
+		return false;
+	STAT_INC(st, GS_C_TCP_CLOSE_RECOVERED);
+	if (!(flags & GS_CF_ESTABLISHED))
+		return false;
+	STAT_INC(st, GS_C_TCP_CLOSED);
+	if (srtt_us) {
+		STAT_INC(st, GS_C_RTT_SAMPLES);
+		gs_hist_observe(st, GS_H_RTT, (__u64)srtt_us * 1000);
+	}
+	if (est_ns && now > est_ns)
+		gs_hist_observe(st, GS_H_DURATION, now - est_ns);
+	if (flags & (GS_CF_RST_RECEIVED | GS_CF_RST_SENT))
+		STAT_INC(st, GS_C_TCP_RESET_CLOSED);
+	return true;
+}
+
+/* Each path that reserved a record ends it right there: the verifiers of
+ * 5.10 and 6.1 lose a reservation tested twice for NULL. */
 static __noinline void recover_close(struct gs_stats *st, __u64 key)
 {
 	struct gs_conn *c = bpf_map_lookup_elem(&conns, &key);
@@ -272,41 +297,22 @@ static __noinline void recover_close(struct gs_stats *st, __u64 key)
 	est_ns = c->established_ns;
 	srtt_us = c->srtt_us;
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
-	if (ev) {
-		ev->hdr.type = GS_EV_CLOSE;
-		ev->hdr.size = sizeof(*ev);
-		ev->sock_id = key;
-		__builtin_memcpy(&ev->conn, c, sizeof(*c));
-	}
-	/* Gone meanwhile, or flagged closed (its close ran and is deleting
-	 * it): accounted by that close. */
-	if (bpf_map_delete_elem(&conns, &key) || (flags & GS_CF_CLOSED)) {
-		if (ev)
-			bpf_ringbuf_discard(ev, BPF_RB_NO_WAKEUP);
-		return;
-	}
-	STAT_INC(st, GS_C_TCP_CLOSE_RECOVERED);
-	if (!(flags & GS_CF_ESTABLISHED)) {
-		if (ev)
-			bpf_ringbuf_discard(ev, BPF_RB_NO_WAKEUP);
-		return;
-	}
-	STAT_INC(st, GS_C_TCP_CLOSED);
-	if (srtt_us) {
-		STAT_INC(st, GS_C_RTT_SAMPLES);
-		gs_hist_observe(st, GS_H_RTT, (__u64)srtt_us * 1000);
-	}
-	if (est_ns && now > est_ns)
-		gs_hist_observe(st, GS_H_DURATION, now - est_ns);
-	flags |= GS_CF_CLOSED;
-	if (flags & (GS_CF_RST_RECEIVED | GS_CF_RST_SENT)) {
-		STAT_INC(st, GS_C_TCP_RESET_CLOSED);
-		flags |= GS_CF_RESET_COUNTED;
-	}
 	if (!ev) {
-		STAT_INC(st, GS_C_EVENTS_LOST);
+		if (recover_take(st, key, flags, est_ns, srtt_us, now))
+			STAT_INC(st, GS_C_EVENTS_LOST);
 		return;
 	}
+	ev->hdr.type = GS_EV_CLOSE;
+	ev->hdr.size = sizeof(*ev);
+	ev->sock_id = key;
+	__builtin_memcpy(&ev->conn, c, sizeof(*c));
+	if (!recover_take(st, key, flags, est_ns, srtt_us, now)) {
+		bpf_ringbuf_discard(ev, BPF_RB_NO_WAKEUP);
+		return;
+	}
+	flags |= GS_CF_CLOSED;
+	if (flags & (GS_CF_RST_RECEIVED | GS_CF_RST_SENT))
+		flags |= GS_CF_RESET_COUNTED;
 	ev->conn.flags = flags;
 	ev->conn.end_ns = now;
 	bpf_ringbuf_submit(ev, 0);
