@@ -1125,13 +1125,13 @@ static const struct
 				{ "adapters: &a [*a]\n",
 				  "config.yaml:1: adapters[0]: expected a mapping, got a list" },
 				{ "adapters:\n  - type: graphite\n",
-				  "config.yaml:2: adapters[0].type: unknown adapter type \"graphite\" (supported: prometheus, datadog, otlp)" },
+				  "config.yaml:2: adapters[0].type: unknown adapter type \"graphite\" (supported: prometheus, datadog, otlp, remote_write)" },
 				{ "log_level: info\nscope: host\nidle_timeout: 30s\nadapters:\n  - type: DataDog\n",
-				  "config.yaml:5: adapters[0].type: unknown adapter type \"DataDog\" (supported: prometheus, datadog, otlp)" },
+				  "config.yaml:5: adapters[0].type: unknown adapter type \"DataDog\" (supported: prometheus, datadog, otlp, remote_write)" },
 				{ "adapters:\n  - type:\n",
 				  "config.yaml:2: adapters[0].type: expected a string, got null" },
 				{ "adapters:\n  - settings: {port: 1}\n",
-				  "config.yaml:2: adapters[0]: missing key \"type\" (supported: prometheus, datadog, otlp)" },
+				  "config.yaml:2: adapters[0]: missing key \"type\" (supported: prometheus, datadog, otlp, remote_write)" },
 				/* settings of another adapter type */
 				{ "adapters:\n  - type: prometheus\n    settings:\n      flush_interval: 10s\n",
 				  "config.yaml:4: adapters[0].settings: unknown key \"flush_interval\" (known: port, "
