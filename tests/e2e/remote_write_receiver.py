@@ -11,7 +11,8 @@ tell a retry (the same body again) from a new snapshot.
   remote_write_receiver.py PORT_FILE LOG SCRIPT
 
 SCRIPT: "400" answers 400 to everything; "503:N" answers 503 (with
-Retry-After: 1) to the first N requests, then 204. Binds 127.0.0.1 on a free
+Retry-After: 1) to the first N requests, then 204; "hang" reads the request
+and never answers (a receiver stuck behind a full disk or a dead backend). Binds 127.0.0.1 on a free
 port and writes the port to PORT_FILE once it listens.
 """
 import hashlib
@@ -31,6 +32,8 @@ def status_for(n):
     """The answer to request number n (from 0): (status, extra headers)."""
     if script == "400":
         return 400, {}
+    if script == "hang":
+        return 0, {}
     if script.startswith("503:"):
         if n < int(script.split(":", 1)[1]):
             return 503, {"Retry-After": "1"}
@@ -61,6 +64,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 rec[h] = self.headers.get(h, "")
             with open(log_path, "a") as f:
                 f.write(json.dumps(rec) + "\n")
+        if script == "hang":
+            time.sleep(3600)  # the agent's timeout ends it
+            return
         reply = b"" if status == 204 else b"scripted answer\n"
         self.send_response(status)
         for k, v in extra.items():
@@ -74,6 +80,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+srv.daemon_threads = True
 with open(port_file + ".tmp", "w") as f:
     f.write(str(srv.server_address[1]))
 # the rename makes the port file appear whole

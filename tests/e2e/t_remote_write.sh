@@ -9,9 +9,11 @@
 # counters, a labelled flow series, a histogram's _count and +Inf bucket; the
 # external label is on every series, and a series' own label wins over one.
 # Then the failure paths: a receiver that goes away (drops counted, memory
-# bounded, the loop not stalled), a receiver answering 400 (no retry, errors
-# counted, basic auth sent) and one answering 503 then 204 (the same
-# snapshot retried after Retry-After and delivered, a bearer token sent).
+# bounded, the loop not stalled) and comes back (the queue drains), one
+# answering 400 (no retry, errors counted, basic auth sent), one that never
+# answers (timeouts, drops, /metrics still immediate) and one answering 503
+# then 204 (the same snapshot retried after Retry-After and delivered, a
+# bearer token sent).
 set -uo pipefail
 E2E_NAME=remote_write
 source "$(dirname "$0")/lib.sh"
@@ -157,7 +159,29 @@ assert_ge "$(metric 'gespann_exporter_errors_total{adapter="remote_write_2"}')" 
 assert_ge 0.1 "$(metric gespann_loop_stall_seconds)" "receiver down: longest loop turn (s)"
 recv_vs_agent prom gespann_closed_connections_total
 assert_eq "$(metric 'gespann_exporter_errors_total{adapter="remote_write"}')" 0 "the other receiver's adapter is unaffected"
+
+# back on the same port and storage: the queue drains, new figures arrive
+victoria-metrics -httpListenAddr "127.0.0.1:$VM_PORT" -storageDataPath "$E2E_TMP/vm-data" \
+	-search.latencyOffset=0s -search.disableCache -loggerLevel=WARN \
+	>>"$E2E_TMP/victoria-metrics.log" 2>&1 &
+VM_PID=$!
+assert_true "victoria-metrics back" wait_until 30 curl -sf "http://127.0.0.1:$VM_PORT/health"
+netns_cli "$TRAFFICGEN" tcp-client --connect "$SRV4" --port 5701 --conns 5 --send 1000 --recv 3000 >"$E2E_TMP/run2.json" 2>"$E2E_TMP/run2.err"
+assert_true "25 connections closed" wait_metric gespann_closed_connections_total 25
+recv_vs_agent vm gespann_closed_connections_total
+recv_vs_agent vm gespann_connect_duration_seconds_count
+scrape
+d0=$(metric 'gespann_exporter_dropped_total{adapter="remote_write_2"}')
+# three more snapshots stored in VictoriaMetrics, none dropped meanwhile
+_vm_samples() { rquery vm 'count_over_time(gespann_open_connections{cluster="eu1"}[10m])'; }
+n0=$(_vm_samples)
+_vm_samples_ge() { (($(_vm_samples) >= $1)); }
+assert_true "receiver back: three more snapshots stored" wait_until 15 _vm_samples_ge $((n0 + 3))
+scrape
+assert_eq "$(metric 'gespann_exporter_dropped_total{adapter="remote_write_2"}')" "$d0" "receiver back: no more drops"
 agent_stop
+kill -TERM "$VM_PID" 2>/dev/null
+wait "$VM_PID" 2>/dev/null
 kill -TERM "$PROM_PID" 2>/dev/null
 wait "$PROM_PID" 2>/dev/null
 
@@ -214,6 +238,34 @@ assert_eq "$(metric 'gespann_exporter_dropped_total{adapter="remote_write"}')" "
 assert_eq "$(python3 -c 'import json,sys; r=[json.loads(l)["sha"] for l in open(sys.argv[1])]; print(len(r) - len(set(r)))' "$RECV_LOG")" 0 "400: no body sent twice (no retry)"
 assert_ge "$(($(rec 2 t_ms) - $(rec 1 t_ms)))" 800 "400: the next request one interval later (ms)"
 assert_eq "$(grep -c 'level=warn adapter remote_write' "$AGENT_LOG")" 1 "400: one warning for $n2 failures (one a minute)"
+agent_stop
+recv_stop
+
+# a receiver that takes requests and never answers: timeouts, drops, no stall
+recv_start hang hang || { e2e_finish; exit 1; }
+agent_start rwhang "/var/run/netns/$NS_CLI" "" "  - type: remote_write
+    settings:
+      endpoint: http://127.0.0.1:$RECV_PORT/api/v1/write
+      interval: 500ms
+      timeout: 1s
+      queue: 2" || { e2e_finish; exit 1; }
+_hang_dropped_ge() { scrape && (($(metric 'gespann_exporter_dropped_total{adapter="remote_write"}') >= $1)); }
+assert_true "hang: snapshots dropped behind the stuck request" wait_until 20 _hang_dropped_ge 2
+rss0=$(metric gespann_process_resident_memory_bytes)
+# /metrics answers at once while requests hang (the loop never waits on them)
+slow=0
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	t=$(curl -s -o /dev/null -w '%{time_total}' --max-time 2 "http://127.0.0.1:$AGENT_PORT/metrics") || t=9
+	python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < 0.5 else 1)' "$t" || slow=$((slow + 1))
+	sleep 0.3
+done
+assert_eq "$slow" 0 "hang: /metrics answered within 0.5 s, 10 tries over 3 s"
+assert_true "hang: drops keep being counted" wait_until 20 _hang_dropped_ge 8
+rss1=$(metric gespann_process_resident_memory_bytes)
+assert_ge $((4 * 1024 * 1024 - (rss1 - rss0))) 0 "hang: RSS grew by $(((rss1 - rss0) / 1024)) KiB over 6 more drops (at most 4 MiB)"
+assert_ge "$(metric 'gespann_exporter_errors_total{adapter="remote_write"}')" 2 "hang: timed-out requests counted as errors"
+assert_ge "$(nrec)" 2 "hang: requests reached the receiver"
+assert_ge 0.1 "$(metric gespann_loop_stall_seconds)" "hang: longest loop turn (s)"
 agent_stop
 recv_stop
 

@@ -6,9 +6,11 @@
  * own snappy_uncompress and unpacked with protobuf-c: names, labels sorted
  * by name, external labels (a series' own label wins), histogram series
  * (cumulative buckets, le as /metrics writes it, +Inf, _sum, _count),
- * values, timestamps and metadata. The queue: bounded in count and bytes,
- * the oldest not in flight dropped and counted, retries keep the head and
- * back off, other answers drop it. No root, no network.
+ * values, timestamps and metadata; then every family of the catalogue,
+ * whose series must be exactly the sample lines of /metrics. The queue:
+ * bounded in count and bytes, the oldest not in flight dropped and counted,
+ * retries keep the head and back off, other answers drop it. No root, no
+ * network.
  *
  * The exporter sources are included (h2o style) to reach their statics.
  */
@@ -259,6 +261,188 @@ static void test_le_matches_registry(void **state)
 	registry_free(r);
 }
 
+/* ==== The whole catalogue against /metrics ==== */
+
+struct norm {
+	char key[1024]; /* name{a="x",b="y"}: empty labels left out, sorted by name */
+	double value;
+};
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* name and "a=\"x\"" pairs (empty values left out) into a sorted key. */
+static void make_key(char *out, size_t size, const char *name, char **pairs, size_t n)
+{
+	size_t o;
+
+	qsort(pairs, n, sizeof(*pairs), str_cmp);
+	o = (size_t)snprintf(out, size, "%s{", name);
+	for (size_t i = 0; i < n && o < size; i++)
+		o += (size_t)snprintf(out + o, size - o, "%s%s", i ? "," : "", pairs[i]);
+	if (o < size)
+		snprintf(out + o, size - o, "}");
+}
+
+/* One sample line of the text format, label values unescaped. */
+static void parse_prom_line(const char *line, struct norm *out)
+{
+	char name[256], *pairs[REGISTRY_MAX_LABELS + 1], buf[REGISTRY_MAX_LABELS + 1][400];
+	const char *p = line;
+	size_t n = 0, k = 0;
+
+	while (*p && *p != '{' && *p != ' ')
+		name[k++] = *p++;
+	name[k] = '\0';
+	if (*p == '{') {
+		p++;
+		while (*p && *p != '}') {
+			char lname[64], val[256];
+			size_t a = 0, b = 0;
+
+			while (*p != '=')
+				lname[a++] = *p++;
+			lname[a] = '\0';
+			p += 2; /* =" */
+			while (*p != '"') {
+				if (*p == '\\') {
+					p++;
+					val[b++] = *p == 'n' ? '\n' : *p;
+					p++;
+					continue;
+				}
+				val[b++] = *p++;
+			}
+			val[b] = '\0';
+			p++;
+			if (*p == ',')
+				p++;
+			if (val[0]) {
+				snprintf(buf[n], sizeof(buf[n]), "%s=\"%s\"", lname, val);
+				pairs[n] = buf[n];
+				n++;
+			}
+		}
+		p++;
+	}
+	make_key(out->key, sizeof(out->key), name, pairs, n);
+	out->value = strtod(p + 1, NULL);
+}
+
+static void norm_series(const Prometheus__TimeSeries *ts, struct norm *out)
+{
+	char *pairs[REGISTRY_MAX_LABELS + 2], buf[REGISTRY_MAX_LABELS + 2][400];
+	size_t n = 0;
+
+	for (size_t i = 0; i < ts->n_labels; i++) {
+		if (!strcmp(ts->labels[i]->name, "__name__"))
+			continue;
+		snprintf(buf[n], sizeof(buf[n]), "%s=\"%s\"", ts->labels[i]->name,
+			 ts->labels[i]->value);
+		pairs[n] = buf[n];
+		n++;
+	}
+	make_key(out->key, sizeof(out->key), label(ts, "__name__"), pairs, n);
+	out->value = ts->samples[0]->value;
+}
+
+static int norm_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct norm *)a)->key, ((const struct norm *)b)->key);
+}
+
+/*
+ * Every family of the catalogue, declared as the agent declares it, with
+ * two series each (one with its first label empty): the series remote write
+ * sends are exactly the sample lines of /metrics, value for value.
+ */
+static void test_catalogue_equals_metrics(void **state)
+{
+	struct registry *r = registry_new();
+	struct norm *want = NULL, *got = NULL;
+	size_t n_want = 0, cap = 0;
+	uint8_t *raw = NULL;
+	size_t raw_len = 0;
+	Prometheus__WriteRequest *req;
+	struct strbuf prom;
+	char *line, *save = NULL;
+
+	assert_non_null(r);
+	for (int id = 0; id < M_MAX; id++) {
+		struct metric_family *f = catalogue_declare(r, (enum metric_id)id);
+		const char *vals[2][REGISTRY_MAX_LABELS];
+		size_t nl = 0, nb = 0;
+
+		if (!f)
+			fail_msg("catalogue_declare(%s): %s", catalogue[id].name, strerror(errno));
+		while (catalogue[id].labels && catalogue[id].labels[nl])
+			nl++;
+		catalogue_bounds(catalogue[id].bounds, &nb);
+		for (int k = 0; k < 2; k++) {
+			for (size_t i = 0; i < nl; i++)
+				vals[k][i] = k == 0 && i == 0 ? "" : (i % 2 ? "v\"q\\" : "x");
+			if (!nl && k)
+				break; /* one series only without labels */
+			if (nl && k)
+				vals[k][nl - 1] = "second";
+			if (catalogue[id].type == METRIC_HISTOGRAM) {
+				uint64_t buckets[64] = { 0 };
+
+				for (size_t i = 0; i <= nb && i < 64; i++)
+					buckets[i] = (uint64_t)(id * 7 + i * 3 + k);
+				assert_int_equal(
+					registry_set_histogram(f, vals[k], buckets, 0.125 * id + k),
+					0);
+			} else {
+				assert_int_equal(registry_set(f, vals[k], 1000.5 * id + k), 0);
+			}
+		}
+	}
+	strbuf_init(&prom);
+	assert_int_equal(registry_render_prometheus(r, &prom), 0);
+	for (line = strtok_r(prom.buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (line[0] == '#')
+			continue;
+		if (n_want == cap) {
+			cap = cap ? cap * 2 : 256;
+			want = realloc(want, cap * sizeof(*want));
+			assert_non_null(want);
+		}
+		parse_prom_line(line, &want[n_want++]);
+	}
+	assert_int_equal(remote_write_render(r, NULL, 0, NOW_MS, &raw, &raw_len), 0);
+	req = prometheus__write_request__unpack(NULL, raw_len, raw);
+	assert_non_null(req);
+	if (req->n_timeseries != n_want)
+		fail_msg("series: /metrics has %zu samples, remote write %zu", n_want,
+			 req->n_timeseries);
+	got = calloc(n_want ? n_want : 1, sizeof(*got));
+	assert_non_null(got);
+	for (size_t i = 0; i < req->n_timeseries; i++) {
+		check_sorted(req->timeseries[i]);
+		norm_series(req->timeseries[i], &got[i]);
+	}
+	qsort(want, n_want, sizeof(*want), norm_cmp);
+	qsort(got, n_want, sizeof(*got), norm_cmp);
+	for (size_t i = 0; i < n_want; i++) {
+		if (strcmp(want[i].key, got[i].key))
+			fail_msg("series %zu: /metrics %s, remote write %s", i, want[i].key,
+				 got[i].key);
+		if (want[i].value != got[i].value)
+			fail_msg("%s: /metrics %.17g, remote write %.17g", want[i].key,
+				 want[i].value, got[i].value);
+	}
+	print_message("%zu series of %d families equal /metrics\n", n_want, (int)M_MAX);
+	prometheus__write_request__free_unpacked(req, NULL);
+	strbuf_free(&prom);
+	free(raw);
+	free(want);
+	free(got);
+	registry_free(r);
+}
+
 /* ==== Queue and retries ==== */
 
 /* An exporter with a queue of n and cap bytes, no HTTP client. */
@@ -438,6 +622,7 @@ int main(void)
 		cmocka_unit_test(test_encode),
 		cmocka_unit_test(test_encode_edges),
 		cmocka_unit_test(test_le_matches_registry),
+		cmocka_unit_test(test_catalogue_equals_metrics),
 		cmocka_unit_test(test_queue_bounds),
 		cmocka_unit_test(test_retry_bookkeeping),
 		cmocka_unit_test(test_classify),
