@@ -12,6 +12,7 @@
  * in the receiver finds what a scrape of the agent would have found.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +95,36 @@ static void rw_free(struct rw_chunk **head)
 
 /* ==== Building the request ==== */
 
+/*
+ * What every series of one family shares, worked out at its first series:
+ * the order of its labels (a family's label names, __name__, le and the
+ * external labels, sorted once: a series sends a subset of them, which stays
+ * sorted), the labels whose value is the same on every series (__name__ per
+ * suffix, le per bound, the external ones) as ready structs, and which
+ * family label an external label of the same name yields to.
+ */
+enum rw_slot_kind { SLOT_NAME, SLOT_LABEL, SLOT_LE, SLOT_EXT };
+
+struct rw_slot {
+	enum rw_slot_kind kind;
+	size_t idx; /* SLOT_LABEL: the family's label; SLOT_EXT: the external label */
+	const char *name;
+};
+
+enum rw_suffix { SUFFIX_NONE, SUFFIX_BUCKET, SUFFIX_SUM, SUFFIX_COUNT, SUFFIX_MAX };
+
+struct rw_plan {
+	const char *family;
+	size_t n_slots;
+	struct rw_slot *slots;
+	const char **label_names;    /* arena copies */
+	pb_label *names[SUFFIX_MAX]; /* __name__ with each suffix */
+	pb_label **le;		     /* n_bounds + 1, the last +Inf */
+	pb_label **ext;		     /* one per external label */
+	long *ext_yields_to;	     /* the family label of the same name, or -1 */
+	bool *ext_is_le;	     /* named le: a bucket's own le wins */
+};
+
 struct rw_build {
 	struct rw_chunk *arena;
 	const char *const (*ext)[2];
@@ -101,7 +132,8 @@ struct rw_build {
 	int64_t now_ms;
 	pb_write_request *req;
 	size_t cap_series, cap_meta;
-	const char *family; /* the last family given metadata */
+	struct rw_plan plan;
+	bool have_plan;
 	int err;
 };
 
@@ -129,93 +161,156 @@ static void rw_format_bound(char *buf, size_t len, double v)
 	snprintf(buf, len, "%.*f", prec - 1 - exp > 0 ? (int)(prec - 1 - exp) : 0, v);
 }
 
-static int label_cmp(const void *a, const void *b)
+static int slot_cmp(const void *a, const void *b)
 {
-	const pb_label *x = *(pb_label *const *)a, *y = *(pb_label *const *)b;
+	const struct rw_slot *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
 
-	return strcmp(x->name, y->name);
+	/* equal names (an external label and the family's): the family's first */
+	return c ? c : (int)x->kind - (int)y->kind;
 }
 
-static pb_label *new_label(struct rw_build *b, const char *name, const char *value)
+/* A label struct with copies of name and value (name NULL: not copied). */
+static pb_label *new_label(struct rw_build *b, const char *name, const char *value, bool copy_name)
 {
 	pb_label *l = rw_alloc(&b->arena, sizeof(*l));
 
 	if (!l)
 		return NULL;
 	prometheus__label__init(l);
-	l->name = rw_strcat(&b->arena, name, NULL);
+	l->name = copy_name ? rw_strcat(&b->arena, name, NULL) : (char *)name;
 	l->value = rw_strcat(&b->arena, value, NULL);
 	return l->name && l->value ? l : NULL;
 }
 
-/* Whether s has a non-empty label called name. */
-static int has_label(const struct registry_sample *s, const char *name)
+static int make_plan(struct rw_build *b, const struct registry_sample *s)
 {
-	for (size_t i = 0; i < s->n_labels; i++) {
-		if (s->label_values[i] && s->label_values[i][0] && !strcmp(s->label_names[i], name))
-			return 1;
+	static const char *const suffixes[SUFFIX_MAX] = { "", "_bucket", "_sum", "_count" };
+	struct rw_plan *p = &b->plan;
+	size_t n = 0;
+	char le[40];
+
+	memset(p, 0, sizeof(*p));
+	p->slots = rw_alloc(&b->arena, (2 + s->n_labels + b->n_ext) * sizeof(*p->slots));
+	p->label_names = rw_alloc(&b->arena, (s->n_labels + 1) * sizeof(*p->label_names));
+	p->le = rw_alloc(&b->arena, (s->n_bounds + 1) * sizeof(*p->le));
+	p->ext = rw_alloc(&b->arena, (b->n_ext + 1) * sizeof(*p->ext));
+	p->ext_yields_to = rw_alloc(&b->arena, (b->n_ext + 1) * sizeof(*p->ext_yields_to));
+	p->ext_is_le = rw_alloc(&b->arena, (b->n_ext + 1) * sizeof(*p->ext_is_le));
+	p->family = rw_strcat(&b->arena, s->name, NULL);
+	if (!p->slots || !p->label_names || !p->le || !p->ext || !p->ext_yields_to ||
+	    !p->ext_is_le || !p->family)
+		return -ENOMEM;
+	for (int i = 0; i < SUFFIX_MAX; i++) {
+		p->names[i] = new_label(b, "__name__", "", false);
+		if (!p->names[i] ||
+		    !(p->names[i]->value = rw_strcat(&b->arena, s->name, suffixes[i])))
+			return -ENOMEM;
 	}
+	p->slots[n++] = (struct rw_slot){ SLOT_NAME, 0, "__name__" };
+	for (size_t i = 0; i < s->n_labels; i++) {
+		if (!(p->label_names[i] = rw_strcat(&b->arena, s->label_names[i], NULL)))
+			return -ENOMEM;
+		p->slots[n++] = (struct rw_slot){ SLOT_LABEL, i, p->label_names[i] };
+	}
+	if (s->type == METRIC_HISTOGRAM) {
+		for (size_t i = 0; i <= s->n_bounds; i++) {
+			if (i < s->n_bounds)
+				rw_format_bound(le, sizeof(le), s->bounds[i]);
+			if (!(p->le[i] = new_label(b, "le", i < s->n_bounds ? le : "+Inf", false)))
+				return -ENOMEM;
+		}
+		p->slots[n++] = (struct rw_slot){ SLOT_LE, 0, "le" };
+	}
+	for (size_t j = 0; j < b->n_ext; j++) {
+		/* the caller's strings: they outlive the render */
+		if (!(p->ext[j] = rw_alloc(&b->arena, sizeof(*p->ext[j]))))
+			return -ENOMEM;
+		prometheus__label__init(p->ext[j]);
+		p->ext[j]->name = (char *)b->ext[j][0];
+		p->ext[j]->value = (char *)b->ext[j][1];
+		p->ext_yields_to[j] = -1;
+		for (size_t i = 0; i < s->n_labels; i++) {
+			if (!strcmp(s->label_names[i], b->ext[j][0]))
+				p->ext_yields_to[j] = (long)i;
+		}
+		p->ext_is_le[j] = !strcmp(b->ext[j][0], "le");
+		p->slots[n++] = (struct rw_slot){ SLOT_EXT, j, b->ext[j][0] };
+	}
+	qsort(p->slots, n, sizeof(*p->slots), slot_cmp);
+	p->n_slots = n;
+	b->have_plan = true;
 	return 0;
 }
 
-/* One TimeSeries: s's name + suffix, its labels (and le when not NULL), value. */
-static int add_series(struct rw_build *b, const struct registry_sample *s, const char *suffix,
-		      const char *le, double value)
+/* One TimeSeries of s: its name with a suffix, its labels in the plan's
+ * order (le: the bucket's index, or -1), value. */
+static int add_series(struct rw_build *b, const struct registry_sample *s, enum rw_suffix suffix,
+		      long le, double value)
 {
+	const struct rw_plan *p = &b->plan;
 	pb_write_request *req = b->req;
-	size_t max = 2 + s->n_labels + b->n_ext, n = 0;
+	size_t n = 0;
 	pb_series *ts;
 	pb_sample *sm;
 	pb_label **labels;
 
 	if (req->n_timeseries == b->cap_series) {
 		size_t cap = b->cap_series ? b->cap_series * 2 : 256;
-		pb_series **p = rw_alloc(&b->arena, cap * sizeof(*p));
+		pb_series **np = rw_alloc(&b->arena, cap * sizeof(*np));
 
-		if (!p)
+		if (!np)
 			return -ENOMEM;
 		if (req->n_timeseries)
-			memcpy(p, req->timeseries, req->n_timeseries * sizeof(*p));
-		req->timeseries = p;
+			memcpy(np, req->timeseries, req->n_timeseries * sizeof(*np));
+		req->timeseries = np;
 		b->cap_series = cap;
 	}
-	ts = rw_alloc(&b->arena, sizeof(*ts));
-	sm = rw_alloc(&b->arena, sizeof(*sm));
-	labels = rw_alloc(&b->arena, max * sizeof(*labels));
-	if (!ts || !sm || !labels)
+	ts = rw_alloc(&b->arena, sizeof(*ts) + sizeof(*sm) + sizeof(*ts->samples));
+	labels = rw_alloc(&b->arena, p->n_slots * sizeof(*labels));
+	if (!ts || !labels)
 		return -ENOMEM;
+	sm = (pb_sample *)(ts + 1);
 	prometheus__time_series__init(ts);
 	prometheus__sample__init(sm);
+	for (size_t k = 0; k < p->n_slots; k++) {
+		const struct rw_slot *sl = &p->slots[k];
+		const char *v;
+		long own;
 
-	labels[n] = new_label(b, "__name__", "");
-	if (!labels[n])
-		return -ENOMEM;
-	labels[n]->value = rw_strcat(&b->arena, s->name, suffix);
-	if (!labels[n++]->value)
-		return -ENOMEM;
-	for (size_t i = 0; i < s->n_labels; i++) {
-		if (!s->label_values[i] || !s->label_values[i][0])
-			continue;
-		if (!(labels[n++] = new_label(b, s->label_names[i], s->label_values[i])))
-			return -ENOMEM;
+		switch (sl->kind) {
+		case SLOT_NAME:
+			labels[n++] = p->names[suffix];
+			break;
+		case SLOT_LABEL:
+			v = s->label_values[sl->idx];
+			/* empty: absent, as Prometheus reads it */
+			if (!v || !v[0])
+				break;
+			if (!(labels[n] = new_label(b, p->label_names[sl->idx], v, false)))
+				return -ENOMEM;
+			n++;
+			break;
+		case SLOT_LE:
+			if (le >= 0)
+				labels[n++] = p->le[le];
+			break;
+		case SLOT_EXT:
+			/* the series' own label wins, as with Prometheus' external_labels */
+			own = p->ext_yields_to[sl->idx];
+			if (own >= 0 && s->label_values[own] && s->label_values[own][0])
+				break;
+			if (p->ext_is_le[sl->idx] && le >= 0)
+				break;
+			labels[n++] = p->ext[sl->idx];
+			break;
+		}
 	}
-	if (le && !(labels[n++] = new_label(b, "le", le)))
-		return -ENOMEM;
-	for (size_t i = 0; i < b->n_ext; i++) {
-		/* the series' own label wins, as with Prometheus' external_labels */
-		if (has_label(s, b->ext[i][0]) || (le && !strcmp(b->ext[i][0], "le")))
-			continue;
-		if (!(labels[n++] = new_label(b, b->ext[i][0], b->ext[i][1])))
-			return -ENOMEM;
-	}
-	qsort(labels, n, sizeof(*labels), label_cmp);
 	ts->labels = labels;
 	ts->n_labels = n;
 	sm->value = value;
 	sm->timestamp = b->now_ms;
-	ts->samples = rw_alloc(&b->arena, sizeof(*ts->samples));
-	if (!ts->samples)
-		return -ENOMEM;
+	ts->samples = (pb_sample **)(sm + 1);
 	ts->samples[0] = sm;
 	ts->n_samples = 1;
 	req->timeseries[req->n_timeseries++] = ts;
@@ -272,34 +367,31 @@ static int add_metadata(struct rw_build *b, const struct registry_sample *s)
 	default:
 		return -EINVAL;
 	}
-	m->metric_family_name = rw_strcat(&b->arena, s->name, NULL);
+	m->metric_family_name = (char *)b->plan.family;
 	m->help = rw_strcat(&b->arena, s->help ? s->help : "", NULL);
-	m->unit = rw_strcat(&b->arena, rw_unit(s->def), NULL);
-	if (!m->metric_family_name || !m->help || !m->unit)
+	m->unit = (char *)rw_unit(s->def);
+	if (!m->help)
 		return -ENOMEM;
 	req->metadata[req->n_metadata++] = m;
-	b->family = m->metric_family_name;
 	return 0;
 }
 
 static int add_histogram(struct rw_build *b, const struct registry_sample *s)
 {
-	char le[40];
 	uint64_t cum = 0;
 	int err;
 
 	for (size_t i = 0; i < s->n_bounds; i++) {
 		cum += s->buckets ? s->buckets[i] : 0;
-		rw_format_bound(le, sizeof(le), s->bounds[i]);
-		err = add_series(b, s, "_bucket", le, (double)cum);
+		err = add_series(b, s, SUFFIX_BUCKET, (long)i, (double)cum);
 		if (err)
 			return err;
 	}
-	err = add_series(b, s, "_bucket", "+Inf", (double)s->count);
+	err = add_series(b, s, SUFFIX_BUCKET, (long)s->n_bounds, (double)s->count);
 	if (!err)
-		err = add_series(b, s, "_sum", NULL, s->sum);
+		err = add_series(b, s, SUFFIX_SUM, -1, s->sum);
 	if (!err)
-		err = add_series(b, s, "_count", NULL, (double)s->count);
+		err = add_series(b, s, SUFFIX_COUNT, -1, (double)s->count);
 	return err;
 }
 
@@ -309,15 +401,18 @@ static void build_visit(const struct registry_sample *s, void *ctx)
 
 	if (b->err)
 		return;
-	/* series come family by family: metadata once per family */
-	if (!b->family || strcmp(b->family, s->name))
-		b->err = add_metadata(b, s);
+	/* series come family by family: a plan and metadata once per family */
+	if (!b->have_plan || strcmp(b->plan.family, s->name)) {
+		b->err = make_plan(b, s);
+		if (!b->err)
+			b->err = add_metadata(b, s);
+	}
 	if (b->err)
 		return;
 	switch (s->type) {
 	case METRIC_COUNTER:
 	case METRIC_GAUGE:
-		b->err = add_series(b, s, NULL, NULL, s->value);
+		b->err = add_series(b, s, SUFFIX_NONE, -1, s->value);
 		break;
 	case METRIC_HISTOGRAM:
 		b->err = add_histogram(b, s);
