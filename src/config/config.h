@@ -71,6 +71,7 @@ struct adapter_config {
 	char password_file[256];
 	char bearer_token[2048];
 	char bearer_token_file[256];
+	char ca_file[256]; /* PEM bundle for https:// (""): the system's */
 };
 
 /*

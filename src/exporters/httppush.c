@@ -355,6 +355,11 @@ int httppush_set_bearer(struct httppush *h, const char *token)
 	return rc == CURLE_OK ? 0 : -ENOMEM;
 }
 
+int httppush_set_ca(struct httppush *h, const char *path)
+{
+	return curl_easy_setopt(h->easy, CURLOPT_CAINFO, path) == CURLE_OK ? 0 : -EINVAL;
+}
+
 int httppush_fd(const struct httppush *h)
 {
 	return h ? h->epfd : -1;

@@ -48,6 +48,10 @@ void httppush_free(struct httppush *h); /* accepts NULL; aborts a running reques
 int httppush_set_basic(struct httppush *h, const char *user, const char *password);
 int httppush_set_bearer(struct httppush *h, const char *token);
 
+/* Verify https:// servers against the PEM certificates in path (NULL: the
+ * system's store). Returns 0 or -EINVAL. */
+int httppush_set_ca(struct httppush *h, const char *path);
+
 /* The fd for the main epoll set, and curl's deadline (CLOCK_MONOTONIC ns)
  * or -1: call httppush_drive() when either is due. */
 int httppush_fd(const struct httppush *h);

@@ -21,6 +21,10 @@
  * request is an error, every snapshot not delivered a drop; warnings are
  * limited to one a minute.
  *
+ * TLS: an https:// endpoint is verified against the system's CAs or the
+ * ca_file given (libcurl); a certificate that does not verify is an error
+ * the next try would repeat: not retried.
+ *
  * Credentials: basic auth or a bearer token, given inline or read from a
  * file before every snapshot (a rotated secret is picked up without a
  * reload; when the file cannot be read the last value read is kept).
@@ -403,6 +407,19 @@ static void *rw_start(const struct adapter_config *cfg, const struct exporter_en
 			       sizeof(headers) / sizeof(headers[0]));
 	if (!e->http)
 		goto fail;
+	if (cfg->ca_file[0]) {
+		/* refused now rather than on every request */
+		if (access(cfg->ca_file, R_OK)) {
+			pr_err("adapter %s: ca_file %s: %s", e->name, cfg->ca_file,
+			       strerror(errno));
+			goto fail;
+		}
+		if (httppush_set_ca(e->http, cfg->ca_file)) {
+			pr_err("adapter %s: ca_file %s: not usable by libcurl", e->name,
+			       cfg->ca_file);
+			goto fail;
+		}
+	}
 	err = apply_credentials(e);
 	if (err) {
 		if (err == -ENOMEM)

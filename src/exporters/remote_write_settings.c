@@ -210,6 +210,12 @@ static int parse_bearer_token_file(struct config_ctx *ctx, const struct config_r
 	return parse_secret(ctx, row, e, path, base, 'b');
 }
 
+/* "" (the system's CAs) or an absolute path. */
+static const char *ca_file_problem(const char *s)
+{
+	return s[0] && s[0] != '/' ? "is not an absolute path" : NULL;
+}
+
 /* clang-format off */
 static const struct config_row remote_write_rows[] = {
 	CONFIG_STRING_ROW("endpoint", struct adapter_config, endpoint,
@@ -239,6 +245,9 @@ static const struct config_row remote_write_rows[] = {
 	CONFIG_STRING_ROW("bearer_token_file", struct adapter_config, bearer_token_file, "",
 			  "the token from this file, read before every snapshot",
 			  .parse = parse_bearer_token_file),
+	CONFIG_STRING_ROW("ca_file", struct adapter_config, ca_file, "",
+			  "PEM CA certificates to verify an https:// endpoint (\"\": the system's)",
+			  .check = ca_file_problem),
 };
 /* clang-format on */
 

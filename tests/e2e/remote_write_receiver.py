@@ -8,17 +8,19 @@ with the status its script gives and logs one JSON line per request (time,
 status, body length and SHA-256, the headers that matter) so the test can
 tell a retry (the same body again) from a new snapshot.
 
-  remote_write_receiver.py PORT_FILE LOG SCRIPT
+  remote_write_receiver.py PORT_FILE LOG SCRIPT [CERT KEY]
 
 SCRIPT: "400" answers 400 to everything; "503:N" answers 503 (with
 Retry-After: 1) to the first N requests, then 204; "hang" reads the request
-and never answers (a receiver stuck behind a full disk or a dead backend). Binds 127.0.0.1 on a free
+and never answers (a receiver stuck behind a full disk or a dead backend);
+"204" accepts everything. With CERT and KEY (PEM files) it speaks HTTPS. Binds 127.0.0.1 on a free
 port and writes the port to PORT_FILE once it listens.
 """
 import hashlib
 import http.server
 import json
 import os
+import ssl
 import sys
 import threading
 import time
@@ -34,6 +36,8 @@ def status_for(n):
         return 400, {}
     if script == "hang":
         return 0, {}
+    if script == "204":
+        return 204, {}
     if script.startswith("503:"):
         if n < int(script.split(":", 1)[1]):
             return 503, {"Retry-After": "1"}
@@ -81,6 +85,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 srv.daemon_threads = True
+if len(sys.argv) > 5:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 with open(port_file + ".tmp", "w") as f:
     f.write(str(srv.server_address[1]))
 # the rename makes the port file appear whole

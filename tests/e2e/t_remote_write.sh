@@ -13,7 +13,8 @@
 # answering 400 (no retry, errors counted, basic auth sent), one that never
 # answers (timeouts, drops, /metrics still immediate) and one answering 503
 # then 204 (the same snapshot retried after Retry-After and delivered, a
-# bearer token sent).
+# bearer token sent), and https:// verified with ca_file (and refused,
+# without retry, when the certificate does not verify).
 set -uo pipefail
 E2E_NAME=remote_write
 source "$(dirname "$0")/lib.sh"
@@ -21,7 +22,7 @@ source "$(dirname "$0")/lib.sh"
 RECEIVER_PY=$E2E_ROOT/tests/e2e/remote_write_receiver.py
 EXAMPLES=$E2E_ROOT/examples/fleet
 
-for tool in prometheus victoria-metrics python3 curl; do
+for tool in prometheus victoria-metrics python3 curl openssl; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
 		# under CI=true as everywhere: a missing receiver is a failure, not a skip
 		not_ok "$tool available (make deps installs it)"
@@ -189,11 +190,11 @@ wait "$PROM_PID" 2>/dev/null
 RECV_PID=
 RECV_PORT=
 RECV_LOG=
-# recv_start NAME SCRIPT: remote_write_receiver.py on a free port.
+# recv_start NAME SCRIPT [CERT KEY]: remote_write_receiver.py on a free port.
 recv_start() {
 	RECV_LOG=$E2E_TMP/$1.jsonl
 	rm -f "$E2E_TMP/$1.port"
-	python3 "$RECEIVER_PY" "$E2E_TMP/$1.port" "$RECV_LOG" "$2" 2>"$E2E_TMP/$1.err" &
+	python3 "$RECEIVER_PY" "$E2E_TMP/$1.port" "$RECV_LOG" "$2" "${@:3}" 2>"$E2E_TMP/$1.err" &
 	RECV_PID=$!
 	wait_until 10 test -s "$E2E_TMP/$1.port" || { not_ok "receiver $1 listening"; return 1; }
 	RECV_PORT=$(cat "$E2E_TMP/$1.port")
@@ -266,6 +267,36 @@ assert_ge $((4 * 1024 * 1024 - (rss1 - rss0))) 0 "hang: RSS grew by $(((rss1 - r
 assert_ge "$(metric 'gespann_exporter_errors_total{adapter="remote_write"}')" 2 "hang: timed-out requests counted as errors"
 assert_ge "$(nrec)" 2 "hang: requests reached the receiver"
 assert_ge 0.1 "$(metric gespann_loop_stall_seconds)" "hang: longest loop turn (s)"
+agent_stop
+recv_stop
+
+# https:// with a CA of the test's own: verified with ca_file; without it the
+# certificate does not verify, an error not retried
+D=$E2E_TMP/pki
+mkdir -p "$D"
+ossl() { openssl "$@" >>"$E2E_TMP/openssl.log" 2>&1; }
+ossl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=gespann-rw-ca -keyout "$D/ca.key" -out "$D/ca.crt"
+ossl req -newkey rsa:2048 -nodes -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 \
+	-keyout "$D/server.key" -out "$D/server.csr"
+ossl x509 -req -in "$D/server.csr" -CA "$D/ca.crt" -CAkey "$D/ca.key" -CAcreateserial -days 2 \
+	-copy_extensions copy -out "$D/server.crt"
+[[ -s "$D/server.crt" ]] || not_ok "certificates made ($(tail -3 "$E2E_TMP/openssl.log"))"
+recv_start tls 204 "$D/server.crt" "$D/server.key" || { e2e_finish; exit 1; }
+agent_start rwtls "/var/run/netns/$NS_CLI" "" "  - type: remote_write
+    settings:
+      endpoint: https://127.0.0.1:$RECV_PORT/api/v1/write
+      interval: 1s
+      ca_file: $D/ca.crt
+  - type: remote_write
+    settings:
+      endpoint: https://127.0.0.1:$RECV_PORT/api/v1/write
+      interval: 1s" || { e2e_finish; exit 1; }
+_tls_errors_ge() { scrape && (($(metric 'gespann_exporter_errors_total{adapter="remote_write_2"}') >= $1)); }
+assert_true "https: three requests delivered with ca_file" wait_until 15 bash -c "(( \$(grep -c '\"status\": 204' '$RECV_LOG') >= 3 ))"
+assert_true "https: without ca_file, failures counted" wait_until 15 _tls_errors_ge 3
+assert_eq "$(metric 'gespann_exporter_errors_total{adapter="remote_write"}')" 0 "https: with ca_file, no errors"
+assert_eq "$(metric 'gespann_exporter_dropped_total{adapter="remote_write_2"}')" "$(metric 'gespann_exporter_errors_total{adapter="remote_write_2"}')" "https: without ca_file, every failed request dropped (not retried)"
+assert_true "https: the verification failure is logged" grep -q 'adapter remote_write_2: remote write to https.*not retried' "$AGENT_LOG"
 agent_stop
 recv_stop
 

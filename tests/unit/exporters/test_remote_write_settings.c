@@ -53,21 +53,22 @@ static void test_defaults(void **state)
 
 static void test_every_key(void **state)
 {
-	struct config *cfg = parse_ok("adapters:\n"
-				      "  - type: remote_write\n"
-				      "    settings:\n"
-				      "      endpoint: https://vm.example:8428/api/v1/write\n"
-				      "      interval: 5s\n"
-				      "      timeout: 2s\n"
-				      "      queue: 3\n"
-				      "      queue_bytes: 65536\n"
-				      "      external_labels: {cluster: eu1, _host: \"a b\"}\n"
-				      "      username: agent\n"
-				      "      password_file: /run/secrets/rw\n"
-				      "  - type: remote_write\n"
-				      "    settings: {bearer_token: abc.def}\n"
-				      "  - type: remote_write\n"
-				      "    settings: {bearer_token_file: /t, queue: 1024}\n");
+	struct config *cfg =
+		parse_ok("adapters:\n"
+			 "  - type: remote_write\n"
+			 "    settings:\n"
+			 "      endpoint: https://vm.example:8428/api/v1/write\n"
+			 "      interval: 5s\n"
+			 "      timeout: 2s\n"
+			 "      queue: 3\n"
+			 "      queue_bytes: 65536\n"
+			 "      external_labels: {cluster: eu1, _host: \"a b\"}\n"
+			 "      username: agent\n"
+			 "      password_file: /run/secrets/rw\n"
+			 "  - type: remote_write\n"
+			 "    settings: {bearer_token: abc.def}\n"
+			 "  - type: remote_write\n"
+			 "    settings: {bearer_token_file: /t, queue: 1024, ca_file: /ca.pem}\n");
 	const struct adapter_config *ad = &cfg->adapters[0];
 
 	assert_int_equal(cfg->n_adapters, 3);
@@ -86,6 +87,7 @@ static void test_every_key(void **state)
 	assert_string_equal(cfg->adapters[1].bearer_token, "abc.def");
 	assert_string_equal(cfg->adapters[2].bearer_token_file, "/t");
 	assert_int_equal(cfg->adapters[2].queue, 1024);
+	assert_string_equal(cfg->adapters[2].ca_file, "/ca.pem");
 	free(cfg);
 }
 
@@ -105,7 +107,8 @@ static void test_defaults_spelled_out(void **state)
 				      "      password: \"\"\n"
 				      "      password_file: \"\"\n"
 				      "      bearer_token: \"\"\n"
-				      "      bearer_token_file: \"\"\n");
+				      "      bearer_token_file: \"\"\n"
+				      "      ca_file: \"\"\n");
 	struct adapter_config def;
 
 	assert_int_equal(config_adapter_defaults(&def, ADAPTER_REMOTE_WRITE), 0);
@@ -131,7 +134,9 @@ static const struct {
 	{ "adapters:\n  - type: remote_write\n    settings:\n      headers: {a: b}\n",
 	  "config.yaml:4: adapters[0].settings: unknown key \"headers\" (known: endpoint, "
 	  "interval, timeout, queue, queue_bytes, external_labels, username, password, "
-	  "password_file, bearer_token, bearer_token_file)" },
+	  "password_file, bearer_token, bearer_token_file, ca_file)" },
+	{ "adapters:\n  - type: remote_write\n    settings:\n      ca_file: ca.pem\n",
+	  "config.yaml:4: adapters[0].settings.ca_file: \"ca.pem\" is not an absolute path" },
 	{ "adapters:\n  - type: remote_write\n    settings:\n      external_labels: [a]\n",
 	  "config.yaml:4: adapters[0].settings.external_labels: expected a mapping, got a list" },
 	{ "adapters:\n  - type: remote_write\n    settings:\n      external_labels:\n"
