@@ -29,7 +29,8 @@ WARN       := -Wall -Wextra -Wshadow -Wno-unused-parameter
 CFLAGS     ?= -O2 -g
 override CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -DGESPANN_VERSION='"$(VERSION)"' \
               -I$(BUILD) -I$(BUILD)/gen -Isrc $(PKG_CFLAGS)
-LDLIBS     += $(PKG_LIBS) -lelf -lz -lm
+# libsnappy-dev ships no .pc file: linked by name (remote write's compression).
+LDLIBS     += $(PKG_LIBS) -lsnappy -lelf -lz -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function -mcpu=v3 \
               -I$(BUILD) -Isrc -Isrc/bpf/lib
 
@@ -45,8 +46,11 @@ LEGACY_SKELS := $(patsubst src/bpf/%.bpf.c,$(BUILD)/%_legacy.skel.h,$(BPF_SRCS))
 PROTO_DIR  := third_party/opentelemetry-proto
 PROTOS     := $(addprefix opentelemetry/proto/,common/v1/common.proto resource/v1/resource.proto \
                 metrics/v1/metrics.proto collector/metrics/v1/metrics_service.proto)
-GEN_PROTOS := $(addprefix $(BUILD)/proto/,$(PROTOS))
-GEN_SRCS   := $(patsubst %.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS))
+# Prometheus remote write 1.0 (third_party/prometheus-prompb), generated the same way.
+PROMPB_DIR := third_party/prometheus-prompb
+PROMPB     := prometheus/remote_write.proto
+GEN_PROTOS := $(addprefix $(BUILD)/proto/,$(PROTOS) $(PROMPB))
+GEN_SRCS   := $(patsubst %.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS) $(PROMPB))
 GEN_HDRS   := $(GEN_SRCS:.c=.h)
 GEN_OBJS   := $(GEN_SRCS:.c=.o)
 
@@ -115,6 +119,11 @@ $(BUILD)/%_legacy.skel.h: $(BUILD)/bpf/%_legacy.bpf.o $(BUILD)/%.skel.h
 $(BUILD)/proto/%.proto: $(PROTO_DIR)/%.proto
 	@mkdir -p $(dir $@)
 	sed -E 's/^([[:space:]]*)optional[[:space:]]+([A-Za-z0-9_.]+)[[:space:]]+([A-Za-z0-9_]+)[[:space:]]*=[[:space:]]*([0-9]+);/\1oneof _\3 { \2 \3 = \4; }/' $< >$@.tmp && mv $@.tmp $@
+
+# No `optional` in it: copied as it is (the shorter stem wins over the rule above).
+$(BUILD)/proto/prometheus/%.proto: $(PROMPB_DIR)/prometheus/%.proto
+	@mkdir -p $(dir $@)
+	cp $< $@
 
 $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: $(BUILD)/proto/%.proto $(GEN_PROTOS)
 	@mkdir -p $(BUILD)/gen

@@ -20,8 +20,8 @@
 # the python group (test helpers, ground truth) are wanted only when their
 # commands are not on PATH: a machine that brings its own Node.js or Python
 # outside dpkg keeps it, and Debian's is not installed over it.
-# The prometheus package (promtool and the server, used by the tests) starts a
-# daemon from its maintainer scripts on some systems; a temporary policy-rc.d
+# The prometheus and victoria-metrics packages (servers the tests start) may
+# start a daemon from their maintainer scripts on some systems; a temporary policy-rc.d
 # forbids that during the install, and a daemon that appears anyway is stopped.
 set -euo pipefail
 
@@ -29,9 +29,9 @@ set -euo pipefail
 GROUPS_SPEC=(
 	"toolchain: clang llvm make gcc pkg-config protobuf-c-compiler libclang-rt-14-dev"
 	"bpf: libbpf-dev bpftool libelf-dev zlib1g-dev"
-	"libraries: libyaml-dev libmicrohttpd-dev libcmocka-dev libprotobuf-c-dev libcurl4-openssl-dev uthash-dev libseccomp-dev libgnutls28-dev libcrypt-dev"
+	"libraries: libyaml-dev libmicrohttpd-dev libcmocka-dev libprotobuf-c-dev libcurl4-openssl-dev uthash-dev libseccomp-dev libgnutls28-dev libcrypt-dev libsnappy-dev"
 	"network: iproute2 iptables iputils-ping procps"
-	"test tools: prometheus curl libcap2-bin openssl apache2-utils dnsmasq-base bind9-dnsutils"
+	"test tools: prometheus curl libcap2-bin openssl apache2-utils dnsmasq-base bind9-dnsutils victoria-metrics"
 	"node: nodejs npm"
 	"python: python3"
 )

@@ -22,10 +22,12 @@ enum adapter_type {
 	ADAPTER_PROMETHEUS = 1,
 	ADAPTER_DATADOG = 2,
 	ADAPTER_OTLP = 3,
+	ADAPTER_REMOTE_WRITE = 4,
 };
 
-#define CONFIG_MAX_TAGS	   16
-#define CONFIG_MAX_HEADERS 16
+#define CONFIG_MAX_TAGS	      16
+#define CONFIG_MAX_HEADERS    16
+#define CONFIG_MAX_EXT_LABELS 16
 
 enum datadog_histogram {
 	DATADOG_HIST_DISTRIBUTION = 0, /* |d */
@@ -51,7 +53,7 @@ struct adapter_config {
 	char tags[CONFIG_MAX_TAGS][128]; /* global tags "key:value" (YAML: tags: [..]) */
 	size_t n_tags;
 	enum datadog_histogram histogram; /* YAML: histogram: distribution | histogram */
-	/* otlp */
+	/* otlp (endpoint, interval and timeout: remote_write too) */
 	char endpoint[512];			  /* http:// or https:// URL */
 	enum otlp_protocol protocol;		  /* YAML: protocol: http/protobuf | http/json */
 	char headers[CONFIG_MAX_HEADERS][2][256]; /* YAML: headers: {name: value} */
@@ -59,6 +61,17 @@ struct adapter_config {
 	uint64_t interval_ns;
 	uint64_t timeout_ns;
 	int gzip; /* YAML: compression: gzip | none */
+	/* remote_write */
+	uint32_t queue;	      /* snapshots waiting, the one being sent included */
+	uint64_t queue_bytes; /* their compressed bytes */
+	char ext_labels[CONFIG_MAX_EXT_LABELS][2][256]; /* YAML: external_labels: {name: value} */
+	size_t n_ext_labels;
+	char username[256]; /* basic auth */
+	char password[256];
+	char password_file[256];
+	char bearer_token[2048];
+	char bearer_token_file[256];
+	char ca_file[256]; /* PEM bundle for https:// (""): the system's */
 };
 
 /*

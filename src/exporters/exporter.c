@@ -13,6 +13,7 @@
 extern const struct exporter_ops prometheus_exporter_ops;
 extern const struct exporter_ops dogstatsd_exporter_ops;
 extern const struct exporter_ops otlp_exporter_ops;
+extern const struct exporter_ops remote_write_exporter_ops;
 
 const struct exporter_ops *exporter_ops_for(enum adapter_type type)
 {
@@ -23,6 +24,8 @@ const struct exporter_ops *exporter_ops_for(enum adapter_type type)
 		return &dogstatsd_exporter_ops;
 	case ADAPTER_OTLP:
 		return &otlp_exporter_ops;
+	case ADAPTER_REMOTE_WRITE:
+		return &remote_write_exporter_ops;
 	}
 	return NULL;
 }

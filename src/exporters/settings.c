@@ -10,5 +10,6 @@ const struct config_adapter_kind config_adapter_kinds[] = {
 	{ "prometheus", ADAPTER_PROMETHEUS, &prometheus_settings },
 	{ "datadog", ADAPTER_DATADOG, &datadog_settings },
 	{ "otlp", ADAPTER_OTLP, &otlp_settings },
+	{ "remote_write", ADAPTER_REMOTE_WRITE, &remote_write_settings },
 	{ NULL, 0, NULL },
 };

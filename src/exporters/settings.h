@@ -13,5 +13,6 @@
 extern const struct config_section prometheus_settings;
 extern const struct config_section datadog_settings;
 extern const struct config_section otlp_settings;
+extern const struct config_section remote_write_settings;
 
 #endif
