@@ -15,10 +15,11 @@
 // Protobuf bodies are converted with 64-bit integers as decimal strings and
 // enums as numbers, as the OTLP JSON mapping writes them, so both read the
 // same. --fail-logs STATUS answers every /v1/logs request with that status
-// (503: a retryable failure) after decoding it.
+// (503: a retryable failure) after decoding it; --fail-logs hang never
+// answers them (the client's timeout ends each).
 //
 //   node otlp_logs_receiver.js --protobufjs PATH/TO/protobufjs --protos DIR \
-//        --out FILE --port-file FILE [--fail-logs 503]
+//        --out FILE --port-file FILE [--fail-logs 503|hang]
 'use strict';
 
 const fs = require('fs');
@@ -37,7 +38,7 @@ function parseArgs(argv) {
 	}
 	for (const k of ['protobufjs', 'protos', 'out', 'portFile'])
 		if (!args[k]) throw new Error(`--${k} is required`);
-	args.failLogs = parseInt(args.failLogs, 10) || 0;
+	if (args.failLogs !== 'hang') args.failLogs = parseInt(args.failLogs, 10) || 0;
 	return args;
 }
 
@@ -86,9 +87,11 @@ const server = http.createServer((req, res) => {
 			entry.error = String(e);
 			status = kind ? 400 : 404;
 		}
-		if (status === 200 && url === '/v1/logs' && args.failLogs) status = args.failLogs;
-		entry.status = status;
+		const hang = status === 200 && url === '/v1/logs' && args.failLogs === 'hang';
+		if (status === 200 && url === '/v1/logs' && args.failLogs && !hang) status = args.failLogs;
+		entry.status = hang ? 0 : status;
 		fs.appendFileSync(args.out, JSON.stringify(entry) + '\n');
+		if (hang) return;
 		if (status !== 200) {
 			res.writeHead(status, { 'Content-Type': 'text/plain' });
 			res.end(entry.error || `injected ${status}\n`);

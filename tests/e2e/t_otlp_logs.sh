@@ -14,7 +14,9 @@
 #   3. a burst of 1000 failures with logs_rate 100: records received plus
 #      drops counted (and exported) = 1000 exactly;
 #   4. a receiver answering 503 to logs: the batch retried once within the
-#      interval, then dropped and counted (export_failed), metrics delivered.
+#      interval, then dropped and counted (export_failed), metrics delivered;
+#   5. a receiver that never answers logs: metrics still pushed every
+#      interval and /metrics answered at once (logs hold nothing back).
 set -uo pipefail
 E2E_NAME=otlp_logs
 source "$(dirname "$0")/lib.sh"
@@ -70,6 +72,7 @@ logs_receiver_start() {
 #   scope                        its scope name
 #   failed_records               records in /v1/logs requests not answered 200
 #   batches_same                 "yes" when every failed logs request carried the same records
+#   metrics_gap                  the longest time between two metrics requests (ms)
 logs_query() {
 	python3 - "$RECV_OUT" "$@" <<'PY'
 import json, sys
@@ -118,6 +121,9 @@ elif q == "scope":
     print(rl.get("scopeLogs", [{}])[0].get("scope", {}).get("name", "absent"))
 elif q == "failed_records":
     print(sum(len(records(r)) for r in logs if r["status"] != 200))
+elif q == "metrics_gap":
+    t = [r["t_ms"] for r in reqs if r["url"] == "/v1/metrics"]
+    print(max([b - a for a, b in zip(t, t[1:])] or [0]))
 elif q == "batches_same":
     bad = [json.dumps(records(r), sort_keys=True) for r in logs if r["status"] != 200]
     print("yes" if bad and all(b == bad[0] for b in bad) else "no")
@@ -305,6 +311,28 @@ assert_eq "$(logs_query batches_same)" yes "503: the retry carried the same batc
 assert_ge "$(logs_query requests /v1/metrics 200)" 1 "503: metrics still delivered"
 assert_eq "$(metric 'gespann_exporter_errors_total{adapter="otlp"}')" 2 "503: two failed requests counted"
 assert_eq "$(metric 'gespann_exporter_dropped_total{adapter="otlp"}')" 1 "503: one batch dropped"
+agent_stop
+receiver_stop
+
+# ==== 5. logs never answered: metrics not held back ====
+logs_receiver_start hang hang || { e2e_finish; exit 1; }
+agent_start logs-hang "/var/run/netns/$NS_CLI" "" "$(logs_adapter "      interval: 1s
+      timeout: 20s")" || { e2e_finish; exit 1; }
+tcpc refused-hang --connect "$SRV4" --port "$REFUSED_PORT" --conns 2
+_hung() { [[ "$(logs_query requests /v1/logs 0)" -ge 1 ]]; }
+assert_true "hang: a logs request stalled" wait_until 5 _hung
+m0=$(logs_query requests /v1/metrics 200)
+sleep 3.5 # the logs request hangs until its 20 s timeout
+slow=0
+for _ in 1 2 3 4 5; do
+	t=$(curl -s -o /dev/null -w '%{time_total}' --max-time 2 "http://127.0.0.1:$AGENT_PORT/metrics") || t=9
+	python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < 0.5 else 1)' "$t" || slow=$((slow + 1))
+done
+assert_eq "$slow" 0 "hang: /metrics answered within 0.5 s while a logs request hangs (5 tries)"
+assert_ge $(($(logs_query requests /v1/metrics 200) - m0)) 3 "hang: metrics pushed every second meanwhile (3 or more in 3.5 s)"
+assert_ge 1500 "$(logs_query metrics_gap)" "hang: no gap over 1.5 s between metrics pushes (ms)"
+scrape
+assert_eq "$(metric 'gespann_exporter_dropped_total{adapter="otlp"}')" 0 "hang: no snapshot dropped meanwhile"
 agent_stop
 receiver_stop
 e2e_finish
