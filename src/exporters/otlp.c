@@ -10,8 +10,8 @@
  * an epoll fd of our own, which is the fd the main loop watches (epoll fds
  * nest), and its timer becomes our timeout; run() hands ready sockets and
  * expired timers to curl_multi_socket_action(). Nothing blocks the loop: at
- * most one request is in flight, and a snapshot that falls due while one is
- * still running is dropped and counted.
+ * most one request of each signal is in flight, and a snapshot that falls
+ * due while one is still running is dropped and counted.
  *
  * Retries: 429, 502, 503, 504 and connection failures are retried after
  * Retry-After, or an exponential backoff from 1 s to 30 s with jitter, until
