@@ -45,7 +45,8 @@ LEGACY_SKELS := $(patsubst src/bpf/%.bpf.c,$(BUILD)/%_legacy.skel.h,$(BPF_SRCS))
 # (third_party/opentelemetry-proto) into $(BUILD)/gen; never committed.
 PROTO_DIR  := third_party/opentelemetry-proto
 PROTOS     := $(addprefix opentelemetry/proto/,common/v1/common.proto resource/v1/resource.proto \
-                metrics/v1/metrics.proto collector/metrics/v1/metrics_service.proto)
+                metrics/v1/metrics.proto collector/metrics/v1/metrics_service.proto \
+                logs/v1/logs.proto collector/logs/v1/logs_service.proto)
 # Prometheus remote write 1.0 (third_party/prometheus-prompb), generated the same way.
 PROMPB_DIR := third_party/prometheus-prompb
 PROMPB     := prometheus/remote_write.proto

@@ -60,7 +60,10 @@ struct adapter_config {
 	size_t n_headers;
 	uint64_t interval_ns;
 	uint64_t timeout_ns;
-	int gzip; /* YAML: compression: gzip | none */
+	int gzip;	     /* YAML: compression: gzip | none */
+	int logs;	     /* events as OTLP logs (exporters/otlp_logs.h) */
+	uint32_t logs_rate;  /* log records a second, at most */
+	uint32_t logs_queue; /* log records waiting, at most */
 	/* remote_write */
 	uint32_t queue;	      /* snapshots waiting, the one being sent included */
 	uint64_t queue_bytes; /* their compressed bytes */

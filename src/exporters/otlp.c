@@ -10,14 +10,21 @@
  * an epoll fd of our own, which is the fd the main loop watches (epoll fds
  * nest), and its timer becomes our timeout; run() hands ready sockets and
  * expired timers to curl_multi_socket_action(). Nothing blocks the loop: at
- * most one request is in flight, and a snapshot that falls due while one is
- * still running is dropped and counted.
+ * most one request of each signal is in flight, and a snapshot that falls
+ * due while one is still running is dropped and counted.
  *
  * Retries: 429, 502, 503, 504 and connection failures are retried after
  * Retry-After, or an exponential backoff from 1 s to 30 s with jitter, until
  * the next snapshot is due and replaces the pending one. Any other status is
  * an error, not retried. Every snapshot ends delivered or dropped; every
  * failed request is an error. Warnings are limited to one a minute.
+ *
+ * Logs (`logs: true`): the events the flows queue (metrics/eventq.h) go to
+ * the endpoint's /v1/logs every second, as otlp_logs_render() writes them,
+ * on a request slot of their own (its own handle and connection), so a
+ * slow logs request never holds a metrics snapshot back nor the reverse.
+ * A batch is retried like a snapshot, for at most an interval, then dropped
+ * with its records counted; meanwhile new events wait in the queue.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -43,6 +50,8 @@
 #include "util/redact.h"
 #include "exporters/exporter.h"
 #include "exporters/otlp.h"
+#include "exporters/otlp_logs.h"
+#include "metrics/eventq.h"
 
 #define NS_PER_MS  UINT64_C(1000000)
 #define NS_PER_SEC UINT64_C(1000000000)
@@ -52,6 +61,9 @@
 #define OTLP_WARN_EVERY	  (60 * NS_PER_SEC)
 #define OTLP_ERR_BODY_MAX 200 /* response bytes kept for the warning */
 #define OTLP_EPOLL_BATCH  16
+/* how often queued events are sent: OpenTelemetry's batch log processor
+ * default (scheduledDelayMillis) */
+#define OTLP_LOGS_EVERY	  (1 * NS_PER_SEC)
 
 enum otlp_outcome {
 	OTLP_DELIVERED = 0,
@@ -194,6 +206,35 @@ static uint64_t otlp_backoff_ns(unsigned int attempt, uint32_t rnd)
 
 /* ==== Exporter state ==== */
 
+/* What a request carries; each has a request slot of its own. */
+enum otlp_signal {
+	OTLP_SIG_METRICS = 0,
+	OTLP_SIG_LOGS,
+	OTLP_SIG_MAX,
+};
+
+struct otlp_exporter;
+
+/* One signal's request: a handle (it keeps its connection alive), the body
+ * being sent or waiting for a retry, what the last response said. */
+struct otlp_req {
+	struct otlp_exporter *e;
+	enum otlp_signal signal;
+	CURL *easy; /* NULL: the signal is off */
+	uint8_t *body;
+	size_t body_len;
+	size_t n_records; /* logs: the records in body */
+	bool in_flight;
+	bool retry_pending;
+	uint64_t retry_at_ns;
+	uint64_t give_up_ns;   /* no retry starts after this */
+	unsigned int attempts; /* requests made for the current body */
+	char retry_after[64];  /* Retry-After of the last response */
+	char resp_head[OTLP_ERR_BODY_MAX + 1];
+	size_t resp_len;
+	char curl_err[CURL_ERROR_SIZE];
+};
+
 struct otlp_exporter {
 	char name[32];
 	char endpoint[512];
@@ -209,24 +250,20 @@ struct otlp_exporter {
 	uint64_t start_unix_ns; /* start_time_unix_nano of cumulative points */
 
 	CURLM *multi;
-	CURL *easy; /* one handle, reused: it keeps the connection alive */
 	struct curl_slist *headers;
 	int epfd;		  /* curl's sockets; the fd the main loop watches */
 	int64_t curl_deadline_ns; /* curl's timer (monotonic), or -1 */
 	bool global_init;
 
-	uint8_t *body; /* the snapshot being sent or waiting for a retry */
-	size_t body_len;
-	bool in_flight;
-	bool retry_pending;
-	uint64_t retry_at_ns;
-	unsigned int attempts; /* requests made for the current body */
+	struct otlp_req req[OTLP_SIG_MAX];
 	uint64_t next_export_ns;
-	char retry_after[64]; /* Retry-After of the last response */
-	char resp_head[OTLP_ERR_BODY_MAX + 1];
-	size_t resp_len;
-	char curl_err[CURL_ERROR_SIZE];
 	uint32_t rnd;
+
+	/* logs: true */
+	struct eventq *events;
+	char logs_url[512];
+	char logs_shown[512]; /* logs_url, its password redacted */
+	uint64_t next_logs_ns;
 
 	uint64_t delivered, errors, dropped;
 	uint64_t failures_since_ok;
@@ -310,90 +347,126 @@ static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 static size_t curl_header_cb(char *buf, size_t size, size_t n, void *userp)
 {
 	static const char name[] = "retry-after:";
-	struct otlp_exporter *e = userp;
+	struct otlp_req *r = userp;
 	size_t len = size * n, vlen;
 	const char *v;
 
 	/* a new response (after a 100 Continue or a redirect) starts afresh */
 	if (len >= 5 && !strncmp(buf, "HTTP/", 5))
-		e->retry_after[0] = '\0';
+		r->retry_after[0] = '\0';
 	if (len <= sizeof(name) - 1 || strncasecmp(buf, name, sizeof(name) - 1))
 		return len;
 	v = buf + sizeof(name) - 1;
 	vlen = len - (sizeof(name) - 1);
 	while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n'))
 		vlen--;
-	if (vlen >= sizeof(e->retry_after))
-		vlen = sizeof(e->retry_after) - 1;
-	memcpy(e->retry_after, v, vlen);
-	e->retry_after[vlen] = '\0';
+	if (vlen >= sizeof(r->retry_after))
+		vlen = sizeof(r->retry_after) - 1;
+	memcpy(r->retry_after, v, vlen);
+	r->retry_after[vlen] = '\0';
 	return len;
 }
 
 /* The response body matters only in a warning: keep its first bytes. */
 static size_t curl_write_cb(char *buf, size_t size, size_t n, void *userp)
 {
-	struct otlp_exporter *e = userp;
-	size_t len = size * n, room = OTLP_ERR_BODY_MAX - e->resp_len;
+	struct otlp_req *r = userp;
+	size_t len = size * n, room = OTLP_ERR_BODY_MAX - r->resp_len;
 
 	if (room) {
 		if (len < room)
 			room = len;
-		memcpy(e->resp_head + e->resp_len, buf, room);
-		e->resp_len += room;
-		e->resp_head[e->resp_len] = '\0';
+		memcpy(r->resp_head + r->resp_len, buf, room);
+		r->resp_len += room;
+		r->resp_head[r->resp_len] = '\0';
 	}
 	return len;
 }
 
 /* The response text, printable and on one line, for a warning. */
-static const char *resp_text(struct otlp_exporter *e)
+static const char *resp_text(struct otlp_req *r)
 {
-	for (size_t i = 0; i < e->resp_len; i++) {
-		if (!isprint((unsigned char)e->resp_head[i]))
-			e->resp_head[i] = ' ';
+	for (size_t i = 0; i < r->resp_len; i++) {
+		if (!isprint((unsigned char)r->resp_head[i]))
+			r->resp_head[i] = ' ';
 	}
-	return e->resp_head;
+	return r->resp_head;
 }
 
 /* ==== Sending ==== */
 
-static void start_request(struct otlp_exporter *e, uint64_t now)
+/* (Re)send r's body on r's handle. */
+static void start_request(struct otlp_exporter *e, struct otlp_req *r, uint64_t now)
 {
 	CURLMcode mc;
 
-	e->retry_pending = false;
-	e->retry_after[0] = '\0';
-	e->resp_len = 0;
-	e->resp_head[0] = '\0';
-	e->curl_err[0] = '\0';
-	curl_easy_setopt(e->easy, CURLOPT_POSTFIELDS, (const char *)e->body);
-	curl_easy_setopt(e->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)e->body_len);
-	mc = curl_multi_add_handle(e->multi, e->easy);
+	r->retry_pending = false;
+	r->retry_after[0] = '\0';
+	r->resp_len = 0;
+	r->resp_head[0] = '\0';
+	r->curl_err[0] = '\0';
+	curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, (const char *)r->body);
+	curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+	mc = curl_multi_add_handle(e->multi, r->easy);
 	if (mc != CURLM_OK) {
 		e->errors++;
 		e->dropped++;
+		if (r->signal == OTLP_SIG_LOGS)
+			eventq_count_lost(r->n_records);
 		otlp_warn(e, now, "failed to start a request: %s", curl_multi_strerror(mc));
 		return;
 	}
-	e->in_flight = true;
-	e->attempts++;
-	pr_debug("adapter %s: POST %s (%zu bytes, attempt %u)", e->name, e->shown, e->body_len,
-		 e->attempts);
+	r->in_flight = true;
+	r->attempts++;
+	pr_debug("adapter %s: POST %s (%zu bytes, attempt %u)", e->name,
+		 r->signal == OTLP_SIG_LOGS ? e->logs_shown : e->shown, r->body_len, r->attempts);
 }
 
-static void finish_request(struct otlp_exporter *e, CURLcode rc, long status, uint64_t now)
+/*
+ * Send a new body (malloc'ed, taken over; n_records log records in it) for
+ * signal sig, whose slot is idle. A logs batch is retried until give_up_ns
+ * at the latest, a snapshot until the next one is due.
+ */
+static void send_body(struct otlp_exporter *e, enum otlp_signal sig, uint8_t *body, size_t len,
+		      size_t n_records, uint64_t give_up_ns, uint64_t now)
+{
+	struct otlp_req *r = &e->req[sig];
+
+	free(r->body);
+	r->body = body;
+	r->body_len = len;
+	r->n_records = n_records;
+	r->attempts = 0;
+	r->give_up_ns = give_up_ns;
+	start_request(e, r, now);
+}
+
+/* A body ends undelivered: counted once, with its log records. */
+static void drop_body(struct otlp_exporter *e, struct otlp_req *r)
+{
+	e->dropped++;
+	if (r->signal == OTLP_SIG_LOGS)
+		eventq_count_lost(r->n_records);
+	r->n_records = 0;
+}
+
+static void finish_request(struct otlp_exporter *e, struct otlp_req *r, CURLcode rc, long status,
+			   uint64_t now)
 {
 	enum otlp_outcome out = otlp_classify(rc, status);
+	const char *url = r->signal == OTLP_SIG_LOGS ? e->logs_shown : e->shown;
+	/* a snapshot is retried until the next one is due and replaces it */
+	uint64_t give_up = r->signal == OTLP_SIG_METRICS ? e->next_export_ns : r->give_up_ns;
 	int64_t delay = -1;
 	char what[CURL_ERROR_SIZE + 64];
 
 	if (out == OTLP_DELIVERED) {
 		e->delivered++;
+		r->n_records = 0;
 		if (e->warned)
 			pr_info("adapter %s: export to %s works again after %" PRIu64
 				" failed requests",
-				e->name, e->shown, e->failures_since_ok);
+				e->name, url, e->failures_since_ok);
 		e->warned = false;
 		e->failures_since_ok = 0;
 		pr_debug("adapter %s: delivered (HTTP %ld)", e->name, status);
@@ -403,85 +476,118 @@ static void finish_request(struct otlp_exporter *e, CURLcode rc, long status, ui
 	e->failures_since_ok++;
 	if (rc != CURLE_OK)
 		snprintf(what, sizeof(what), "%s",
-			 e->curl_err[0] ? e->curl_err : curl_easy_strerror(rc));
+			 r->curl_err[0] ? r->curl_err : curl_easy_strerror(rc));
 	else
 		snprintf(what, sizeof(what), "HTTP %ld", status);
 
 	if (out == OTLP_RETRY) {
 		if (rc == CURLE_OK)
-			delay = otlp_retry_after_ns(e->retry_after, time(NULL));
+			delay = otlp_retry_after_ns(r->retry_after, time(NULL));
 		if (delay < 0)
-			delay = (int64_t)otlp_backoff_ns(e->attempts, next_rnd(e));
-		if (now + (uint64_t)delay < e->next_export_ns) {
-			e->retry_pending = true;
-			e->retry_at_ns = now + (uint64_t)delay;
+			delay = (int64_t)otlp_backoff_ns(r->attempts, next_rnd(e));
+		if (now + (uint64_t)delay < give_up) {
+			r->retry_pending = true;
+			r->retry_at_ns = now + (uint64_t)delay;
 			otlp_warn(e, now, "export to %s failed (%s), retrying in %" PRIu64 " ms",
-				  e->shown, what, (uint64_t)delay / NS_PER_MS);
+				  url, what, (uint64_t)delay / NS_PER_MS);
 			return;
 		}
-		/* the next snapshot is due first and replaces this one */
-		e->dropped++;
-		otlp_warn(e, now, "export to %s failed (%s); the next snapshot replaces it",
-			  e->shown, what);
+		drop_body(e, r);
+		if (r->signal == OTLP_SIG_LOGS)
+			otlp_warn(e, now, "export to %s failed (%s); the logs batch is dropped",
+				  url, what);
+		else /* the next snapshot is due first and replaces this one */
+			otlp_warn(e, now, "export to %s failed (%s); the next snapshot replaces it",
+				  url, what);
 		return;
 	}
-	e->dropped++;
-	if (rc == CURLE_OK && e->resp_len)
-		otlp_warn(e, now, "export to %s failed (%s, not retried): %s", e->shown, what,
-			  resp_text(e));
+	drop_body(e, r);
+	if (rc == CURLE_OK && r->resp_len)
+		otlp_warn(e, now, "export to %s failed (%s, not retried): %s", url, what,
+			  resp_text(r));
 	else
-		otlp_warn(e, now, "export to %s failed (%s, not retried)", e->shown, what);
+		otlp_warn(e, now, "export to %s failed (%s, not retried)", url, what);
 }
 
-/* Encode a fresh snapshot into e->body. Returns 0 or negative errno. */
-static int take_snapshot(struct otlp_exporter *e)
+/* gzip body in place when compression: gzip. Returns 0 or negative errno
+ * (body freed then). */
+static int maybe_gzip(const struct otlp_exporter *e, uint8_t **body, size_t *len)
 {
-	uint8_t *raw = NULL, *z;
-	size_t raw_len = 0, z_len;
+	uint8_t *z;
+	size_t z_len;
+	int err;
+
+	if (!e->gzip)
+		return 0;
+	err = otlp_gzip(*body, *len, &z, &z_len);
+	free(*body);
+	*body = err ? NULL : z;
+	*len = err ? 0 : z_len;
+	return err;
+}
+
+/* Encode a fresh snapshot into a malloc'ed body. Returns 0 or negative errno. */
+static int take_snapshot(struct otlp_exporter *e, uint8_t **body, size_t *len)
+{
 	int err;
 
 	if (e->refresh)
 		e->refresh(e->refresh_ctx);
-	err = otlp_render(e->reg, e->protocol, e->host, e->start_unix_ns, unix_ns(), &raw,
-			  &raw_len);
-	if (err)
-		return err;
-	if (e->gzip) {
-		err = otlp_gzip(raw, raw_len, &z, &z_len);
-		free(raw);
-		if (err)
-			return err;
-		raw = z;
-		raw_len = z_len;
-	}
-	free(e->body);
-	e->body = raw;
-	e->body_len = raw_len;
-	return 0;
+	err = otlp_render(e->reg, e->protocol, e->host, e->start_unix_ns, unix_ns(), body, len);
+	return err ? err : maybe_gzip(e, body, len);
 }
 
 static void export_due(struct otlp_exporter *e, uint64_t now)
 {
+	struct otlp_req *r = &e->req[OTLP_SIG_METRICS];
+	uint8_t *body = NULL;
+	size_t len = 0;
 	int err;
 
-	if (e->in_flight) {
+	if (r->in_flight) {
 		e->dropped++;
 		otlp_warn(e, now, "previous export to %s still running, snapshot dropped",
 			  e->shown);
 		return;
 	}
-	if (e->retry_pending) /* superseded before its retry */
+	if (r->retry_pending) /* superseded before its retry */
 		e->dropped++;
-	e->retry_pending = false;
-	e->attempts = 0;
-	err = take_snapshot(e);
+	r->retry_pending = false;
+	err = take_snapshot(e, &body, &len);
 	if (err) {
 		e->errors++;
 		e->dropped++;
 		otlp_warn(e, now, "failed to encode a snapshot: %s", strerror(-err));
 		return;
 	}
-	start_request(e, now);
+	send_body(e, OTLP_SIG_METRICS, body, len, 0, 0, now);
+}
+
+/* Every queued event in one logs request, when the logs slot is idle; a
+ * batch waiting for its retry holds the next one back (events wait in
+ * the queue, which drops and counts what does not fit). */
+static void logs_due(struct otlp_exporter *e, uint64_t now)
+{
+	struct otlp_req *r = &e->req[OTLP_SIG_LOGS];
+	size_t n = eventq_len(e->events);
+	uint8_t *body = NULL;
+	size_t len = 0;
+	int err;
+
+	if (!n || r->in_flight || r->retry_pending)
+		return;
+	err = otlp_logs_render(e->events, n, e->protocol, e->host, &body, &len);
+	eventq_pop(e->events, n);
+	if (!err)
+		err = maybe_gzip(e, &body, &len);
+	if (err) {
+		e->errors++;
+		e->dropped++;
+		eventq_count_lost(n);
+		otlp_warn(e, now, "failed to encode %zu log records: %s", n, strerror(-err));
+		return;
+	}
+	send_body(e, OTLP_SIG_LOGS, body, len, n, now + e->interval_ns, now);
 }
 
 /* Hand ready sockets and an expired timer to curl, then collect results. */
@@ -509,17 +615,22 @@ static void curl_drive(struct otlp_exporter *e)
 		curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	}
 	while ((msg = curl_multi_info_read(e->multi, &n))) {
+		struct otlp_req *r = NULL;
+		CURL *easy = msg->easy_handle;
 		CURLcode rc;
 		long status = 0;
 
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		rc = msg->data.result;
-		curl_easy_getinfo(e->easy, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r);
 		/* msg is invalid from here on */
-		curl_multi_remove_handle(e->multi, e->easy);
-		e->in_flight = false;
-		finish_request(e, rc, status, mono_ns());
+		curl_multi_remove_handle(e->multi, easy);
+		if (!r)
+			continue;
+		r->in_flight = false;
+		finish_request(e, r, rc, status, mono_ns());
 	}
 }
 
@@ -532,10 +643,19 @@ static void otlp_stop(void *state)
 	if (!e)
 		return;
 	/* no final flush: it could only block or be cut short */
-	if (e->in_flight)
-		curl_multi_remove_handle(e->multi, e->easy);
-	if (e->easy)
-		curl_easy_cleanup(e->easy);
+	for (int i = 0; i < OTLP_SIG_MAX; i++) {
+		struct otlp_req *r = &e->req[i];
+
+		/* abandoned: a logs batch's records are lost */
+		if (i == OTLP_SIG_LOGS && (r->in_flight || r->retry_pending))
+			eventq_count_lost(r->n_records);
+		if (r->in_flight)
+			curl_multi_remove_handle(e->multi, r->easy);
+		if (r->easy)
+			curl_easy_cleanup(r->easy);
+		free(r->body);
+	}
+	eventq_free(e->events); /* detaches it; what waited is counted lost */
 	if (e->multi)
 		curl_multi_cleanup(e->multi);
 	curl_slist_free_all(e->headers);
@@ -543,7 +663,6 @@ static void otlp_stop(void *state)
 		close(e->epfd);
 	if (e->global_init)
 		curl_global_cleanup();
-	free(e->body);
 	free(e);
 }
 
@@ -589,23 +708,15 @@ static int build_headers(struct otlp_exporter *e, const struct adapter_config *c
 	return 0;
 }
 
-static int setup_curl(struct otlp_exporter *e)
+/* The handle of request slot r, posting to url. */
+static int setup_easy(struct otlp_exporter *e, struct otlp_req *r, const char *url)
 {
 	uint64_t timeout_ms = e->timeout_ns / NS_PER_MS;
 	CURLcode rc = CURLE_OK;
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT))
-		return -EIO;
-	e->global_init = true;
-	e->multi = curl_multi_init();
-	e->easy = curl_easy_init();
-	if (!e->multi || !e->easy)
+	r->easy = curl_easy_init();
+	if (!r->easy)
 		return -ENOMEM;
-	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
-	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
-	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
-	curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
-
 	if (timeout_ms < 1)
 		timeout_ms = 1;
 	if (timeout_ms > LONG_MAX)
@@ -613,9 +724,9 @@ static int setup_curl(struct otlp_exporter *e)
 #define SET(opt, val)                                             \
 	do {                                                      \
 		if (rc == CURLE_OK)                               \
-			rc = curl_easy_setopt(e->easy, opt, val); \
+			rc = curl_easy_setopt(r->easy, opt, val); \
 	} while (0)
-	SET(CURLOPT_URL, e->endpoint);
+	SET(CURLOPT_URL, url);
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
 	SET(CURLOPT_POST, 1L);
 	SET(CURLOPT_HTTPHEADER, e->headers);
@@ -623,16 +734,105 @@ static int setup_curl(struct otlp_exporter *e)
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_USERAGENT, "gespann/" GESPANN_VERSION);
 	SET(CURLOPT_HEADERFUNCTION, curl_header_cb);
-	SET(CURLOPT_HEADERDATA, e);
+	SET(CURLOPT_HEADERDATA, r);
 	SET(CURLOPT_WRITEFUNCTION, curl_write_cb);
-	SET(CURLOPT_WRITEDATA, e);
-	SET(CURLOPT_ERRORBUFFER, e->curl_err);
-	SET(CURLOPT_PRIVATE, e);
+	SET(CURLOPT_WRITEDATA, r);
+	SET(CURLOPT_ERRORBUFFER, r->curl_err);
+	SET(CURLOPT_PRIVATE, r);
 #undef SET
 	if (rc != CURLE_OK) {
 		pr_err("adapter %s: failed to set up the HTTP client: %s", e->name,
 		       curl_easy_strerror(rc));
 		return -EINVAL;
+	}
+	return 0;
+}
+
+static int setup_curl(struct otlp_exporter *e)
+{
+	int err;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT))
+		return -EIO;
+	e->global_init = true;
+	e->multi = curl_multi_init();
+	if (!e->multi)
+		return -ENOMEM;
+	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
+	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
+	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
+	curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
+	err = setup_easy(e, &e->req[OTLP_SIG_METRICS], e->endpoint);
+	if (!err && e->events)
+		err = setup_easy(e, &e->req[OTLP_SIG_LOGS], e->logs_url);
+	return err;
+}
+
+/*
+ * Where logs go: the metrics endpoint with its path's /v1/metrics ending
+ * turned into /v1/logs (OTLP/HTTP's signal paths), query kept. An endpoint
+ * of another path has no logs path to guess: an error.
+ */
+static int logs_endpoint(struct otlp_exporter *e)
+{
+	static const char suffix[] = "/v1/metrics";
+	CURLU *u = curl_url();
+	char *path = NULL, *url = NULL, *fixed = NULL;
+	size_t n;
+	int ret = -EINVAL;
+
+	if (!u)
+		return -ENOMEM;
+	if (curl_url_set(u, CURLUPART_URL, e->endpoint, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+		goto out;
+	n = strlen(path);
+	if (n < sizeof(suffix) - 1 || strcmp(path + n - (sizeof(suffix) - 1), suffix))
+		goto out;
+	fixed = malloc(n + 8);
+	if (!fixed) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	snprintf(fixed, n + 8, "%.*s/v1/logs", (int)(n - (sizeof(suffix) - 1)), path);
+	if (curl_url_set(u, CURLUPART_PATH, fixed, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK)
+		goto out;
+	if (strlen(url) >= sizeof(e->logs_url))
+		goto out;
+	snprintf(e->logs_url, sizeof(e->logs_url), "%s", url);
+	redact_url(e->logs_url, e->logs_shown, sizeof(e->logs_shown));
+	ret = 0;
+out:
+	if (ret == -EINVAL)
+		pr_err("adapter %s: logs: true needs an endpoint whose path ends in /v1/metrics "
+		       "(logs go to the same path ending in /v1/logs), not \"%s\"",
+		       e->name, e->shown);
+	free(fixed);
+	curl_free(path);
+	curl_free(url);
+	curl_url_cleanup(u);
+	return ret;
+}
+
+/* logs: true: the event queue, attached for the flows to fill. */
+static int setup_logs(struct otlp_exporter *e, const struct adapter_config *cfg)
+{
+	int err = logs_endpoint(e);
+
+	if (err)
+		return err;
+	e->events = eventq_new(cfg->logs_rate, cfg->logs_queue);
+	if (!e->events) {
+		err = -errno;
+		pr_err("adapter %s: failed to make the event queue (%" PRIu32 " records): %s",
+		       e->name, cfg->logs_queue, strerror(-err));
+		return err;
+	}
+	if (eventq_attach(e->events)) {
+		pr_err("adapter %s: logs: true on two otlp adapters; events go to one only",
+		       e->name);
+		return -EBUSY;
 	}
 	return 0;
 }
@@ -671,6 +871,10 @@ static void *otlp_start(const struct adapter_config *cfg, const struct exporter_
 	}
 	e->epfd = -1;
 	e->curl_deadline_ns = -1;
+	for (int i = 0; i < OTLP_SIG_MAX; i++) {
+		e->req[i].e = e;
+		e->req[i].signal = (enum otlp_signal)i;
+	}
 	snprintf(e->name, sizeof(e->name), "%s", env->name ? env->name : "otlp");
 	/* the defaults are otlp_settings.c's rows, applied by the config parser */
 	snprintf(e->endpoint, sizeof(e->endpoint), "%s", cfg->endpoint);
@@ -696,7 +900,9 @@ static void *otlp_start(const struct adapter_config *cfg, const struct exporter_
 		pr_err("adapter %s: failed to create an epoll fd: %s", e->name, strerror(-err));
 		goto fail;
 	}
-	err = build_headers(e, cfg);
+	err = cfg->logs ? setup_logs(e, cfg) : 0;
+	if (!err)
+		err = build_headers(e, cfg);
 	if (!err)
 		err = setup_curl(e);
 	if (err) {
@@ -706,10 +912,15 @@ static void *otlp_start(const struct adapter_config *cfg, const struct exporter_
 		goto fail;
 	}
 	e->next_export_ns = mono_ns() + e->interval_ns;
+	e->next_logs_ns = mono_ns() + OTLP_LOGS_EVERY;
 	pr_info("otlp exporter pushing to %s every %" PRIu64 " ms (%s%s)", e->shown,
 		e->interval_ns / NS_PER_MS,
 		e->protocol == OTLP_HTTP_JSON ? "http/json" : "http/protobuf",
 		e->gzip ? ", gzip" : "");
+	if (e->events)
+		pr_info("otlp exporter sending events to %s every second (at most %" PRIu32
+			" a second, %" PRIu32 " waiting)",
+			e->logs_shown, cfg->logs_rate, cfg->logs_queue);
 	return e;
 fail:
 	otlp_stop(e);
@@ -743,9 +954,17 @@ static int otlp_timeout_ms(void *state)
 	if (!e)
 		return -1;
 	best = ms_until(e->next_export_ns, now);
-	if (e->retry_pending && !e->in_flight) {
-		t = ms_until(e->retry_at_ns, now);
+	if (e->events) {
+		t = ms_until(e->next_logs_ns, now);
 		best = t < best ? t : best;
+	}
+	for (int i = 0; i < OTLP_SIG_MAX; i++) {
+		const struct otlp_req *r = &e->req[i];
+
+		if (r->retry_pending && !r->in_flight) {
+			t = ms_until(r->retry_at_ns, now);
+			best = t < best ? t : best;
+		}
 	}
 	if (e->curl_deadline_ns >= 0) {
 		t = ms_until((uint64_t)e->curl_deadline_ns, now);
@@ -763,8 +982,18 @@ static void otlp_run(void *state)
 		return;
 	curl_drive(e);
 	now = mono_ns();
-	if (e->retry_pending && !e->in_flight && now >= e->retry_at_ns)
-		start_request(e, now);
+	for (int i = 0; i < OTLP_SIG_MAX; i++) {
+		struct otlp_req *r = &e->req[i];
+
+		if (r->retry_pending && !r->in_flight && now >= r->retry_at_ns)
+			start_request(e, r, now);
+	}
+	if (e->events && now >= e->next_logs_ns) {
+		logs_due(e, now);
+		e->next_logs_ns += OTLP_LOGS_EVERY;
+		if (e->next_logs_ns <= now)
+			e->next_logs_ns = now + OTLP_LOGS_EVERY;
+	}
 	if (now >= e->next_export_ns) {
 		export_due(e, now);
 		e->next_export_ns += e->interval_ns;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * The settings of an `otlp` adapter (OTLP/HTTP push), as config rows with the
+ * The settings of an `otlp` adapter (OTLP/HTTP push of metrics, and of
+ * events as logs when `logs` is on), as config rows with the
  * checks of their odd values: the endpoint URL and the request headers. Each
  * default is written here once (config/schema.h); otlp.c reads them from the
  * parsed adapter config.
@@ -11,6 +12,7 @@
 #include <strings.h>
 
 #include "exporters/settings.h"
+#include "metrics/eventq.h"
 
 static bool header_name_ok(const char *s)
 {
@@ -140,6 +142,15 @@ static const struct config_row otlp_rows[] = {
 			    10 * CONFIG_NS_PER_SEC, "per request, connecting included"),
 	CONFIG_CHOICE_ROW("compression", struct adapter_config, gzip, compression_names,
 			  "a compression", 0, "the request body", .values = compression_values),
+	CONFIG_BOOL_ROW("logs", struct adapter_config, logs, 0,
+			"events as OTLP logs to the endpoint's /v1/logs: failed and reset "
+			"connections, DNS answers"),
+	CONFIG_UINT_ROW("logs_rate", struct adapter_config, logs_rate, 1, EVENTQ_RATE_MAX, 100,
+			"log records a second at most (bursts of a second's worth), the rest "
+			"dropped and counted"),
+	CONFIG_UINT_ROW("logs_queue", struct adapter_config, logs_queue, 1, EVENTQ_CAP_MAX, 1024,
+			"log records waiting to be sent at most (about 1.7 KB each), the rest "
+			"dropped and counted"),
 };
 /* clang-format on */
 

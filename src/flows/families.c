@@ -18,6 +18,7 @@
 #include "metrics/agg.h"
 #include "metrics/attrsel.h"
 #include "metrics/catalogue.h"
+#include "metrics/eventq.h"
 #include "util/clock.h"
 #include "enrich/dns.h"
 #include "enrich/dnstrack.h"
@@ -70,6 +71,8 @@ void flows_publish(struct flows *f)
 	registry_set(f->f_lost, lv, (double)f->lost_tcp);
 	lv[0] = "udp";
 	registry_set(f->f_lost, lv, (double)f->lost_udp);
+	/* the events the flows make for the OTLP logs (flows.c) */
+	eventq_publish(f->reg);
 }
 
 /* ==== Setup ==== */

@@ -443,6 +443,7 @@ struct feed *feed_new(struct probes *p, struct flows *f, const struct scope *sco
 	flows_open_census(f, scope);
 	flows_set_listener_fd(f, probes_listeners_fd(p));
 	flows_set_accept_owner(f, p->features[FEAT_ACCEPT_OWNER]);
+	flows_set_reset_reasons(f, (const char(*)[32])p->reset_reason_names, p->n_reset_reasons);
 	return fd;
 }
 

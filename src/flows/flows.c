@@ -27,6 +27,7 @@
 
 #include "metrics/agg.h"
 #include "metrics/attrsel.h"
+#include "metrics/eventq.h"
 #include "util/clock.h"
 #include "enrich/dns.h"
 #include "enrich/dnstrack.h"
@@ -353,6 +354,77 @@ static bool tcp_dropped_child(const struct gs_event *ev)
 	       !(c->flags & (GS_CF_RST_SENT | GS_CF_RST_RECEIVED | GS_CF_ACCEPTED));
 }
 
+/* ==== Events for the OTLP logs (metrics/eventq.h) ==== */
+
+/* A CLOCK_MONOTONIC time of a record as Unix time (the agent's reading of
+ * both clocks now). */
+static uint64_t mono_to_unix(uint64_t t, uint64_t mono_now, uint64_t unix_now)
+{
+	if (!t || t > mono_now || mono_now - t > unix_now)
+		return unix_now;
+	return unix_now - (mono_now - t);
+}
+
+/* The local process's facts of a label set. */
+static void event_owner(struct eventq_rec *r, const struct lset *ls, uint32_t pid)
+{
+	r->pid = pid;
+	snprintf(r->process, sizeof(r->process), "%s",
+		 ls->v[U_SRC_PROCESS] ? ls->v[U_SRC_PROCESS] : "unknown");
+	snprintf(r->service, sizeof(r->service), "%s",
+		 ls->v[U_SRC_SERVICE] ? ls->v[U_SRC_SERVICE] : "");
+}
+
+/* A failed connection or a reset one, with its process and peer, to the
+ * event queue when one is attached (an `otlp` adapter with logs: true). */
+static void tcp_event(struct flows *f, const struct gs_event *ev, const struct lset *ls)
+{
+	const struct gs_conn *c = &ev->conn;
+	struct eventq *q = eventq_current();
+	uint64_t mono_now, unix_now;
+	struct eventq_rec r;
+
+	if (!q)
+		return;
+	memset(&r, 0, sizeof(r));
+	if (ev->hdr.type == GS_EV_FAILED)
+		r.kind = EVENTQ_CONN_FAILED;
+	else if (c->flags & (GS_CF_RST_SENT | GS_CF_RST_RECEIVED | GS_CF_ABORTED))
+		r.kind = EVENTQ_CONN_RESET;
+	else
+		return;
+	mono_now = mono_ns();
+	unix_now = unix_ns();
+	r.time_unix_ns = mono_to_unix(c->end_ns, mono_now, unix_now);
+	r.observed_unix_ns = unix_now;
+	event_owner(&r, ls, c->pid);
+	snprintf(r.transport, sizeof(r.transport), "tcp");
+	snprintf(r.role, sizeof(r.role), "%s", tcp_is_server(f, c) ? "server" : "client");
+	r.ipv6 = c->family == AF_INET6;
+	event_addr(c->family, c->saddr, r.local_addr, sizeof(r.local_addr));
+	event_addr(c->family, c->daddr, r.peer_addr, sizeof(r.peer_addr));
+	r.local_port = c->sport;
+	r.peer_port = c->dport;
+	if (ls->v[U_DST_NAME])
+		snprintf(r.peer_name, sizeof(r.peer_name), "%s", ls->v[U_DST_NAME]);
+	if (c->err)
+		event_errno_label(c->err, r.error, sizeof(r.error));
+	if (c->flags & GS_CF_RST_SENT) {
+		snprintf(r.reset_dir, sizeof(r.reset_dir), "sent");
+		if (f->rst_names && c->reset_reason < f->n_rst_names &&
+		    f->rst_names[c->reset_reason][0])
+			snprintf(r.reset_reason, sizeof(r.reset_reason), "%s",
+				 f->rst_names[c->reset_reason]);
+	} else if (c->flags & GS_CF_RST_RECEIVED) {
+		snprintf(r.reset_dir, sizeof(r.reset_dir), "received");
+	} else if (c->flags & GS_CF_ABORTED) {
+		/* close() or disconnect() aborted it: its RST (and the
+		 * kernel's reason for it) follows the record */
+		snprintf(r.reset_dir, sizeof(r.reset_dir), "sent");
+	}
+	eventq_push(q, &r, mono_now);
+}
+
 static void tcp_record(struct flows *f, const struct gs_event *ev)
 {
 	const struct gs_conn *c = &ev->conn;
@@ -375,6 +447,7 @@ static void tcp_record(struct flows *f, const struct gs_event *ev)
 	}
 	if (ev->hdr.type == GS_EV_CLOSE)
 		tw_remember(f, c, e->ls);
+	tcp_event(f, ev, e->ls);
 	ftable_del(f, &f->tcp, e);
 }
 
@@ -618,6 +691,59 @@ static uint32_t flows_min_ttl_s(const struct flows *f)
 	return (uint32_t)((f->cfg->dns_min_ttl_ns + 999999999ULL) / 1000000000ULL);
 }
 
+/* An answered query of a local process to the event queue, when one is
+ * attached: the name, type, response code, answers, server and latency. */
+static void dns_event(struct flows *f, const struct dnstrack_result *d, const char *qtype,
+		      const char *rcode, const char *server, const char *comm)
+{
+	struct eventq *q = eventq_current();
+	const struct proc_info *pi = NULL;
+	const struct dns_msg *m = d->response;
+	uint64_t mono_now, unix_now;
+	struct eventq_rec r;
+
+	if (!q || !m || d->rcode < 0)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.kind = EVENTQ_DNS_ANSWER;
+	mono_now = mono_ns();
+	unix_now = unix_ns();
+	r.time_unix_ns = mono_to_unix(d->ts_ns, mono_now, unix_now);
+	r.observed_unix_ns = unix_now;
+	r.pid = d->pid;
+	snprintf(r.process, sizeof(r.process), "%s", comm);
+	if (d->pid)
+		pi = proccache_get(f->pc, d->pid, comm, d->cgroup_id, f->now_ns);
+	snprintf(r.service, sizeof(r.service), "%s",
+		 proc_service(pi ? pi->container_id : "", pi ? pi->unit : "", comm));
+	snprintf(r.transport, sizeof(r.transport), "%s",
+		 d->protocol == IPPROTO_TCP ? "tcp" : "udp");
+	snprintf(r.role, sizeof(r.role), "client");
+	r.ipv6 = d->family == AF_INET6;
+	snprintf(r.peer_addr, sizeof(r.peer_addr), "%s", server);
+	r.peer_port = d->server_port;
+	snprintf(r.qname, sizeof(r.qname), "%s", d->qname ? d->qname : "");
+	snprintf(r.qtype, sizeof(r.qtype), "%s", qtype);
+	snprintf(r.rcode, sizeof(r.rcode), "%s", rcode);
+	r.latency_ns = d->latency_ns;
+	for (size_t i = 0; i < m->n_answers && i < DNS_MAX_ANSWERS; i++) {
+		const struct dns_answer *a = &m->answers[i];
+		char *out;
+
+		if (r.n_answers == EVENTQ_ANSWERS)
+			break;
+		out = r.answers[r.n_answers];
+		if (a->family == AF_INET || a->family == AF_INET6)
+			event_addr(a->family, a->addr, out, EVENTQ_ANSWER_LEN);
+		else if (a->target[0])
+			snprintf(out, EVENTQ_ANSWER_LEN, "%s", a->target);
+		else
+			continue;
+		r.n_answers++;
+	}
+	eventq_push(q, &r, mono_now);
+}
+
 void flows_dns_result(const struct dnstrack_result *r, void *ctx)
 {
 	struct flows *f = ctx;
@@ -653,6 +779,7 @@ void flows_dns_result(const struct dnstrack_result *r, void *ctx)
 
 		hostcache_put_response(f->hc, r->response, &o);
 	}
+	dns_event(f, r, qt, rc, server, v[Q_SRC_PROCESS]);
 	if (f->cfg->dns_events == DNS_EVENTS_LOG) {
 		char json[2048];
 
@@ -747,6 +874,12 @@ void flows_tick(struct flows *f, uint64_t now_ns)
 void flows_set_listener_fd(struct flows *f, int fd)
 {
 	f->listeners_fd = fd;
+}
+
+void flows_set_reset_reasons(struct flows *f, const char (*names)[32], unsigned int n)
+{
+	f->rst_names = names;
+	f->n_rst_names = n;
 }
 
 void flows_set_accept_owner(struct flows *f, bool on)

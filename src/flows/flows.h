@@ -104,6 +104,11 @@ void flows_publish(struct flows *f);
  * unknown direction whose local port is one of them is the server side. */
 void flows_set_listener_fd(struct flows *f, int listeners_map_fd);
 
+/* The running kernel's names of enum sk_rst_reason (probes.h), n of them,
+ * for the reason of a reset in the event a reset connection makes; they
+ * must outlive the flows. */
+void flows_set_reset_reasons(struct flows *f, const char (*names)[32], unsigned int n);
+
 /* Whether the accept hooks name the process of each accepted connection
  * (feature accept_owner): then a pass leaves the payload of a connection
  * not yet accepted to its accept or its close, which count it under the

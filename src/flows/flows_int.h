@@ -158,6 +158,8 @@ struct flows {
 	bool tcp_pass_open;	     /* between flows_tcp_begin and _end: FF_OPEN is half built */
 	bool tw_sliced;		     /* the census runs in steps (flows_tw_census_*), not in _end */
 	uint64_t tw_work_ns;	     /* the steps of the census in progress */
+	const char (*rst_names)[32]; /* enum sk_rst_reason names (flows_set_reset_reasons) */
+	unsigned int n_rst_names;
 };
 
 /* ==== table.c ==== */

@@ -30,6 +30,7 @@ static const char *const lbl_family[] = { "family", NULL };
 static const char *const lbl_reason[] = { "reason", NULL };
 static const char *const lbl_pass[] = { "pass", NULL };
 static const char *const lbl_transition[] = { "transition", NULL };
+static const char *const lbl_event[] = { "event", NULL };
 
 /* Flow families: each a subset of the flow label universe (flows_int.h),
  * in its order; the source's extra labels (pid, exe, container, unit,
@@ -587,6 +588,25 @@ const struct metric_def catalogue[M_MAX] = {
 		.unit = "1",
 		.labels = lbl_none,
 		.dsd_name = "scrapers.forgotten",
+	},
+	[M_LOG_RECORDS] = {
+		.name = "gespann_log_records_total",
+		.type = METRIC_COUNTER,
+		.help = "Events queued for the OTLP logs export, by event: "
+			"gespann.connection.failed, gespann.connection.reset, gespann.dns.answer.",
+		.unit = "1",
+		.labels = lbl_event,
+		.dsd_name = "log.records",
+	},
+	[M_LOG_RECORDS_DROPPED] = {
+		.name = "gespann_log_records_dropped_total",
+		.type = METRIC_COUNTER,
+		.help = "Events never delivered as OTLP log records, by reason: rate_limited "
+			"(over logs_rate), queue_full (logs_queue records waiting), export_failed "
+			"(the batch was given up after its retries).",
+		.unit = "1",
+		.labels = lbl_reason,
+		.dsd_name = "log.records.dropped",
 	},
 };
 

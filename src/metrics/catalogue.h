@@ -83,6 +83,9 @@ enum metric_id {
 	/* the Prometheus endpoint's guard, declared on its first refusal (httpguard.c) */
 	M_HTTP_REJECTED,
 	M_SCRAPERS_FORGOTTEN,
+	/* the event queue of OTLP logs, declared once logs are on (eventq.c) */
+	M_LOG_RECORDS,
+	M_LOG_RECORDS_DROPPED,
 	M_MAX,
 };
 

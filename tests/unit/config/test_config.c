@@ -963,7 +963,7 @@ struct bad_case {
 	const char *err; /* NULL: the file is fine after all */
 };
 
-/* its layout flips with any longer line: kept as it is */
+/* the table keeps the layout it has; long expected messages stay on one line each */
 /* clang-format off */
 static const struct
 	bad_case
@@ -1143,9 +1143,9 @@ static const struct
 				{ "adapters:\n  - type: datadog\n    settings: {endpoint: \"http://x:4318\"}\n",
 				  "config.yaml:3: adapters[0].settings: unknown key \"endpoint\" (known: host, flush_interval, namespace, tags, histogram)" },
 				{ "adapters:\n  - type: otlp\n    settings:\n      host: localhost:4318\n",
-				  "config.yaml:4: adapters[0].settings: unknown key \"host\" (known: endpoint, protocol, headers, interval, timeout, compression)" },
+				  "config.yaml:4: adapters[0].settings: unknown key \"host\" (known: endpoint, protocol, headers, interval, timeout, compression, logs, logs_rate, logs_queue)" },
 				{ "adapters:\n  - type: otlp\n    settings:\n      flush_interval: 10s\n",
-				  "config.yaml:4: adapters[0].settings: unknown key \"flush_interval\" (known: endpoint, protocol, headers, interval, timeout, compression)" },
+				  "config.yaml:4: adapters[0].settings: unknown key \"flush_interval\" (known: endpoint, protocol, headers, interval, timeout, compression, logs, logs_rate, logs_queue)" },
 				{ "adapters:\n  - type: datadog\n    settings: [host]\n",
 				  "config.yaml:3: adapters[0].settings: expected a mapping, got a list" },
 				{ "adapters:\n  - type: datadog\n    settings:\n      tags: []\n      tags: []\n",

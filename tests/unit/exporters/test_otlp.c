@@ -550,59 +550,62 @@ static void test_retry_bookkeeping(void **state)
 	assert_non_null(e);
 	now = mono_ns();
 	e->next_export_ns = now + 10 * NS_PER_SEC;
-	e->attempts = 1;
+	e->req[OTLP_SIG_METRICS].attempts = 1;
 
 	/* 503 with Retry-After: retried after it */
-	snprintf(e->retry_after, sizeof(e->retry_after), "2");
-	finish_request(e, CURLE_OK, 503, now);
-	assert_true(e->retry_pending);
-	assert_int_equal(e->retry_at_ns, now + 2 * NS_PER_SEC);
+	snprintf(e->req[OTLP_SIG_METRICS].retry_after, sizeof(e->req[OTLP_SIG_METRICS].retry_after),
+		 "2");
+	finish_request(e, &e->req[OTLP_SIG_METRICS], CURLE_OK, 503, now);
+	assert_true(e->req[OTLP_SIG_METRICS].retry_pending);
+	assert_int_equal(e->req[OTLP_SIG_METRICS].retry_at_ns, now + 2 * NS_PER_SEC);
 	assert_int_equal(e->errors, 1);
 	assert_int_equal(e->dropped, 0);
 
 	/* 429 without it: the backoff */
-	e->retry_after[0] = '\0';
-	e->retry_pending = false;
-	finish_request(e, CURLE_OK, 429, now);
-	assert_true(e->retry_pending);
-	assert_true(e->retry_at_ns >= now + NS_PER_SEC && e->retry_at_ns < now + 1500 * NS_PER_MS);
+	e->req[OTLP_SIG_METRICS].retry_after[0] = '\0';
+	e->req[OTLP_SIG_METRICS].retry_pending = false;
+	finish_request(e, &e->req[OTLP_SIG_METRICS], CURLE_OK, 429, now);
+	assert_true(e->req[OTLP_SIG_METRICS].retry_pending);
+	assert_true(e->req[OTLP_SIG_METRICS].retry_at_ns >= now + NS_PER_SEC &&
+		    e->req[OTLP_SIG_METRICS].retry_at_ns < now + 1500 * NS_PER_MS);
 
 	/* a refused connection is retried like a 503 */
-	e->retry_pending = false;
-	e->attempts = 3;
-	finish_request(e, CURLE_COULDNT_CONNECT, 0, now);
-	assert_true(e->retry_pending);
-	assert_true(e->retry_at_ns >= now + 4 * NS_PER_SEC &&
-		    e->retry_at_ns < now + 6 * NS_PER_SEC);
+	e->req[OTLP_SIG_METRICS].retry_pending = false;
+	e->req[OTLP_SIG_METRICS].attempts = 3;
+	finish_request(e, &e->req[OTLP_SIG_METRICS], CURLE_COULDNT_CONNECT, 0, now);
+	assert_true(e->req[OTLP_SIG_METRICS].retry_pending);
+	assert_true(e->req[OTLP_SIG_METRICS].retry_at_ns >= now + 4 * NS_PER_SEC &&
+		    e->req[OTLP_SIG_METRICS].retry_at_ns < now + 6 * NS_PER_SEC);
 	assert_int_equal(e->errors, 3);
 
 	/* a retry that would come after the next snapshot: dropped instead */
-	e->retry_pending = false;
-	snprintf(e->retry_after, sizeof(e->retry_after), "60");
-	finish_request(e, CURLE_OK, 503, now);
-	assert_false(e->retry_pending);
+	e->req[OTLP_SIG_METRICS].retry_pending = false;
+	snprintf(e->req[OTLP_SIG_METRICS].retry_after, sizeof(e->req[OTLP_SIG_METRICS].retry_after),
+		 "60");
+	finish_request(e, &e->req[OTLP_SIG_METRICS], CURLE_OK, 503, now);
+	assert_false(e->req[OTLP_SIG_METRICS].retry_pending);
 	assert_int_equal(e->dropped, 1);
 
 	/* 400 and 500: errors, never retried */
-	finish_request(e, CURLE_OK, 400, now);
-	finish_request(e, CURLE_OK, 500, now);
-	assert_false(e->retry_pending);
+	finish_request(e, &e->req[OTLP_SIG_METRICS], CURLE_OK, 400, now);
+	finish_request(e, &e->req[OTLP_SIG_METRICS], CURLE_OK, 500, now);
+	assert_false(e->req[OTLP_SIG_METRICS].retry_pending);
 	assert_int_equal(e->errors, 6);
 	assert_int_equal(e->dropped, 3);
 
 	/* success */
-	finish_request(e, CURLE_OK, 200, now);
+	finish_request(e, &e->req[OTLP_SIG_METRICS], CURLE_OK, 200, now);
 	assert_int_equal(e->delivered, 1);
 	assert_int_equal(e->failures_since_ok, 0);
 	assert_int_equal(otlp_exporter_ops.errors(e), 6);
 	assert_int_equal(otlp_exporter_ops.dropped(e), 3);
 
 	/* a snapshot that supersedes a pending retry drops it */
-	e->retry_pending = true;
-	e->in_flight = false;
+	e->req[OTLP_SIG_METRICS].retry_pending = true;
+	e->req[OTLP_SIG_METRICS].in_flight = false;
 	export_due(e, now);
 	assert_int_equal(e->dropped, 4);
-	assert_true(e->in_flight);
+	assert_true(e->req[OTLP_SIG_METRICS].in_flight);
 	otlp_exporter_ops.stop(e); /* aborts the request in flight */
 	registry_free(r);
 }
@@ -866,7 +869,7 @@ static void test_loopback_json(void **state)
 
 static bool three_requests(struct otlp_exporter *e, struct srv *s)
 {
-	return atomic_load(&s->n_requests) >= 3 && !e->in_flight;
+	return atomic_load(&s->n_requests) >= 3 && !e->req[OTLP_SIG_METRICS].in_flight;
 }
 
 static void test_loopback_errors_not_retried(void **state)
