@@ -60,10 +60,11 @@ struct adapter_config {
 	size_t n_headers;
 	uint64_t interval_ns;
 	uint64_t timeout_ns;
-	int gzip;	     /* YAML: compression: gzip | none */
-	int logs;	     /* events as OTLP logs (exporters/otlp_logs.h) */
-	uint32_t logs_rate;  /* log records a second, at most */
-	uint32_t logs_queue; /* log records waiting, at most */
+	int gzip;	      /* YAML: compression: gzip | none */
+	int logs;	      /* events as OTLP logs (exporters/otlp_logs.h) */
+	uint32_t logs_rate;   /* log records a second, at most */
+	uint32_t logs_queue;  /* log records waiting, at most */
+	uint32_t logs_sample; /* one event of every logs_sample of each kind */
 	/* remote_write */
 	uint32_t queue;	      /* snapshots waiting, the one being sent included */
 	uint64_t queue_bytes; /* their compressed bytes */

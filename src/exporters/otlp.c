@@ -829,6 +829,7 @@ static int setup_logs(struct otlp_exporter *e, const struct adapter_config *cfg)
 		       e->name, cfg->logs_queue, strerror(-err));
 		return err;
 	}
+	eventq_set_sample(e->events, cfg->logs_sample);
 	if (eventq_attach(e->events)) {
 		pr_err("adapter %s: logs: true on two otlp adapters; events go to one only",
 		       e->name);

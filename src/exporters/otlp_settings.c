@@ -151,6 +151,9 @@ static const struct config_row otlp_rows[] = {
 	CONFIG_UINT_ROW("logs_queue", struct adapter_config, logs_queue, 1, EVENTQ_CAP_MAX, 1024,
 			"log records waiting to be sent at most (about 1.7 KB each), the rest "
 			"dropped and counted"),
+	CONFIG_UINT_ROW("logs_sample", struct adapter_config, logs_sample, 1, EVENTQ_SAMPLE_MAX, 1,
+			"keep one event of every N of each kind, before the rate limit (the "
+			"others dropped and counted as sampled)"),
 };
 /* clang-format on */
 

@@ -19,6 +19,8 @@ struct eventq {
 	struct eventq_rec *ring;
 	uint32_t cap, head, len; /* head: the oldest record */
 	uint32_t rate;
+	uint32_t sample;		/* keep one of every sample of each kind */
+	uint64_t seen[EVENTQ_KIND_MAX]; /* events offered, by kind */
 	/* the bucket in token-nanoseconds: a record costs NS_PER_SEC, the
 	 * bucket holds rate of them and refills rate a second */
 	uint64_t tokens, last_ns;
@@ -36,6 +38,7 @@ static const char *const kind_names[EVENTQ_KIND_MAX] = {
 };
 
 static const char *const drop_names[EVENTQ_DROP_MAX] = {
+	[EVENTQ_DROP_SAMPLED] = "sampled",
 	[EVENTQ_DROP_RATE] = "rate_limited",
 	[EVENTQ_DROP_QUEUE_FULL] = "queue_full",
 	[EVENTQ_DROP_EXPORT] = "export_failed",
@@ -69,6 +72,7 @@ struct eventq *eventq_new(uint32_t rate, uint32_t cap)
 	}
 	q->cap = cap;
 	q->rate = rate;
+	q->sample = 1;
 	q->tokens = (uint64_t)rate * NS_PER_SEC;
 	return q;
 }
@@ -126,10 +130,21 @@ static void refill(struct eventq *q, uint64_t now_ns)
 		q->tokens = full;
 }
 
+void eventq_set_sample(struct eventq *q, uint32_t n)
+{
+	if (q)
+		q->sample = n ? n : 1;
+}
+
 int eventq_push(struct eventq *q, const struct eventq_rec *r, uint64_t now_ns)
 {
 	if (!q || !r || (unsigned)r->kind >= EVENTQ_KIND_MAX)
 		return -EINVAL;
+	/* The first of every `sample` of a kind goes on: one in n, exactly. */
+	if (q->seen[r->kind]++ % q->sample) {
+		counts.dropped[EVENTQ_DROP_SAMPLED]++;
+		return -EAGAIN;
+	}
 	refill(q, now_ns);
 	if (q->tokens < NS_PER_SEC) {
 		counts.dropped[EVENTQ_DROP_RATE]++;

@@ -33,9 +33,10 @@ enum eventq_kind {
 };
 
 enum eventq_drop {
-	EVENTQ_DROP_RATE = 0,	/* over the rate */
-	EVENTQ_DROP_QUEUE_FULL, /* the queue held cap records */
-	EVENTQ_DROP_EXPORT,	/* the exporter gave up on the batch (or could not encode it) */
+	EVENTQ_DROP_SAMPLED = 0, /* not the one of every `sample` kept */
+	EVENTQ_DROP_RATE,	 /* over the rate */
+	EVENTQ_DROP_QUEUE_FULL,	 /* the queue held cap records */
+	EVENTQ_DROP_EXPORT,	 /* the exporter gave up on the batch (or could not encode it) */
 	EVENTQ_DROP_MAX
 };
 
@@ -45,6 +46,7 @@ enum eventq_drop {
 #define EVENTQ_ANSWER_LEN 96  /* one answer's data: an address or a target name (cut) */
 #define EVENTQ_RATE_MAX	  10000
 #define EVENTQ_CAP_MAX	  16384 /* about 28 MB of records */
+#define EVENTQ_SAMPLE_MAX 10000
 
 /*
  * One event, its facts as text (what the log record carries), so that the
@@ -102,6 +104,10 @@ struct eventq *eventq_new(uint32_t rate, uint32_t cap);
 /* Free q (detached first if attached); NULL is fine. Records still in it
  * are dropped and counted (EVENTQ_DROP_EXPORT): they never left. */
 void eventq_free(struct eventq *q);
+
+/* Keep one event of every n of each kind (1, the default: all), counted
+ * events first: the others are dropped as "sampled". */
+void eventq_set_sample(struct eventq *q, uint32_t n);
 
 /* Make q the queue producers push to: 0, or -EBUSY when another is. */
 int eventq_attach(struct eventq *q);

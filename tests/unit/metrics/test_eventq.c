@@ -117,6 +117,31 @@ static void test_rate_limit_exact(void **state)
 	eventq_free(q);
 }
 
+/* One in n of each kind, the first of every n, before the rate limit. */
+static void test_sample_one_in_n(void **state)
+{
+	struct eventq_stats a, b;
+	struct eventq *q = eventq_new(1000, 1000);
+
+	(void)state;
+	assert_non_null(q);
+	eventq_set_sample(q, 4);
+	eventq_get_stats(&a);
+	assert_int_equal(push_n(q, EVENTQ_CONN_FAILED, 10, T0), 3); /* 1st, 5th, 9th */
+	assert_int_equal(push_n(q, EVENTQ_DNS_ANSWER, 4, T0), 1);   /* counted apart */
+	assert_int_equal(push_n(q, EVENTQ_CONN_FAILED, 2, T0), 0);  /* 11th, 12th */
+	assert_int_equal(push_n(q, EVENTQ_CONN_FAILED, 1, T0), 1);  /* 13th */
+	eventq_get_stats(&b);
+	assert_int_equal(b.queued[EVENTQ_CONN_FAILED] - a.queued[EVENTQ_CONN_FAILED], 4);
+	assert_int_equal(b.dropped[EVENTQ_DROP_SAMPLED] - a.dropped[EVENTQ_DROP_SAMPLED],
+			 (10 - 3) + (4 - 1) + 2);
+	assert_int_equal(b.dropped[EVENTQ_DROP_RATE] - a.dropped[EVENTQ_DROP_RATE], 0);
+	/* 0 and 1 keep every event */
+	eventq_set_sample(q, 0);
+	assert_int_equal(push_n(q, EVENTQ_CONN_RESET, 5, T0), 5);
+	eventq_free(q);
+}
+
 static void test_queue_cap_and_order(void **state)
 {
 	struct eventq_stats a, b;
@@ -235,11 +260,9 @@ static void test_publish(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bad_args),
-		cmocka_unit_test(test_rate_limit_exact),
-		cmocka_unit_test(test_queue_cap_and_order),
-		cmocka_unit_test(test_attach),
-		cmocka_unit_test(test_publish),
+		cmocka_unit_test(test_bad_args),	cmocka_unit_test(test_rate_limit_exact),
+		cmocka_unit_test(test_sample_one_in_n), cmocka_unit_test(test_queue_cap_and_order),
+		cmocka_unit_test(test_attach),		cmocka_unit_test(test_publish),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
