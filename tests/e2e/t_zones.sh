@@ -131,16 +131,18 @@ assert_eq "$(mlabels "$IZ")" "direction,dst_zone,protocol,src_zone" "$IZ labels"
 
 # ---- src_zone and dst_zone on the flow series, both ends ----
 fb() { msum "$FB" "$@"; }
-assert_eq "$(fb role=client src_process=za-client dst_address="$B4" src_zone=zone-a dst_zone=zone-b direction=sent)" "$t4s" \
+assert_eq "$(fb role=client protocol=tcp src_process=za-client dst_address="$B4" src_zone=zone-a dst_zone=zone-b direction=sent)" "$t4s" \
 	"client end, v4: $FB{src_zone=zone-a,dst_zone=zone-b,direction=sent}"
-assert_eq "$(fb role=client src_process=za-client dst_address="$B6" src_zone=zone-a dst_zone=zone-b direction=received)" "$t6r" \
+assert_eq "$(fb role=client protocol=tcp src_process=za-client dst_address="$B6" src_zone=zone-a dst_zone=zone-b direction=received)" "$t6r" \
 	"client end, v6: $FB{src_zone=zone-a,dst_zone=zone-b,direction=received}"
-assert_eq "$(fb role=server src_process=za-server dst_address="$A4" dst_port=9301 src_zone=zone-b dst_zone=zone-a direction=received)" "$t4s" \
+assert_eq "$(fb role=server protocol=tcp src_process=za-server dst_address="$A4" dst_port=9301 src_zone=zone-b dst_zone=zone-a direction=received)" "$t4s" \
 	"server end, v4 (role=server: src is the server): src_zone=zone-b, dst_zone=zone-a"
-assert_eq "$(fb role=server src_process=za-server dst_address="$A6" dst_port=9301 src_zone=zone-b dst_zone=zone-a direction=sent)" "$t6r" \
+assert_eq "$(fb role=server protocol=tcp src_process=za-server dst_address="$A6" dst_port=9301 src_zone=zone-b dst_zone=zone-a direction=sent)" "$t6r" \
 	"server end, v6: src_zone=zone-b, dst_zone=zone-a"
 assert_eq "$(fb role=server protocol=udp src_process=za-server dst_address="$A4" src_zone=zone-b dst_zone=zone-a direction=received)" "$u4s" \
 	"server end, UDP v4: src_zone=zone-b, dst_zone=zone-a"
+assert_eq "$(fb role=client protocol=udp src_process=za-client dst_address="$B6" src_zone=zone-a dst_zone=zone-b direction=sent)" "$u6s" \
+	"client end, UDP v6: src_zone=zone-a, dst_zone=zone-b"
 assert_eq "$(msum "$FC" role=client protocol=tcp src_process=za-client src_zone=zone-a dst_zone=zone-b outcome=ok)" 5 \
 	"$FC{src_zone=zone-a,dst_zone=zone-b}: the 5 TCP connections"
 assert_eq "$(fb role=client src_process=zh-client dst_address="$H4" src_zone=zone-h dst_zone=zone-b direction=sent)" "$h4s" \
