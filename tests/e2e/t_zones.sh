@@ -12,7 +12,8 @@
 # (the peer). A connection from an address in no network (the client's
 # first address, by a host route) takes the host's zone; traffic inside
 # zone-a (the client to its own address), over loopback, and to a peer in
-# no zone is not inter-zone.
+# no zone is not inter-zone. A reload that changes zone: applies to the
+# connections made after it.
 #
 # The zones name addresses only this scenario uses (198.19.22.0/24 and
 # fd00:6765:7370::22:0/112, added to the netns_setup pair): with scope host
@@ -158,4 +159,16 @@ assert_eq "$(fb role=server src_process=zs-server dst_address="$A4" src_zone=zon
 assert_eq "$(fb role=client src_process=zs-client dst_address=127.0.0.1 src_zone=zone-h dst_zone= direction=sent)" "$l4s" \
 	"loopback: src_zone=zone-h (the host's), dst_zone empty"
 assert_eq "$(mvalues "$FB" src_zone src_process=za-server)" "zone-b" "every series of the server in zone-b has src_zone=zone-b"
+
+# ---- a reload (SIGHUP) gives the host another zone, for new connections ----
+sed -i 's/^zone: zone-h$/zone: zone-h2/' "$E2E_TMP/zones.yaml"
+kill -HUP "$AGENT_PID"
+assert_true "SIGHUP: the log says reloaded: zone" wait_until 10 grep -q 'reloaded: zone$' "$AGENT_LOG"
+cli zh-client h4b tcp-client --connect "$H4" --port 9301 --conns 1 --send 900 --recv 4000
+read -r hbs hbr _ <<<"$(tcp h4b)"
+assert_eq "$hbs $hbr" "900 4000" "generator: 1 x (900 from $CLI4 to $H4, 4000 back)"
+assert_true "after the reload: $IZ{zone-h2 -> zone-b, sent, tcp} = $hbs" \
+	wait_msum 10 "$hbs" "$IZ" src_zone=zone-h2 dst_zone=zone-b direction=sent protocol=tcp
+assert_eq "$(iz zone-h2 zone-b received tcp)" "$hbr" "after the reload: $IZ{zone-h2 -> zone-b, received, tcp}"
+assert_eq "$(iz zone-h zone-b sent tcp)" "$h4s" "the series made before the reload keep zone-h"
 e2e_finish
