@@ -433,6 +433,12 @@ static const char *zone_problem(const char *s)
 					 "is not a zone name (letters, digits, '_', '-' and '.')";
 }
 
+/* The host's own zone: empty (none) or a zone name. */
+static const char *host_zone_problem(const char *s)
+{
+	return s[0] ? zone_problem(s) : NULL;
+}
+
 static const char *class_problem(const char *s)
 {
 	return s[0] && net_label_ok(s) ? NULL :
@@ -476,7 +482,8 @@ static const struct config_row network_rows[] = {
 	{ .key = "cidr", .type = CONFIG_STRING, .parse = parse_cidr,
 	  .required = "(e.g. cidr: 10.0.0.0/8)",
 	  .doc = "ADDRESS/PREFIX or an address, IPv4 or IPv6" },
-	CONFIG_STRING_ROW("zone", struct config_network, zone, NULL, "the dst_zone of the peers",
+	CONFIG_STRING_ROW("zone", struct config_network, zone, NULL,
+			  "the zone of its addresses: dst_zone of peers, src_zone of local ones",
 			  .check = zone_problem),
 	CONFIG_STRING_ROW("class", struct config_network, class_name, NULL,
 			  "their dst_class (none: the built-in one)", .check = class_problem),
@@ -708,7 +715,11 @@ static const struct config_row top_rows[] = {
 			   "which attributes (labels) each metric family exports, and a cap"),
 	{ .key = "networks", .type = CONFIG_LIST, .parse = parse_networks,
 	  .same = same_networks, CONFIG_RELOAD,
-	  .doc = "dst_class, dst_zone by CIDR: [{cidr: 10.0.0.0/8, zone: corp, class: internal}]" },
+	  .doc = "dst_class, dst_zone (src_zone) by CIDR: [{cidr: 10.0.0.0/8, zone: corp, class: internal}]" },
+	CONFIG_STRING_ROW("zone", struct config, zone, "",
+			  "this host's zone: the src_zone of local addresses no networks entry "
+			  "gives a zone (\"\": none)",
+			  .check = host_zone_problem, CONFIG_RELOAD),
 	CONFIG_SECTION_ROW("dns", dns_section, "DNS capture"),
 	CONFIG_SECTION_ROW("processes", process_section, "the process cache"),
 	CONFIG_BOOL_ROW("seccomp", struct config, seccomp, 0,

@@ -140,6 +140,8 @@ struct config {
 	/* networks: */
 	struct config_network networks[CONFIG_MAX_NETWORKS];
 	size_t n_networks;
+	char zone
+		[64]; /* this host's zone: src_zone of local addresses no network zones ("": none) */
 	/* dns: */
 	int dns_enabled;
 	enum dns_events dns_events;

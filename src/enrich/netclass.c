@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Peer classification for dst_class and dst_zone: a longest-prefix match over
- * the configured networks, then over the built-in classes.
+ * Address classification for dst_class, dst_zone and src_zone: a
+ * longest-prefix match over the configured networks, then over the built-in
+ * classes.
  *
  * Each address family has two binary tries (configured, built-in), one node
  * per prefix bit, kept in one array and linked by index. A lookup walks at

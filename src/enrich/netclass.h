@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Peer classification: which class (localhost, internal, external, or a class
- * named in the networks: configuration) and which zone an address belongs to,
- * for the dst_class and dst_zone labels of the flow metrics.
+ * Address classification: which class (localhost, internal, external, or a
+ * class named in the networks: configuration) and which zone an address
+ * belongs to, for the dst_class and dst_zone labels of the flow metrics (the
+ * peer's address) and src_zone (the local address; the flows fall back to
+ * the host's zone: when no network gives one).
  */
 #ifndef GESPANN_NETCLASS_H
 #define GESPANN_NETCLASS_H

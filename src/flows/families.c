@@ -32,17 +32,19 @@
 #include "flows/twcensus.h"
 
 static const char *const uname_[U_MAX] = {
-	"direction", "protocol",      "role",	   "src_process", "src_service", "src_pid",
-	"src_exe",   "src_container", "src_unit",  "src_cgroup",  "src_address", "dst_address",
-	"dst_port",  "dst_name",      "dst_class", "dst_zone",	  "outcome",	 "state",
+	"direction",   "protocol",    "role",	       "src_process", "src_service",
+	"src_pid",     "src_exe",     "src_container", "src_unit",    "src_cgroup",
+	"src_address", "dst_address", "dst_port",      "dst_name",    "dst_class",
+	"src_zone",    "dst_zone",    "outcome",       "state",
 };
 
 /* Each flow, process and DNS family's catalogue row. */
 static const enum metric_id fam_id[FF_MAX] = {
 	[FF_BYTES] = M_FLOW_BYTES,	  [FF_CONNS] = M_FLOW_CONNS,
 	[FF_RETRANS] = M_FLOW_RETRANS,	  [FF_RTT] = M_FLOW_RTT,
-	[FF_OPEN] = M_FLOW_OPEN,	  [FF_PROC_BYTES] = M_PROC_BYTES,
-	[FF_DNS_QUERIES] = M_DNS_QUERIES, [FF_DNS_LATENCY] = M_DNS_LATENCY,
+	[FF_OPEN] = M_FLOW_OPEN,	  [FF_ZONE_BYTES] = M_ZONE_BYTES,
+	[FF_PROC_BYTES] = M_PROC_BYTES,	  [FF_DNS_QUERIES] = M_DNS_QUERIES,
+	[FF_DNS_LATENCY] = M_DNS_LATENCY,
 };
 
 void flows_publish(struct flows *f)
@@ -101,8 +103,8 @@ static int universe_label(const char *name)
 }
 
 /* Declare family fam from its row with the attributes the config selects.
- * Flow families (up to FF_OPEN) also record where each label sits in the
- * universe. */
+ * Flow families (up to FF_ZONE_BYTES) also record where each label sits in
+ * the universe. */
 static struct agg *declare_family(struct flows *f, int fam, char *err, size_t errlen)
 {
 	const struct metric_def *d = &catalogue[fam_id[fam]];
@@ -111,9 +113,9 @@ static struct agg *declare_family(struct flows *f, int fam, char *err, size_t er
 	size_t nb;
 	int n = 0;
 
-	for (; fam <= FF_OPEN && d->labels[n]; n++)
+	for (; fam <= FF_ZONE_BYTES && d->labels[n]; n++)
 		f->fam_idx[fam][n] = universe_label(d->labels[n]);
-	if (fam <= FF_OPEN)
+	if (fam <= FF_ZONE_BYTES)
 		f->fam_n[fam] = n;
 	if (attrsel_resolve(f->sel, d->name, d->labels, d->defaults, &mask)) {
 		snprintf(err, errlen, "attributes for %s could not be resolved", d->name);

@@ -75,7 +75,7 @@ static struct lset *labels_for(struct flows *f, const char *protocol, bool serve
 	char comm[GS_COMM_LEN + 1], pid[16], port[8], src[EVENT_ADDR_STRLEN],
 		dst[EVENT_ADDR_STRLEN];
 	const struct proc_info *pi = NULL;
-	const char *name, *cls = "", *zone = "";
+	const char *name, *cls = "", *zone = "", *lzone = "";
 	char *v[U_MAX] = { 0 };
 
 	event_copy_str(comm, sizeof(comm), o->comm, GS_COMM_LEN);
@@ -97,6 +97,11 @@ static struct lset *labels_for(struct flows *f, const char *protocol, bool serve
 		dst[0] = '\0'; /* a public server: one series per service, not per client */
 	name = flow_name(f, o, family, raddr);
 	netclass_lookup(f->nc, family, raddr, &cls, &zone);
+	/* Our side: the networks' zone of the local address, else the zone
+	 * this host declares (zone:); the same for both roles. */
+	netclass_lookup(f->nc, family, laddr, NULL, &lzone);
+	if (!lzone[0])
+		lzone = f->cfg->zone;
 
 	v[U_PROTOCOL] = (char *)protocol;
 	v[U_ROLE] = server ? "server" : "client";
@@ -113,6 +118,7 @@ static struct lset *labels_for(struct flows *f, const char *protocol, bool serve
 	v[U_DST_PORT] = port;
 	v[U_DST_NAME] = name ? (char *)name : "";
 	v[U_DST_CLASS] = (char *)cls;
+	v[U_SRC_ZONE] = (char *)lzone;
 	v[U_DST_ZONE] = (char *)zone;
 	return flows_lset_get(f, v);
 }
@@ -150,21 +156,34 @@ static void proc_values(const struct flows *f, const struct lset *ls, const char
 	out[P_CGROUP] = ls->v[U_SRC_CGROUP];
 }
 
+/* Traffic that crosses zones: ours and the peer's both known, and not the
+ * same. A peer in no zone (the internet, an unlisted network) is not
+ * counted: its cost is not between two zones of ours. */
+static bool inter_zone(const struct lset *ls)
+{
+	const char *src = ls->v[U_SRC_ZONE], *dst = ls->v[U_DST_ZONE];
+
+	return src && dst && src[0] && dst[0] && strcmp(src, dst);
+}
+
 static void add_bytes(struct flows *f, const struct lset *ls, uint64_t sent, uint64_t rcvd)
 {
+	const uint64_t n[2] = { sent, rcvd };
+	const char *const dir[2] = { "sent", "received" };
 	const char *v[U_MAX];
+	bool zones = inter_zone(ls);
 
-	if (sent) {
-		fam_values(f, FF_BYTES, ls, "sent", NULL, NULL, v);
-		agg_add(f->a[FF_BYTES], v, (double)sent);
-		proc_values(f, ls, "sent", v);
-		agg_add(f->a[FF_PROC_BYTES], v, (double)sent);
-	}
-	if (rcvd) {
-		fam_values(f, FF_BYTES, ls, "received", NULL, NULL, v);
-		agg_add(f->a[FF_BYTES], v, (double)rcvd);
-		proc_values(f, ls, "received", v);
-		agg_add(f->a[FF_PROC_BYTES], v, (double)rcvd);
+	for (int i = 0; i < 2; i++) {
+		if (!n[i])
+			continue;
+		fam_values(f, FF_BYTES, ls, dir[i], NULL, NULL, v);
+		agg_add(f->a[FF_BYTES], v, (double)n[i]);
+		proc_values(f, ls, dir[i], v);
+		agg_add(f->a[FF_PROC_BYTES], v, (double)n[i]);
+		if (zones) {
+			fam_values(f, FF_ZONE_BYTES, ls, dir[i], NULL, NULL, v);
+			agg_add(f->a[FF_ZONE_BYTES], v, (double)n[i]);
+		}
 	}
 }
 

@@ -3,10 +3,11 @@
  * Flows: who talks to whom. The user-space connection table between event
  * decoding and the metrics registry. It gives every TCP connection and UDP
  * flow its labels once (owning process from the process cache, peer name
- * from the DNS host-name cache, peer class and zone from the network table),
- * turns the kernel's per-connection figures into deltas (batch reads of the
- * live maps, then the final record) and adds them to capped, attribute-
- * selected families. DNS packet records, getaddrinfo results and process
+ * from the DNS host-name cache, peer class and zone and the local zone from
+ * the network table, else the host's zone), turns the kernel's
+ * per-connection figures into deltas (batch reads of the live maps, then
+ * the final record) and adds them to capped, attribute-selected families,
+ * the inter-zone bytes among them. DNS packet records, getaddrinfo results and process
  * records come through here too: they feed the caches the labels come from.
  */
 #ifndef GESPANN_FLOWS_H

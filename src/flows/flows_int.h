@@ -45,6 +45,7 @@ enum ulabel {
 	U_DST_PORT,
 	U_DST_NAME,
 	U_DST_CLASS,
+	U_SRC_ZONE,
 	U_DST_ZONE,
 	U_OUTCOME,
 	U_STATE,
@@ -59,6 +60,7 @@ enum fam_id {
 	FF_RETRANS,
 	FF_RTT,
 	FF_OPEN,
+	FF_ZONE_BYTES, /* the last family whose labels come from the universe */
 	FF_PROC_BYTES,
 	FF_DNS_QUERIES,
 	FF_DNS_LATENCY,

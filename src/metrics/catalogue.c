@@ -35,27 +35,33 @@ static const char *const lbl_event[] = { "event", NULL };
 /* Flow families: each a subset of the flow label universe (flows_int.h),
  * in its order; the source's extra labels (pid, exe, container, unit,
  * cgroup, address) are off by default, src_service (container, systemd
- * service or process name: proc_service()) is on. */
+ * service or process name: proc_service()) is on. src_zone, the zone of the
+ * local address (networks:, else the host's zone:), is on wherever dst_zone
+ * is: it adds one value per host in most setups. */
 static const char *const lbl_flow_bytes[] = {
 	"direction", "protocol",      "role",	   "src_process", "src_service", "src_pid",
 	"src_exe",   "src_container", "src_unit",  "src_cgroup",  "src_address", "dst_address",
-	"dst_port",  "dst_name",      "dst_class", "dst_zone",	  NULL,
+	"dst_port",  "dst_name",      "dst_class", "src_zone",	  "dst_zone",	 NULL,
 };
 static const char *const lbl_flow_conns[] = {
 	"protocol",	 "role",      "src_process", "src_service", "src_pid",	   "src_exe",
 	"src_container", "src_unit",  "src_cgroup",  "src_address", "dst_address", "dst_port",
-	"dst_name",	 "dst_class", "dst_zone",    "outcome",	    NULL,
+	"dst_name",	 "dst_class", "src_zone",    "dst_zone",    "outcome",	   NULL,
 };
 static const char *const lbl_flow_tcp[] = {
-	"role",		 "src_process", "src_service", "src_pid",     "src_exe",
-	"src_container", "src_unit",	"src_cgroup",  "src_address", "dst_address",
-	"dst_port",	 "dst_name",	"dst_class",   "dst_zone",    NULL,
+	"role",	     "src_process", "src_service", "src_pid",	  "src_exe",  "src_container",
+	"src_unit",  "src_cgroup",  "src_address", "dst_address", "dst_port", "dst_name",
+	"dst_class", "src_zone",    "dst_zone",	   NULL,
 };
 static const char *const lbl_flow_open[] = {
 	"role",	     "src_process", "src_service", "src_pid",	  "src_exe",  "src_container",
 	"src_unit",  "src_cgroup",  "src_address", "dst_address", "dst_port", "dst_name",
-	"dst_class", "dst_zone",    "state",	   NULL,
+	"dst_class", "src_zone",    "dst_zone",	   "state",	  NULL,
 };
+/* Payload bytes between a local and a peer zone (Beyla's
+ * beyla_network_inter_zone_bytes_total): the same universe labels. */
+static const char *const lbl_zone_bytes[] = { "src_zone", "dst_zone", "direction", "protocol",
+					      NULL };
 static const char *const lbl_proc_bytes[] = { "process", "service", "direction", "protocol",
 					      "pid",	 "exe",	    "container", "unit",
 					      "cgroup",	 NULL };
@@ -63,9 +69,11 @@ static const char *const lbl_dns_queries[] = { "qtype",	      "rcode", "server",
 					       "src_process", "name",  NULL };
 static const char *const lbl_dns_latency[] = { "server", "qtype", "src_process", NULL };
 
-/* Default-on positions in the lists above. */
-#define DEF_PEER(first) \
-	(B(first) | B((first) + 1) | B((first) + 2) | B((first) + 3) | B((first) + 4))
+/* Default-on positions in the lists above: dst_address dst_port dst_name
+ * dst_class src_zone dst_zone. */
+#define DEF_PEER(first)                                                                 \
+	(B(first) | B((first) + 1) | B((first) + 2) | B((first) + 3) | B((first) + 4) | \
+	 B((first) + 5))
 
 const struct metric_def catalogue[M_MAX] = {
 	[M_OPEN] = {
@@ -451,7 +459,7 @@ const struct metric_def catalogue[M_MAX] = {
 		.help = "Payload bytes per flow: local process, peer and service port.",
 		.unit = "By",
 		.labels = lbl_flow_bytes,
-		/* direction protocol role src_process src_service, dst_* */
+		/* direction protocol role src_process src_service, dst_*, src_zone */
 		.defaults = B(0) | B(1) | B(2) | B(3) | B(4) | DEF_PEER(11),
 		.dsd_name = "flow.bytes",
 	},
@@ -462,8 +470,8 @@ const struct metric_def catalogue[M_MAX] = {
 			"when first seen.",
 		.unit = "{connection}",
 		.labels = lbl_flow_conns,
-		/* protocol role src_process src_service, dst_*, outcome */
-		.defaults = B(0) | B(1) | B(2) | B(3) | DEF_PEER(10) | B(15),
+		/* protocol role src_process src_service, dst_*, src_zone, outcome */
+		.defaults = B(0) | B(1) | B(2) | B(3) | DEF_PEER(10) | B(16),
 		.dsd_name = "flow.connections",
 	},
 	[M_FLOW_RETRANS] = {
@@ -493,8 +501,18 @@ const struct metric_def catalogue[M_MAX] = {
 		.unit = "{connection}",
 		.labels = lbl_flow_open,
 		/* role src_process src_service dst_address dst_port dst_name state */
-		.defaults = B(0) | B(1) | B(2) | B(9) | B(10) | B(11) | B(14),
+		.defaults = B(0) | B(1) | B(2) | B(9) | B(10) | B(11) | B(15),
 		.dsd_name = "flow.connections.open",
+	},
+	[M_ZONE_BYTES] = {
+		.name = "gespann_network_inter_zone_bytes_total",
+		.type = METRIC_COUNTER,
+		.help = "Payload bytes (TCP and UDP) between a local zone (src_zone) and a peer "
+			"zone (dst_zone) that differ, both known, by direction.",
+		.unit = "By",
+		.labels = lbl_zone_bytes,
+		.defaults = B(0) | B(1) | B(2) | B(3),
+		.dsd_name = "network.inter_zone.bytes",
 	},
 	[M_PROC_BYTES] = {
 		.name = "gespann_process_bytes_total",

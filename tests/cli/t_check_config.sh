@@ -80,7 +80,7 @@ check() {
 	fi
 }
 
-known='(known: log_level, scope, idle_timeout, max_connections, max_udp_flows, ring_buffer_size, poll_interval, adapters, attributes, networks, dns, processes, seccomp)'
+known='(known: log_level, scope, idle_timeout, max_connections, max_udp_flows, ring_buffer_size, poll_interval, adapters, attributes, networks, zone, dns, processes, seccomp)'
 
 printf 'log_level: info\nlog_leve: debug\n' >"$tmp/unknown.yaml"
 printf 'adapters:\n  - type: prometheus\n    settings:\n      port: "70000"\n' >"$tmp/port.yaml"

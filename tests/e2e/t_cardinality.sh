@@ -56,7 +56,7 @@ assert_eq "$(mcount "$FC" outcome=refused dst_address="$SRV4" src_process=traffi
 assert_eq "$other" $((SWEEP_N - named_sum)) "$FC{every label=\"other\"} = $SWEEP_N - sum of the named series"
 assert_eq "$(msum "$FC")" "$SWEEP_N" "$FC: sum over all series = $SWEEP_N = AttemptFails delta"
 assert_eq "$(mseries gespann_series_dropped_total family="$FC")" $((SWEEP_N - CAP)) "gespann_series_dropped_total{family=\"$FC\"}: label sets folded"
-assert_eq "$(mlabels "$FC" outcome=other)" "dst_address,dst_class,dst_name,dst_port,dst_zone,outcome,protocol,role,src_process,src_service" "the other series has every label of the family"
+assert_eq "$(mlabels "$FC" outcome=other)" "dst_address,dst_class,dst_name,dst_port,dst_zone,outcome,protocol,role,src_process,src_service,src_zone" "the other series has every label of the family"
 rss1=$(metric gespann_process_resident_memory_bytes)
 rss_ps=$(($(ps -o rss= -p "$AGENT_PID") * 1024))
 e2e_log "agent RSS: $rss0 bytes before the sweep, $rss1 after (ps: $rss_ps)"

@@ -130,8 +130,8 @@ assert_eq "$(msum "$FC" protocol=tcp role=client src_process=alpha dst_address="
 assert_eq "$(msum "$FC" outcome=refused)" 1 "exactly one refused connection"
 assert_eq "$(msum "$FC")" 18 "$FC: 14 ok TCP + 1 refused + 3 UDP flows" ||
 	e2e_log "client: $(grep "^$FC{" "$E2E_TMP/last.prom" | tr '\n' '|')"
-assert_eq "$(mlabels "$FB")" "direction,dst_address,dst_class,dst_name,dst_port,dst_zone,protocol,role,src_process,src_service" "$FB default labels"
-assert_eq "$(mlabels "$FC")" "dst_address,dst_class,dst_name,dst_port,dst_zone,outcome,protocol,role,src_process,src_service" "$FC default labels"
+assert_eq "$(mlabels "$FB")" "direction,dst_address,dst_class,dst_name,dst_port,dst_zone,protocol,role,src_process,src_service,src_zone" "$FB default labels"
+assert_eq "$(mlabels "$FC")" "dst_address,dst_class,dst_name,dst_port,dst_zone,outcome,protocol,role,src_process,src_service,src_zone" "$FC default labels"
 assert_eq "$(mvalues "$FB" role)" client "client agent: only role=client"
 assert_eq "$(mvalues "$FB" dst_class dst_address="$SRV4")" internal "dst_class of $SRV4 by default (198.18.0.0/15)"
 assert_eq "$(mvalues "$FB" dst_class dst_address="$SRV6")" internal "dst_class of $SRV6 by default (fc00::/7)"
@@ -270,7 +270,7 @@ assert_eq "$(mseries "$FB" direction=received src_process=bravo)" "$b_rcvd" "$FB
 assert_eq "$(mcount "$FB")" 4 "select: 2 processes x 2 directions"
 assert_eq "$(msum "$FB" direction=sent)" "$(metric gespann_bytes_sent_total)" "select: sums unchanged (sent = gespann_bytes_sent_total)"
 assert_eq "$(msum "$FB" direction=received)" "$(metric gespann_bytes_received_total)" "select: sums unchanged (received = gespann_bytes_received_total)"
-assert_eq "$(mlabels "$FC")" "dst_address,dst_class,dst_name,dst_port,dst_zone,outcome,protocol,role,src_process,src_service" "select: other families keep their default labels"
+assert_eq "$(mlabels "$FC")" "dst_address,dst_class,dst_name,dst_port,dst_zone,outcome,protocol,role,src_process,src_service,src_zone" "select: other families keep their default labels"
 # The process cache: executable and cgroup of processes that are gone by now.
 my_cgroup=$(sed -n 's/^0:://p' /proc/self/cgroup)
 assert_eq "$(mlabels gespann_process_bytes_total)" "cgroup,direction,exe,process" "select: process bytes by process, exe, cgroup, direction"

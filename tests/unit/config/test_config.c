@@ -31,7 +31,7 @@
 
 #define KNOWN_TOP                                                                  \
 	"(known: log_level, scope, idle_timeout, max_connections, max_udp_flows, " \
-	"ring_buffer_size, poll_interval, adapters, attributes, networks, dns, processes, seccomp)"
+	"ring_buffer_size, poll_interval, adapters, attributes, networks, zone, dns, processes, seccomp)"
 
 /* ==== Assertions that print both sides ==== */
 
@@ -133,6 +133,7 @@ static void check_new_keys_eq(const char *ctx, const struct config *exp, const s
 		snprintf(field, sizeof(field), "networks[%zu].class_name", i);
 		CHECK_STR(ctx, field, e->class_name, a->class_name);
 	}
+	CHECK_STR(ctx, "zone", exp->zone, act->zone);
 	CHECK_U64(ctx, "dns_enabled", exp->dns_enabled, act->dns_enabled);
 	CHECK_U64(ctx, "dns_events", exp->dns_events, act->dns_events);
 	CHECK_U64(ctx, "dns_max_names", exp->dns_max_names, act->dns_max_names);
@@ -481,6 +482,14 @@ static void expect_networks(struct config *cfg)
 	add_net(cfg, AF_INET, 15, mapped, sizeof(mapped), "bench", "");
 	add_net(cfg, AF_INET, 0, any, sizeof(any), "world", "external");
 	add_net(cfg, AF_INET6, 0, any, sizeof(any), "world6", "external");
+}
+
+static void expect_host_zone(struct config *cfg)
+{
+	static const uint8_t net[] = { 10, 1 };
+
+	add_net(cfg, AF_INET, 16, net, sizeof(net), "eu-west-1b", "");
+	snprintf(cfg->zone, sizeof(cfg->zone), "eu-west-1a");
 }
 
 static void expect_dns(struct config *cfg)
@@ -906,6 +915,10 @@ static const struct good_case good_cases[] = {
 	  "  - {cidr: \"::/0\", zone: world6, class: external}\n",
 	  0, expect_networks },
 	{ "networks, empty list", "networks: []\n", 0, NULL },
+	{ "zone: the host's own, beside networks",
+	  "networks: [{cidr: 10.1.0.0/16, zone: eu-west-1b}]\nzone: eu-west-1a\n", 0,
+	  expect_host_zone },
+	{ "zone: empty, the default", "zone: \"\"\n", 0, NULL },
 	{ "dns and processes",
 	  "dns:\n"
 	  "  enabled: false\n"
@@ -1412,6 +1425,11 @@ static const struct bad_case bad_cases_issue5[] = {
 	  "config.yaml:2: networks[0].class: \"\" is not a class name (letters, digits, '_', '-' and '.')" },
 	{ "networks:\n  - {cidr: 10.0.0.0/8, zone: \"a b\"}\n",
 	  "config.yaml:2: networks[0].zone: \"a b\" is not a zone name (letters, digits, '_', '-' and '.')" },
+	{ "zone: \"eu west\"\n",
+	  "config.yaml:1: zone: \"eu west\" is not a zone name (letters, digits, '_', '-' and '.')" },
+	{ "zone: [a]\n", "config.yaml:1: zone: expected a string, got a list" },
+	{ "zone: abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcd\n",
+	  "config.yaml:1: zone: \"abcdefghijabcdefghijabcdefghijabcdefghijabcdefgh...\" is longer than 63 characters" },
 	{ "networks:\n  - {cidr: 10.0.0.0/8, class: abcdefghijabcdefghijabcdefghijabc}\n",
 	  "config.yaml:2: networks[0].class: \"abcdefghijabcdefghijabcdefghijabc\" is longer than 31 characters" },
 	/* dns, processes */

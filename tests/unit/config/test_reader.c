@@ -148,7 +148,7 @@ static void test_nesting_limit(void **state)
 	const char *deep = "deep.yaml:2: YAML nested deeper than 64 levels";
 	const char *known = "deep.yaml:2: unknown key \"a\" (known: log_level, scope, "
 			    "idle_timeout, max_connections, max_udp_flows, ring_buffer_size, "
-			    "poll_interval, adapters, attributes, networks, dns, processes, "
+			    "poll_interval, adapters, attributes, networks, zone, dns, processes, "
 			    "seccomp)";
 
 	check_deep(50000, false, deep);

@@ -62,12 +62,13 @@ static void test_diff_reloadable(void **state)
 		   "attributes: {select: {\"gespann_flow_*\": {exclude: [dst_name]}}, "
 		   "max_series: 5}\n"
 		   "networks: [{cidr: 10.1.0.0/16, zone: lab}]\n"
+		   "zone: lab-2\n"
 		   "dns: {events: log, timeout: 2s, max_pending: 100}\n",
 		   &d);
 	assert_string_equal(d.changed, "log_level, poll_interval, adapters, attributes.select, "
-				       "attributes.max_series, networks, dns.events, "
+				       "attributes.max_series, networks, zone, dns.events, "
 				       "dns.max_pending, dns.timeout");
-	assert_int_equal(d.n_changed, 9);
+	assert_int_equal(d.n_changed, 10);
 	assert_int_equal(d.n_restart, 0);
 	assert_true(config_diff_has(&d, "networks"));
 	assert_true(config_diff_has(&d, "dns.timeout"));

@@ -134,7 +134,7 @@ static void record(struct fixture *fx, uint32_t type, uint64_t id, const struct 
 #define FB "gespann_flow_bytes_total"
 #define LBL_A                                                                                                      \
 	"protocol=\"tcp\",role=\"client\",src_process=\"alpha\",src_service=\"alpha\",dst_address=\"198.18.0.2\"," \
-	"dst_port=\"9101\",dst_name=\"\",dst_class=\"internal\",dst_zone=\"\""
+	"dst_port=\"9101\",dst_name=\"\",dst_class=\"internal\",src_zone=\"\",dst_zone=\"\""
 
 /* An open connection read twice, then closed: every byte once. */
 static void test_growth_then_close(void **state)
@@ -230,7 +230,7 @@ static void test_server_side_and_outcomes(void **state)
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"server\",src_process=\"svc-"
 	       "one\",src_service=\"svc-one\",dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",dst_class="
-	       "\"internal\",dst_zone=\"\",outcome=\"reset\"}",
+	       "\"internal\",src_zone=\"\",dst_zone=\"\",outcome=\"reset\"}",
 	       "1");
 	absent(fx, "dst_port=\"41234\"");
 
@@ -243,12 +243,12 @@ static void test_server_side_and_outcomes(void **state)
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"client\",src_process="
 	       "\"alpha\",src_service=\"alpha\",dst_address=\"198.18.0.9\",dst_port=\"9\",dst_name=\"\",dst_class="
-	       "\"internal\",dst_zone=\"\",outcome=\"refused\"}",
+	       "\"internal\",src_zone=\"\",dst_zone=\"\",outcome=\"refused\"}",
 	       "1");
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"client\",src_process="
 	       "\"alpha\",src_service=\"alpha\",dst_address=\"198.18.0.9\",dst_port=\"9\",dst_name=\"\",dst_class="
-	       "\"internal\",dst_zone=\"\",outcome=\"timeout\"}",
+	       "\"internal\",src_zone=\"\",dst_zone=\"\",outcome=\"timeout\"}",
 	       "1");
 }
 
@@ -284,7 +284,7 @@ static void test_dropped_child(void **state)
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"server\",src_process=\"svc-"
 	       "one\",src_service=\"svc-one\",dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",dst_class="
-	       "\"internal\",dst_zone=\"\",outcome=\"reset\"}",
+	       "\"internal\",src_zone=\"\",dst_zone=\"\",outcome=\"reset\"}",
 	       "1");
 }
 
@@ -317,13 +317,13 @@ static void test_child_seen_in_syn_recv(void **state)
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"server\",src_process=\"svc-"
 	       "one\",src_service=\"svc-one\",dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",dst_class="
-	       "\"internal\",dst_zone=\"\",outcome=\"ok\"}",
+	       "\"internal\",src_zone=\"\",dst_zone=\"\",outcome=\"ok\"}",
 	       "1");
 	expect(fx,
 	       FB
 	       "{direction=\"received\",protocol=\"tcp\",role=\"server\",src_process=\"svc-"
 	       "one\",src_service=\"svc-one\",dst_address=\"198.18.0.1\",dst_port=\"9101\",dst_name=\"\",dst_class="
-	       "\"internal\",dst_zone=\"\"}",
+	       "\"internal\",src_zone=\"\",dst_zone=\"\"}",
 	       "1000");
 	absent(fx, "dst_address=\"::\",dst_port=\"9101\",dst_name=\"\",dst_class");
 }
@@ -384,7 +384,7 @@ static void test_seeded_baseline(void **state)
 #define LBL_SRV(comm)                                                                   \
 	"protocol=\"tcp\",role=\"server\",src_process=\"" comm "\",src_service=\"" comm \
 	"\",dst_address=\"198.18.0.1\","                                                \
-	"dst_port=\"9101\",dst_name=\"\",dst_class=\"internal\",dst_zone=\"\""
+	"dst_port=\"9101\",dst_name=\"\",dst_class=\"internal\",src_zone=\"\",dst_zone=\"\""
 
 /* Payload that arrived before accept() returned is the accepting process's:
  * a pass leaves it to the accept; without an accept (io_uring), the close
@@ -492,12 +492,12 @@ static void test_udp_roles(void **state)
 	       FB
 	       "{direction=\"received\",protocol=\"udp\",role=\"server\",src_process="
 	       "\"resolver\",src_service=\"resolver\",dst_address=\"127.0.0.1\",dst_port=\"5353\",dst_name=\"\",dst_"
-	       "class=\"localhost\",dst_zone=\"\"}",
+	       "class=\"localhost\",src_zone=\"\",dst_zone=\"\"}",
 	       "128");
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"udp\",role=\"server\",src_process="
 	       "\"resolver\",src_service=\"resolver\",dst_address=\"127.0.0.1\",dst_port=\"5353\",dst_name=\"\",dst_class="
-	       "\"localhost\",dst_zone=\"\",outcome=\"ok\"}",
+	       "\"localhost\",src_zone=\"\",dst_zone=\"\",outcome=\"ok\"}",
 	       "1");
 }
 
@@ -538,13 +538,13 @@ static void test_server_flows_without_client_address(void **state)
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"server\",src_process=\"svc-"
 	       "one\",src_service=\"svc-one\",dst_address=\"\",dst_port=\"9101\",dst_name=\"\",dst_class=\"internal\","
-	       "dst_zone=\"\",outcome=\"ok\"}",
+	       "src_zone=\"\",dst_zone=\"\",outcome=\"ok\"}",
 	       "100");
 	expect(fx,
 	       FB
 	       "{direction=\"received\",protocol=\"tcp\",role=\"server\",src_process=\"svc-"
 	       "one\",src_service=\"svc-one\",dst_address=\"\",dst_port=\"9101\",dst_name=\"\",dst_class=\"internal\","
-	       "dst_zone=\"\"}",
+	       "src_zone=\"\",dst_zone=\"\"}",
 	       "1000");
 	assert_int_equal(count_lines(render(fx), "\ngespann_flow_connections_total{"), 1);
 	absent(fx, "198.18.1.");
@@ -558,7 +558,7 @@ static void test_server_flows_with_client_address(void **state)
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"server\",src_process=\"svc-"
 	       "one\",src_service=\"svc-one\",dst_address=\"198.18.1.57\",dst_port=\"9101\",dst_name=\"\",dst_class="
-	       "\"internal\",dst_zone=\"\",outcome=\"ok\"}",
+	       "\"internal\",src_zone=\"\",dst_zone=\"\",outcome=\"ok\"}",
 	       "1");
 	assert_int_equal(count_lines(render(fx), "\ngespann_flow_connections_total{"), 100);
 }
@@ -575,7 +575,7 @@ static void test_unknown_owner(void **state)
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"client\",src_process="
 	       "\"unknown\",src_service=\"unknown\",dst_address=\"203.0.113.5\",dst_port=\"443\",dst_name=\"\",dst_class="
-	       "\"external\",dst_zone=\"\",outcome=\"ok\"}",
+	       "\"external\",src_zone=\"\",dst_zone=\"\",outcome=\"ok\"}",
 	       "1");
 }
 
@@ -602,12 +602,12 @@ static void test_record_name_wins_over_cache(void **state)
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"client\",src_process="
 	       "\"renamed-a\",src_service=\"renamed-a\",dst_address=\"203.0.113.5\",dst_port="
-	       "\"443\",dst_name=\"\",dst_class=\"external\",dst_zone=\"\",outcome=\"ok\"}",
+	       "\"443\",dst_name=\"\",dst_class=\"external\",src_zone=\"\",dst_zone=\"\",outcome=\"ok\"}",
 	       "1");
 	expect(fx,
 	       "gespann_flow_connections_total{protocol=\"tcp\",role=\"client\",src_process="
 	       "\"python3\",src_service=\"python3\",dst_address=\"203.0.113.5\",dst_port="
-	       "\"443\",dst_name=\"\",dst_class=\"external\",dst_zone=\"\",outcome=\"ok\"}",
+	       "\"443\",dst_name=\"\",dst_class=\"external\",src_zone=\"\",dst_zone=\"\",outcome=\"ok\"}",
 	       "1");
 }
 

@@ -15,6 +15,8 @@
  *   tests/golden/otlp.json      otlp_render, http/json
  *   tests/golden/otlp.pb.hex    otlp_render, http/protobuf, 32 bytes a line
  *
+ * The config is the default plus a host zone and one network in another
+ * zone (setup()), so that zone labels and the inter-zone family show.
  * Timestamps are fixed. The golden files were generated from the output of
  * commit 0f85d06, before the catalogue refactor; a refactor is right when
  * this test passes without touching them. Adding or changing a family on
@@ -332,6 +334,13 @@ static int setup(void **state)
 	assert_int_equal(config_parse(config_default_text(), strlen(config_default_text()),
 				      "(default)", &a->cfg, err, sizeof(err)),
 			 0);
+	/* Zones, so that src_zone and the inter-zone family have values: this
+	 * host is zone-a (zone:), 203.0.113.0/24 (beta's peer) zone-b. */
+	snprintf(a->cfg.zone, sizeof(a->cfg.zone), "zone-a");
+	a->cfg.networks[0] = (struct config_network){
+		.family = AF_INET, .prefix = 24, .addr = { 203, 0, 113 }, .zone = "zone-b"
+	};
+	a->cfg.n_networks = 1;
 	/* the reset reasons a kernel names; the rest are reason_N */
 	snprintf(a->probes.reset_reason_names[0], 32, "not_specified");
 	snprintf(a->probes.reset_reason_names[1], 32, "no_socket");
