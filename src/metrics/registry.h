@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define REGISTRY_MAX_LABELS 16
+#define REGISTRY_MAX_LABELS 24
 
 enum metric_type {
 	METRIC_COUNTER = 1,
