@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * OTLP exporter: pushes the registry to an OpenTelemetry collector (or any
- * OTLP/HTTP receiver) every interval, as http/protobuf or http/json.
+ * OTLP receiver) every interval, as http/protobuf, http/json or grpc.
  *
  * Encoding: each snapshot is one ExportMetricsServiceRequest of the whole
  * registry, as otlp_render() (otlp_encode.c) writes it.
@@ -18,6 +18,13 @@
  * the next snapshot is due and replaces the pending one. Any other status is
  * an error, not retried. Every snapshot ends delivered or dropped; every
  * failed request is an error. Warnings are limited to one a minute.
+ *
+ * gRPC: the same request on HTTP/2 (h2c with prior knowledge for http://,
+ * ALPN for https://) to the service's Export method, the body in a gRPC
+ * frame; grpc.c reads the status from the trailers (or a trailers-only
+ * response) and says which codes are retried. A RetryInfo delay stands in
+ * for Retry-After. A partial success (rejected data points) is delivered,
+ * not retried, and warned about.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -42,6 +49,7 @@
 #include "util/log.h"
 #include "util/redact.h"
 #include "exporters/exporter.h"
+#include "exporters/grpc.h"
 #include "exporters/otlp.h"
 
 #define NS_PER_MS  UINT64_C(1000000)
@@ -57,6 +65,13 @@ enum otlp_outcome {
 	OTLP_DELIVERED = 0,
 	OTLP_RETRY = 1,	 /* 429, 502, 503, 504, connection failures */
 	OTLP_FAILED = 2, /* anything else: an error, not retried */
+};
+
+/* The gRPC method of each signal's Export: the body's signal picks the row. */
+enum otlp_signal { OTLP_SIGNAL_METRICS, OTLP_SIGNAL_LOGS };
+static const char *const otlp_grpc_methods[] = {
+	[OTLP_SIGNAL_METRICS] = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+	[OTLP_SIGNAL_LOGS] = "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
 };
 
 /* ==== Compression ==== */
@@ -227,6 +242,9 @@ struct otlp_exporter {
 	size_t resp_len;
 	char curl_err[CURL_ERROR_SIZE];
 	uint32_t rnd;
+	struct grpc_response *grpc; /* protocol grpc: the call's response; else NULL */
+	char grpc_url[640];	    /* the endpoint with the method's path */
+	uint64_t rejected_points;   /* partial successes: data points not accepted */
 
 	uint64_t delivered, errors, dropped;
 	uint64_t failures_since_ok;
@@ -314,6 +332,8 @@ static size_t curl_header_cb(char *buf, size_t size, size_t n, void *userp)
 	size_t len = size * n, vlen;
 	const char *v;
 
+	if (e->grpc) /* headers, then the trailers after the body */
+		grpc_response_header(e->grpc, buf, len);
 	/* a new response (after a 100 Continue or a redirect) starts afresh */
 	if (len >= 5 && !strncmp(buf, "HTTP/", 5))
 		e->retry_after[0] = '\0';
@@ -336,6 +356,10 @@ static size_t curl_write_cb(char *buf, size_t size, size_t n, void *userp)
 	struct otlp_exporter *e = userp;
 	size_t len = size * n, room = OTLP_ERR_BODY_MAX - e->resp_len;
 
+	if (e->grpc) {
+		grpc_response_body(e->grpc, buf, len);
+		return len;
+	}
 	if (room) {
 		if (len < room)
 			room = len;
@@ -358,6 +382,19 @@ static const char *resp_text(struct otlp_exporter *e)
 
 /* ==== Sending ==== */
 
+/* The URL of a signal's gRPC method: the endpoint (scheme://host[:port], no
+ * path: otlp_settings.c) without a trailing "/", then the method's path. */
+static const char *grpc_url(struct otlp_exporter *e, enum otlp_signal sig)
+{
+	size_t n = strlen(e->endpoint);
+
+	if (n && e->endpoint[n - 1] == '/')
+		n--;
+	snprintf(e->grpc_url, sizeof(e->grpc_url), "%.*s%s", (int)n, e->endpoint,
+		 otlp_grpc_methods[sig]);
+	return e->grpc_url;
+}
+
 static void start_request(struct otlp_exporter *e, uint64_t now)
 {
 	CURLMcode mc;
@@ -367,6 +404,10 @@ static void start_request(struct otlp_exporter *e, uint64_t now)
 	e->resp_len = 0;
 	e->resp_head[0] = '\0';
 	e->curl_err[0] = '\0';
+	if (e->grpc) {
+		grpc_response_reset(e->grpc);
+		curl_easy_setopt(e->easy, CURLOPT_URL, grpc_url(e, OTLP_SIGNAL_METRICS));
+	}
 	curl_easy_setopt(e->easy, CURLOPT_POSTFIELDS, (const char *)e->body);
 	curl_easy_setopt(e->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)e->body_len);
 	mc = curl_multi_add_handle(e->multi, e->easy);
@@ -382,13 +423,136 @@ static void start_request(struct otlp_exporter *e, uint64_t now)
 		 e->attempts);
 }
 
+/*
+ * A completed gRPC call: its status (grpc.c), and for a retry the RetryInfo
+ * delay if the server sent one (at least 1 s, like Retry-After). Writes
+ * "gRPC NAME (CODE): message" into what.
+ */
+static enum otlp_outcome grpc_outcome(struct otlp_exporter *e, long status, int64_t *delay,
+				      char *what, size_t size)
+{
+	const struct grpc_response *r = e->grpc;
+	int code = grpc_response_status(r, status);
+	enum grpc_verdict v = grpc_classify(code, r->has_retry_info);
+	const char *name = grpc_code_name(code);
+	long version = 0;
+
+	curl_easy_getinfo(e->easy, CURLINFO_HTTP_VERSION, &version);
+	if (version != CURL_HTTP_VERSION_2_0) {
+		/* an HTTP/1 server behind https:// (no h2 in ALPN) */
+		snprintf(what, size, "the server answered HTTP/1 (status %ld), not HTTP/2", status);
+		return OTLP_FAILED;
+	}
+	if (r->status < 0) /* an intermediary's answer, or a stream cut short */
+		snprintf(what, size, "gRPC %s (%d): HTTP %ld without grpc-status", name, code,
+			 status);
+	else
+		snprintf(what, size, "gRPC %s (%d)%s%s", name ? name : "status", code,
+			 r->message[0] ? ": " : "", r->message);
+	/* printable, on one line */
+	for (char *p = what; *p; p++) {
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
+			*p = ' ';
+	}
+	if (v == GRPC_VERDICT_RETRY && r->has_retry_info) {
+		uint64_t d = r->retry_delay_ns;
+
+		if (d < NS_PER_SEC)
+			d = NS_PER_SEC;
+		if (d > 24 * 3600 * NS_PER_SEC)
+			d = 24 * 3600 * NS_PER_SEC;
+		*delay = (int64_t)d;
+	}
+	return v == GRPC_VERDICT_OK    ? OTLP_DELIVERED :
+	       v == GRPC_VERDICT_RETRY ? OTLP_RETRY :
+					 OTLP_FAILED;
+}
+
+/*
+ * partial_success of an Export response: the same two fields for every
+ * signal (ExportMetricsServiceResponse, ExportLogsServiceResponse:
+ * partial_success = 1 { int64 rejected_data_points|log_records = 1;
+ * string error_message = 2; }), read from the wire because the vendored
+ * protos predate the field. Returns 0 (*rejected 0 and msg "" when absent)
+ * or -EBADMSG.
+ */
+static int otlp_partial_success(const uint8_t *buf, size_t len, int64_t *rejected, char *msg,
+				size_t size)
+{
+	const uint8_t *p = buf, *end = buf + len;
+	struct grpc_pb_field f, g;
+	int rc;
+
+	*rejected = 0;
+	msg[0] = '\0';
+	while ((rc = grpc_pb_next(&p, end, &f)) == 1) {
+		const uint8_t *q;
+
+		if (f.num != 1 || f.wire != 2)
+			continue;
+		q = f.bytes;
+		while ((rc = grpc_pb_next(&q, f.bytes + f.len, &g)) == 1) {
+			if (g.num == 1 && g.wire == 0)
+				*rejected = (int64_t)g.varint;
+			else if (g.num == 2 && g.wire == 2)
+				snprintf(msg, size, "%.*s", (int)(g.len < size ? g.len : size - 1),
+					 (const char *)g.bytes);
+		}
+		if (rc < 0)
+			return -EBADMSG;
+	}
+	return rc < 0 ? -EBADMSG : 0;
+}
+
+/*
+ * A delivered gRPC call's response: a partial success means the receiver
+ * dropped rejected points of it (or has a warning); not to be retried
+ * (OTLP), counted and warned about.
+ */
+static void grpc_partial_success(struct otlp_exporter *e, uint64_t now)
+{
+	char msg[GRPC_MESSAGE_MAX];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	bool warned = e->warned;
+	int64_t rejected;
+	int err;
+
+	err = grpc_response_message(e->grpc, &buf, &len);
+	if (!err) {
+		err = otlp_partial_success(buf, len, &rejected, msg, sizeof(msg));
+		free(buf);
+	}
+	if (err) {
+		if (err != -ENOMSG)
+			pr_debug("adapter %s: unreadable response message: %s", e->name,
+				 strerror(-err));
+		return;
+	}
+	if (rejected <= 0 && !msg[0])
+		return;
+	for (char *p = msg; *p; p++) {
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
+			*p = ' ';
+	}
+	if (rejected > 0)
+		e->rejected_points += (uint64_t)rejected;
+	otlp_warn(e, now, "export to %s: partial success, %" PRId64 " data points rejected%s%s",
+		  e->shown, rejected > 0 ? rejected : 0, msg[0] ? ": " : "", msg);
+	e->warned = warned; /* delivered: no "works again" to follow */
+}
+
 static void finish_request(struct otlp_exporter *e, CURLcode rc, long status, uint64_t now)
 {
 	enum otlp_outcome out = otlp_classify(rc, status);
 	int64_t delay = -1;
-	char what[CURL_ERROR_SIZE + 64];
+	char what[CURL_ERROR_SIZE + 64 + GRPC_MESSAGE_MAX];
 
+	if (e->grpc && rc == CURLE_OK)
+		out = grpc_outcome(e, status, &delay, what, sizeof(what));
 	if (out == OTLP_DELIVERED) {
+		if (e->grpc)
+			grpc_partial_success(e, now);
 		e->delivered++;
 		if (e->warned)
 			pr_info("adapter %s: export to %s works again after %" PRIu64
@@ -404,11 +568,11 @@ static void finish_request(struct otlp_exporter *e, CURLcode rc, long status, ui
 	if (rc != CURLE_OK)
 		snprintf(what, sizeof(what), "%s",
 			 e->curl_err[0] ? e->curl_err : curl_easy_strerror(rc));
-	else
+	else if (!e->grpc)
 		snprintf(what, sizeof(what), "HTTP %ld", status);
 
 	if (out == OTLP_RETRY) {
-		if (rc == CURLE_OK)
+		if (rc == CURLE_OK && delay < 0)
 			delay = otlp_retry_after_ns(e->retry_after, time(NULL));
 		if (delay < 0)
 			delay = (int64_t)otlp_backoff_ns(e->attempts, next_rnd(e));
@@ -448,6 +612,14 @@ static int take_snapshot(struct otlp_exporter *e)
 		return err;
 	if (e->gzip) {
 		err = otlp_gzip(raw, raw_len, &z, &z_len);
+		free(raw);
+		if (err)
+			return err;
+		raw = z;
+		raw_len = z_len;
+	}
+	if (e->grpc) {
+		err = grpc_frame(raw, raw_len, e->gzip, &z, &z_len);
 		free(raw);
 		if (err)
 			return err;
@@ -544,7 +716,19 @@ static void otlp_stop(void *state)
 	if (e->global_init)
 		curl_global_cleanup();
 	free(e->body);
+	free(e->grpc);
 	free(e);
+}
+
+static int add_header(void *ctx, const char *line)
+{
+	struct otlp_exporter *e = ctx;
+	struct curl_slist *l = curl_slist_append(e->headers, line);
+
+	if (!l)
+		return -ENOMEM;
+	e->headers = l;
+	return 0;
 }
 
 /* Header lines: ours first, then the configured ones (ours win on a clash). */
@@ -554,7 +738,16 @@ static int build_headers(struct otlp_exporter *e, const struct adapter_config *c
 						"content-length" };
 	char line[sizeof(cfg->headers[0][0]) * 2 + 4];
 	struct curl_slist *l;
+	int err;
 
+	if (e->grpc) {
+		err = grpc_request_headers(e->gzip, e->timeout_ns, add_header, e);
+		if (!err) /* HTTP/2 has no 100-continue; say so for any libcurl */
+			err = add_header(e, "Expect:");
+		if (err)
+			return err;
+		goto user;
+	}
 	snprintf(line, sizeof(line), "Content-Type: %s",
 		 e->protocol == OTLP_HTTP_JSON ? "application/json" : "application/x-protobuf");
 	if (!(l = curl_slist_append(e->headers, line)))
@@ -569,6 +762,7 @@ static int build_headers(struct otlp_exporter *e, const struct adapter_config *c
 	if (!(l = curl_slist_append(e->headers, "Expect:")))
 		return -ENOMEM;
 	e->headers = l;
+user:
 	for (size_t i = 0; i < cfg->n_headers && i < CONFIG_MAX_HEADERS; i++) {
 		const char *hname = cfg->headers[i][0], *value = cfg->headers[i][1];
 		/* a line break would end the header: refuse rather than inject */
@@ -576,12 +770,16 @@ static int build_headers(struct otlp_exporter *e, const struct adapter_config *c
 
 		for (size_t k = 0; k < sizeof(reserved) / sizeof(reserved[0]) && !skip; k++)
 			skip = !strcasecmp(hname, reserved[k]);
+		skip = skip || (e->grpc && grpc_header_reserved(hname));
 		if (skip) {
 			pr_warn("adapter %s: header \"%s\" ignored: reserved or malformed", e->name,
 				hname);
 			continue;
 		}
 		snprintf(line, sizeof(line), "%s: %s", hname, value);
+		/* HTTP/2 field names are lowercase (RFC 9113 8.2.1) */
+		for (size_t k = 0; e->grpc && line[k] != ':'; k++)
+			line[k] = (char)tolower((unsigned char)line[k]);
 		if (!(l = curl_slist_append(e->headers, line)))
 			return -ENOMEM;
 		e->headers = l;
@@ -628,6 +826,10 @@ static int setup_curl(struct otlp_exporter *e)
 	SET(CURLOPT_WRITEDATA, e);
 	SET(CURLOPT_ERRORBUFFER, e->curl_err);
 	SET(CURLOPT_PRIVATE, e);
+	if (e->grpc) /* h2c with prior knowledge, or h2 chosen in the TLS handshake */
+		SET(CURLOPT_HTTP_VERSION, strncasecmp(e->endpoint, "https:", 6) ?
+						  (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE :
+						  (long)CURL_HTTP_VERSION_2TLS);
 #undef SET
 	if (rc != CURLE_OK) {
 		pr_err("adapter %s: failed to set up the HTTP client: %s", e->name,
@@ -677,6 +879,10 @@ static void *otlp_start(const struct adapter_config *cfg, const struct exporter_
 	redact_url(e->endpoint, e->shown, sizeof(e->shown));
 	e->protocol = cfg->protocol;
 	e->gzip = cfg->gzip != 0;
+	if (e->protocol == OTLP_GRPC && !(e->grpc = malloc(sizeof(*e->grpc)))) {
+		pr_err("adapter %s: %s", e->name, strerror(ENOMEM));
+		goto fail;
+	}
 	e->interval_ns = cfg->interval_ns;
 	e->timeout_ns = cfg->timeout_ns;
 	e->reg = env->reg;
@@ -708,7 +914,9 @@ static void *otlp_start(const struct adapter_config *cfg, const struct exporter_
 	e->next_export_ns = mono_ns() + e->interval_ns;
 	pr_info("otlp exporter pushing to %s every %" PRIu64 " ms (%s%s)", e->shown,
 		e->interval_ns / NS_PER_MS,
-		e->protocol == OTLP_HTTP_JSON ? "http/json" : "http/protobuf",
+		e->grpc			      ? "grpc" :
+		e->protocol == OTLP_HTTP_JSON ? "http/json" :
+						"http/protobuf",
 		e->gzip ? ", gzip" : "");
 	return e;
 fail:
