@@ -826,10 +826,16 @@ static int setup_curl(struct otlp_exporter *e)
 	SET(CURLOPT_WRITEDATA, e);
 	SET(CURLOPT_ERRORBUFFER, e->curl_err);
 	SET(CURLOPT_PRIVATE, e);
-	if (e->grpc) /* h2c with prior knowledge, or h2 chosen in the TLS handshake */
-		SET(CURLOPT_HTTP_VERSION, strncasecmp(e->endpoint, "https:", 6) ?
-						  (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE :
-						  (long)CURL_HTTP_VERSION_2TLS);
+	if (e->grpc && strncasecmp(e->endpoint, "https:", 6)) {
+		/* h2c with prior knowledge. libcurl 7.88 (Debian 12) fails every
+		 * request after the first on a reused h2c connection ("Error in
+		 * the HTTP2 framing layer"; h2 over TLS is not affected): one
+		 * connection per push, a loopback or LAN connect every interval */
+		SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+		SET(CURLOPT_FORBID_REUSE, 1L);
+	} else if (e->grpc) { /* h2 chosen in the TLS handshake (ALPN) */
+		SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	}
 #undef SET
 	if (rc != CURLE_OK) {
 		pr_err("adapter %s: failed to set up the HTTP client: %s", e->name,
