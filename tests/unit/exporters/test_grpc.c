@@ -424,6 +424,50 @@ static void test_response_message(void **state)
 	free(r);
 }
 
+/* Whatever a server sends, the readers answer without reading out of
+ * bounds (run under ASan/UBSan): mutations of good inputs, fixed seed. */
+static void test_garbage(void **state)
+{
+	char details[512], buf[600];
+	uint8_t bytes[600], *msg;
+	struct grpc_response *r = malloc(sizeof(*r));
+	uint32_t x = 0x9e3779b9;
+	uint64_t d;
+	size_t len, n;
+
+	(void)state;
+	assert_non_null(r);
+	status_details("type.googleapis.com/google.rpc.RetryInfo", 2, 500000000, details);
+	for (int i = 0; i < 20000; i++) {
+		n = strlen(details);
+		memcpy(buf, details, n + 1);
+		for (int k = 0; k < 1 + i % 4; k++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			buf[x % n] = (char)(x >> 8);
+		}
+		n = i % 7 ? n : x % (n + 1); /* cut short too */
+		(void)grpc_parse_retry_info(buf, n, &d);
+		grpc_response_reset(r);
+		grpc_response_header(r, buf, n);
+		/* the same bytes as a response body: a frame header, then junk */
+		memcpy(bytes, buf, n);
+		grpc_response_body(r, bytes, n);
+		feed(r, (const char *const[]){ i % 2 ? "grpc-encoding: gzip" : "grpc-encoding: x",
+					       NULL });
+		if (!grpc_response_message(r, &msg, &len))
+			free(msg);
+		{
+			int64_t rej;
+			char m[64];
+
+			(void)otlp_partial_success(bytes, n, &rej, m, sizeof(m));
+		}
+	}
+	free(r);
+}
+
 /* ==== The exporter's side ==== */
 
 /* An exporter as otlp_start makes it for grpc, without curl. */
@@ -510,6 +554,7 @@ int main(void)
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_retry_info),
 		cmocka_unit_test(test_response_message),
+		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_partial_success),
 	};
 
