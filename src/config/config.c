@@ -710,7 +710,7 @@ static const struct config_row top_rows[] = {
 	{ .key = "adapters", .type = CONFIG_LIST, .def_str = "prometheus",
 	  .parse = parse_adapters, .set_default = adapters_default, .emit = adapters_emit,
 	  .same = same_adapters, CONFIG_RELOAD,
-	  .doc = "where metrics go: prometheus (scraped), datadog (DogStatsD), otlp (OTLP/HTTP)" },
+	  .doc = "where metrics go: prometheus (scraped), datadog (DogStatsD), otlp (OTLP/HTTP or gRPC)" },
 	CONFIG_SECTION_ROW("attributes", attribute_section,
 			   "which attributes (labels) each metric family exports, and a cap"),
 	{ .key = "networks", .type = CONFIG_LIST, .parse = parse_networks,

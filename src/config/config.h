@@ -37,6 +37,7 @@ enum datadog_histogram {
 enum otlp_protocol {
 	OTLP_HTTP_PROTOBUF = 0,
 	OTLP_HTTP_JSON = 1,
+	OTLP_GRPC = 2, /* protobuf in gRPC frames over HTTP/2 (exporters/grpc.h) */
 };
 
 struct adapter_config {
@@ -54,8 +55,8 @@ struct adapter_config {
 	size_t n_tags;
 	enum datadog_histogram histogram; /* YAML: histogram: distribution | histogram */
 	/* otlp (endpoint, interval and timeout: remote_write too) */
-	char endpoint[512];			  /* http:// or https:// URL */
-	enum otlp_protocol protocol;		  /* YAML: protocol: http/protobuf | http/json */
+	char endpoint[512];	     /* http:// or https:// URL */
+	enum otlp_protocol protocol; /* YAML: protocol: http/protobuf | http/json | grpc */
 	char headers[CONFIG_MAX_HEADERS][2][256]; /* YAML: headers: {name: value} */
 	size_t n_headers;
 	uint64_t interval_ns;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * OTLP exporter: pushes the registry to an OpenTelemetry collector (or any
- * OTLP/HTTP receiver) every interval, as http/protobuf or http/json.
+ * OTLP receiver) every interval, as http/protobuf, http/json or grpc.
  *
  * Encoding: each snapshot is one ExportMetricsServiceRequest of the whole
  * registry, as otlp_render() (otlp_encode.c) writes it.
@@ -25,6 +25,13 @@
  * slow logs request never holds a metrics snapshot back nor the reverse.
  * A batch is retried like a snapshot, for at most an interval, then dropped
  * with its records counted; meanwhile new events wait in the queue.
+ *
+ * gRPC: the same request on HTTP/2 (h2c with prior knowledge for http://,
+ * ALPN for https://) to the service's Export method, the body in a gRPC
+ * frame; grpc.c reads the status from the trailers (or a trailers-only
+ * response) and says which codes are retried. A RetryInfo delay stands in
+ * for Retry-After. A partial success (rejected data points) is delivered,
+ * not retried, and warned about.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -49,6 +56,7 @@
 #include "util/log.h"
 #include "util/redact.h"
 #include "exporters/exporter.h"
+#include "exporters/grpc.h"
 #include "exporters/otlp.h"
 #include "exporters/otlp_logs.h"
 #include "metrics/eventq.h"
@@ -213,6 +221,12 @@ enum otlp_signal {
 	OTLP_SIG_MAX,
 };
 
+/* The gRPC method of each signal's Export. */
+static const char *const otlp_grpc_methods[OTLP_SIG_MAX] = {
+	[OTLP_SIG_METRICS] = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+	[OTLP_SIG_LOGS] = "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+};
+
 struct otlp_exporter;
 
 /* One signal's request: a handle (it keeps its connection alive), the body
@@ -233,6 +247,7 @@ struct otlp_req {
 	char resp_head[OTLP_ERR_BODY_MAX + 1];
 	size_t resp_len;
 	char curl_err[CURL_ERROR_SIZE];
+	struct grpc_response *grpc; /* protocol grpc: this call's response; else NULL */
 };
 
 struct otlp_exporter {
@@ -258,11 +273,14 @@ struct otlp_exporter {
 	struct otlp_req req[OTLP_SIG_MAX];
 	uint64_t next_export_ns;
 	uint32_t rnd;
+	bool grpc;		  /* protocol grpc */
+	uint64_t rejected_points; /* partial successes: data points or records not accepted */
 
 	/* logs: true */
 	struct eventq *events;
-	char logs_url[512];
-	char logs_shown[512]; /* logs_url, its password redacted */
+	char logs_url[640];
+	char metrics_url[640]; /* grpc: the endpoint with the Export method's path */
+	char logs_shown[512];  /* logs_url, its password redacted */
 	uint64_t next_logs_ns;
 
 	uint64_t delivered, errors, dropped;
@@ -351,6 +369,8 @@ static size_t curl_header_cb(char *buf, size_t size, size_t n, void *userp)
 	size_t len = size * n, vlen;
 	const char *v;
 
+	if (r->grpc) /* headers, then the trailers after the body */
+		grpc_response_header(r->grpc, buf, len);
 	/* a new response (after a 100 Continue or a redirect) starts afresh */
 	if (len >= 5 && !strncmp(buf, "HTTP/", 5))
 		r->retry_after[0] = '\0';
@@ -373,6 +393,10 @@ static size_t curl_write_cb(char *buf, size_t size, size_t n, void *userp)
 	struct otlp_req *r = userp;
 	size_t len = size * n, room = OTLP_ERR_BODY_MAX - r->resp_len;
 
+	if (r->grpc) {
+		grpc_response_body(r->grpc, buf, len);
+		return len;
+	}
 	if (room) {
 		if (len < room)
 			room = len;
@@ -405,6 +429,8 @@ static void start_request(struct otlp_exporter *e, struct otlp_req *r, uint64_t 
 	r->resp_len = 0;
 	r->resp_head[0] = '\0';
 	r->curl_err[0] = '\0';
+	if (r->grpc)
+		grpc_response_reset(r->grpc);
 	curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, (const char *)r->body);
 	curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
 	mc = curl_multi_add_handle(e->multi, r->easy);
@@ -450,6 +476,128 @@ static void drop_body(struct otlp_exporter *e, struct otlp_req *r)
 	r->n_records = 0;
 }
 
+/*
+ * A completed gRPC call: its status (grpc.c), and for a retry the RetryInfo
+ * delay if the server sent one (at least 1 s, like Retry-After). Writes
+ * "gRPC NAME (CODE): message" into what.
+ */
+static enum otlp_outcome grpc_outcome(struct otlp_req *req, long status, int64_t *delay, char *what,
+				      size_t size)
+{
+	const struct grpc_response *r = req->grpc;
+	int code = grpc_response_status(r, status);
+	enum grpc_verdict v = grpc_classify(code, r->has_retry_info);
+	const char *name = grpc_code_name(code);
+	long version = 0;
+
+	curl_easy_getinfo(req->easy, CURLINFO_HTTP_VERSION, &version);
+	if (version != CURL_HTTP_VERSION_2_0) {
+		/* an HTTP/1 server behind https:// (no h2 in ALPN) */
+		snprintf(what, size, "the server answered HTTP/1 (status %ld), not HTTP/2", status);
+		return OTLP_FAILED;
+	}
+	if (r->status < 0) /* an intermediary's answer, or a stream cut short */
+		snprintf(what, size, "gRPC %s (%d): HTTP %ld without grpc-status", name, code,
+			 status);
+	else
+		snprintf(what, size, "gRPC %s (%d)%s%s", name ? name : "status", code,
+			 r->message[0] ? ": " : "", r->message);
+	/* printable, on one line */
+	for (char *p = what; *p; p++) {
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
+			*p = ' ';
+	}
+	if (v == GRPC_VERDICT_RETRY && r->has_retry_info) {
+		uint64_t d = r->retry_delay_ns;
+
+		if (d < NS_PER_SEC)
+			d = NS_PER_SEC;
+		if (d > 24 * 3600 * NS_PER_SEC)
+			d = 24 * 3600 * NS_PER_SEC;
+		*delay = (int64_t)d;
+	}
+	return v == GRPC_VERDICT_OK    ? OTLP_DELIVERED :
+	       v == GRPC_VERDICT_RETRY ? OTLP_RETRY :
+					 OTLP_FAILED;
+}
+
+/*
+ * partial_success of an Export response: the same two fields for every
+ * signal (ExportMetricsServiceResponse, ExportLogsServiceResponse:
+ * partial_success = 1 { int64 rejected_data_points|log_records = 1;
+ * string error_message = 2; }), read from the wire because the vendored
+ * protos predate the field. Returns 0 (*rejected 0 and msg "" when absent)
+ * or -EBADMSG.
+ */
+static int otlp_partial_success(const uint8_t *buf, size_t len, int64_t *rejected, char *msg,
+				size_t size)
+{
+	const uint8_t *p = buf, *end = buf + len;
+	struct grpc_pb_field f, g;
+	int rc;
+
+	*rejected = 0;
+	msg[0] = '\0';
+	while ((rc = grpc_pb_next(&p, end, &f)) == 1) {
+		const uint8_t *q;
+
+		if (f.num != 1 || f.wire != 2)
+			continue;
+		q = f.bytes;
+		while ((rc = grpc_pb_next(&q, f.bytes + f.len, &g)) == 1) {
+			if (g.num == 1 && g.wire == 0)
+				*rejected = (int64_t)g.varint;
+			else if (g.num == 2 && g.wire == 2)
+				snprintf(msg, size, "%.*s", (int)(g.len < size ? g.len : size - 1),
+					 (const char *)g.bytes);
+		}
+		if (rc < 0)
+			return -EBADMSG;
+	}
+	return rc < 0 ? -EBADMSG : 0;
+}
+
+/*
+ * A delivered gRPC call's response: a partial success means the receiver
+ * dropped rejected points of it (or has a warning); not to be retried
+ * (OTLP), counted and warned about.
+ */
+static void grpc_partial_success(struct otlp_exporter *e, struct otlp_req *r, uint64_t now)
+{
+	char msg[GRPC_MESSAGE_MAX];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	bool warned = e->warned;
+	int64_t rejected;
+	int err;
+
+	err = grpc_response_message(r->grpc, &buf, &len);
+	if (!err) {
+		err = otlp_partial_success(buf, len, &rejected, msg, sizeof(msg));
+		free(buf);
+	}
+	if (err) {
+		if (err != -ENOMSG)
+			pr_debug("adapter %s: unreadable response message: %s", e->name,
+				 strerror(-err));
+		return;
+	}
+	if (rejected <= 0 && !msg[0])
+		return;
+	for (char *p = msg; *p; p++) {
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
+			*p = ' ';
+	}
+	if (rejected > 0)
+		e->rejected_points += (uint64_t)rejected;
+	otlp_warn(e, now, "export to %s: partial success, %" PRId64 " %s rejected%s%s",
+		  r->signal == OTLP_SIG_LOGS ? e->logs_shown : e->shown,
+		  rejected > 0 ? rejected : 0,
+		  r->signal == OTLP_SIG_LOGS ? "log records" : "data points", msg[0] ? ": " : "",
+		  msg);
+	e->warned = warned; /* delivered: no "works again" to follow */
+}
+
 static void finish_request(struct otlp_exporter *e, struct otlp_req *r, CURLcode rc, long status,
 			   uint64_t now)
 {
@@ -458,9 +606,13 @@ static void finish_request(struct otlp_exporter *e, struct otlp_req *r, CURLcode
 	/* a snapshot is retried until the next one is due and replaces it */
 	uint64_t give_up = r->signal == OTLP_SIG_METRICS ? e->next_export_ns : r->give_up_ns;
 	int64_t delay = -1;
-	char what[CURL_ERROR_SIZE + 64];
+	char what[CURL_ERROR_SIZE + 64 + GRPC_MESSAGE_MAX];
 
+	if (r->grpc && rc == CURLE_OK)
+		out = grpc_outcome(r, status, &delay, what, sizeof(what));
 	if (out == OTLP_DELIVERED) {
+		if (r->grpc)
+			grpc_partial_success(e, r, now);
 		e->delivered++;
 		r->n_records = 0;
 		if (e->warned)
@@ -477,11 +629,11 @@ static void finish_request(struct otlp_exporter *e, struct otlp_req *r, CURLcode
 	if (rc != CURLE_OK)
 		snprintf(what, sizeof(what), "%s",
 			 r->curl_err[0] ? r->curl_err : curl_easy_strerror(rc));
-	else
+	else if (!r->grpc)
 		snprintf(what, sizeof(what), "HTTP %ld", status);
 
 	if (out == OTLP_RETRY) {
-		if (rc == CURLE_OK)
+		if (rc == CURLE_OK && delay < 0)
 			delay = otlp_retry_after_ns(r->retry_after, time(NULL));
 		if (delay < 0)
 			delay = (int64_t)otlp_backoff_ns(r->attempts, next_rnd(e));
@@ -509,21 +661,32 @@ static void finish_request(struct otlp_exporter *e, struct otlp_req *r, CURLcode
 		otlp_warn(e, now, "export to %s failed (%s, not retried)", url, what);
 }
 
-/* gzip body in place when compression: gzip. Returns 0 or negative errno
- * (body freed then). */
-static int maybe_gzip(const struct otlp_exporter *e, uint8_t **body, size_t *len)
+/* A body as it goes out, in place: gzip'ed when compression: gzip, then in
+ * a gRPC frame for protocol grpc. Returns 0 or negative errno (body freed
+ * then). */
+static int wrap_body(const struct otlp_exporter *e, uint8_t **body, size_t *len)
 {
 	uint8_t *z;
 	size_t z_len;
 	int err;
 
-	if (!e->gzip)
-		return 0;
-	err = otlp_gzip(*body, *len, &z, &z_len);
-	free(*body);
-	*body = err ? NULL : z;
-	*len = err ? 0 : z_len;
-	return err;
+	if (e->gzip) {
+		err = otlp_gzip(*body, *len, &z, &z_len);
+		free(*body);
+		*body = err ? NULL : z;
+		*len = err ? 0 : z_len;
+		if (err)
+			return err;
+	}
+	if (e->grpc) {
+		err = grpc_frame(*body, *len, e->gzip, &z, &z_len);
+		free(*body);
+		*body = err ? NULL : z;
+		*len = err ? 0 : z_len;
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 /* Encode a fresh snapshot into a malloc'ed body. Returns 0 or negative errno. */
@@ -534,7 +697,7 @@ static int take_snapshot(struct otlp_exporter *e, uint8_t **body, size_t *len)
 	if (e->refresh)
 		e->refresh(e->refresh_ctx);
 	err = otlp_render(e->reg, e->protocol, e->host, e->start_unix_ns, unix_ns(), body, len);
-	return err ? err : maybe_gzip(e, body, len);
+	return err ? err : wrap_body(e, body, len);
 }
 
 static void export_due(struct otlp_exporter *e, uint64_t now)
@@ -579,7 +742,7 @@ static void logs_due(struct otlp_exporter *e, uint64_t now)
 	err = otlp_logs_render(e->events, n, e->protocol, e->host, &body, &len);
 	eventq_pop(e->events, n);
 	if (!err)
-		err = maybe_gzip(e, &body, &len);
+		err = wrap_body(e, &body, &len);
 	if (err) {
 		e->errors++;
 		e->dropped++;
@@ -654,6 +817,7 @@ static void otlp_stop(void *state)
 		if (r->easy)
 			curl_easy_cleanup(r->easy);
 		free(r->body);
+		free(r->grpc);
 	}
 	eventq_free(e->events); /* detaches it; what waited is counted lost */
 	if (e->multi)
@@ -666,6 +830,17 @@ static void otlp_stop(void *state)
 	free(e);
 }
 
+static int add_header(void *ctx, const char *line)
+{
+	struct otlp_exporter *e = ctx;
+	struct curl_slist *l = curl_slist_append(e->headers, line);
+
+	if (!l)
+		return -ENOMEM;
+	e->headers = l;
+	return 0;
+}
+
 /* Header lines: ours first, then the configured ones (ours win on a clash). */
 static int build_headers(struct otlp_exporter *e, const struct adapter_config *cfg)
 {
@@ -673,7 +848,16 @@ static int build_headers(struct otlp_exporter *e, const struct adapter_config *c
 						"content-length" };
 	char line[sizeof(cfg->headers[0][0]) * 2 + 4];
 	struct curl_slist *l;
+	int err;
 
+	if (e->grpc) {
+		err = grpc_request_headers(e->gzip, e->timeout_ns, add_header, e);
+		if (!err) /* HTTP/2 has no 100-continue; say so for any libcurl */
+			err = add_header(e, "Expect:");
+		if (err)
+			return err;
+		goto user;
+	}
 	snprintf(line, sizeof(line), "Content-Type: %s",
 		 e->protocol == OTLP_HTTP_JSON ? "application/json" : "application/x-protobuf");
 	if (!(l = curl_slist_append(e->headers, line)))
@@ -688,6 +872,7 @@ static int build_headers(struct otlp_exporter *e, const struct adapter_config *c
 	if (!(l = curl_slist_append(e->headers, "Expect:")))
 		return -ENOMEM;
 	e->headers = l;
+user:
 	for (size_t i = 0; i < cfg->n_headers && i < CONFIG_MAX_HEADERS; i++) {
 		const char *hname = cfg->headers[i][0], *value = cfg->headers[i][1];
 		/* a line break would end the header: refuse rather than inject */
@@ -695,12 +880,16 @@ static int build_headers(struct otlp_exporter *e, const struct adapter_config *c
 
 		for (size_t k = 0; k < sizeof(reserved) / sizeof(reserved[0]) && !skip; k++)
 			skip = !strcasecmp(hname, reserved[k]);
+		skip = skip || (e->grpc && grpc_header_reserved(hname));
 		if (skip) {
 			pr_warn("adapter %s: header \"%s\" ignored: reserved or malformed", e->name,
 				hname);
 			continue;
 		}
 		snprintf(line, sizeof(line), "%s: %s", hname, value);
+		/* HTTP/2 field names are lowercase (RFC 9113 8.2.1) */
+		for (size_t k = 0; e->grpc && line[k] != ':'; k++)
+			line[k] = (char)tolower((unsigned char)line[k]);
 		if (!(l = curl_slist_append(e->headers, line)))
 			return -ENOMEM;
 		e->headers = l;
@@ -716,6 +905,8 @@ static int setup_easy(struct otlp_exporter *e, struct otlp_req *r, const char *u
 
 	r->easy = curl_easy_init();
 	if (!r->easy)
+		return -ENOMEM;
+	if (e->grpc && !(r->grpc = calloc(1, sizeof(*r->grpc))))
 		return -ENOMEM;
 	if (timeout_ms < 1)
 		timeout_ms = 1;
@@ -739,6 +930,16 @@ static int setup_easy(struct otlp_exporter *e, struct otlp_req *r, const char *u
 	SET(CURLOPT_WRITEDATA, r);
 	SET(CURLOPT_ERRORBUFFER, r->curl_err);
 	SET(CURLOPT_PRIVATE, r);
+	if (e->grpc && strncasecmp(e->endpoint, "https:", 6)) {
+		/* h2c with prior knowledge. libcurl 7.88 (Debian 12) fails every
+		 * request after the first on a reused h2c connection ("Error in
+		 * the HTTP2 framing layer"; h2 over TLS is not affected): one
+		 * connection per push, a loopback or LAN connect every interval */
+		SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+		SET(CURLOPT_FORBID_REUSE, 1L);
+	} else if (e->grpc) { /* h2 chosen in the TLS handshake (ALPN) */
+		SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	}
 #undef SET
 	if (rc != CURLE_OK) {
 		pr_err("adapter %s: failed to set up the HTTP client: %s", e->name,
@@ -746,6 +947,20 @@ static int setup_easy(struct otlp_exporter *e, struct otlp_req *r, const char *u
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* The URL of a signal's gRPC method: the endpoint (scheme://host[:port], no
+ * path: otlp_settings.c) without a trailing "/", then the method's path. */
+static int grpc_method_url(const struct otlp_exporter *e, enum otlp_signal sig, char *out,
+			   size_t size)
+{
+	size_t n = strlen(e->endpoint);
+	int w;
+
+	if (n && e->endpoint[n - 1] == '/')
+		n--;
+	w = snprintf(out, size, "%.*s%s", (int)n, e->endpoint, otlp_grpc_methods[sig]);
+	return w < 0 || (size_t)w >= size ? -ENAMETOOLONG : 0;
 }
 
 static int setup_curl(struct otlp_exporter *e)
@@ -762,18 +977,23 @@ static int setup_curl(struct otlp_exporter *e)
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
 	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
 	curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
-	err = setup_easy(e, &e->req[OTLP_SIG_METRICS], e->endpoint);
+	err = e->grpc ?
+		      grpc_method_url(e, OTLP_SIG_METRICS, e->metrics_url, sizeof(e->metrics_url)) :
+		      0;
+	if (!err)
+		err = setup_easy(e, &e->req[OTLP_SIG_METRICS],
+				 e->grpc ? e->metrics_url : e->endpoint);
 	if (!err && e->events)
 		err = setup_easy(e, &e->req[OTLP_SIG_LOGS], e->logs_url);
 	return err;
 }
 
 /*
- * Where logs go: the metrics endpoint with its path's /v1/metrics ending
- * turned into /v1/logs (OTLP/HTTP's signal paths), query kept. An endpoint
- * of another path has no logs path to guess: an error.
+ * Where logs go over HTTP: the metrics endpoint with its path's /v1/metrics
+ * ending turned into /v1/logs (OTLP/HTTP's signal paths), query kept. An
+ * endpoint of another path has no logs path to guess: an error.
  */
-static int logs_endpoint(struct otlp_exporter *e)
+static int http_logs_endpoint(struct otlp_exporter *e)
 {
 	static const char suffix[] = "/v1/metrics";
 	CURLU *u = curl_url();
@@ -813,6 +1033,19 @@ out:
 	curl_free(url);
 	curl_url_cleanup(u);
 	return ret;
+}
+
+/* Where logs go: over gRPC the endpoint with LogsService's method. */
+static int logs_endpoint(struct otlp_exporter *e)
+{
+	if (e->grpc) { /* the same endpoint, LogsService's method */
+		int err = grpc_method_url(e, OTLP_SIG_LOGS, e->logs_url, sizeof(e->logs_url));
+
+		if (!err)
+			redact_url(e->logs_url, e->logs_shown, sizeof(e->logs_shown));
+		return err;
+	}
+	return http_logs_endpoint(e);
 }
 
 /* logs: true: the event queue, attached for the flows to fill. */
@@ -882,6 +1115,7 @@ static void *otlp_start(const struct adapter_config *cfg, const struct exporter_
 	redact_url(e->endpoint, e->shown, sizeof(e->shown));
 	e->protocol = cfg->protocol;
 	e->gzip = cfg->gzip != 0;
+	e->grpc = e->protocol == OTLP_GRPC;
 	e->interval_ns = cfg->interval_ns;
 	e->timeout_ns = cfg->timeout_ns;
 	e->reg = env->reg;
@@ -916,7 +1150,9 @@ static void *otlp_start(const struct adapter_config *cfg, const struct exporter_
 	e->next_logs_ns = mono_ns() + OTLP_LOGS_EVERY;
 	pr_info("otlp exporter pushing to %s every %" PRIu64 " ms (%s%s)", e->shown,
 		e->interval_ns / NS_PER_MS,
-		e->protocol == OTLP_HTTP_JSON ? "http/json" : "http/protobuf",
+		e->grpc			      ? "grpc" :
+		e->protocol == OTLP_HTTP_JSON ? "http/json" :
+						"http/protobuf",
 		e->gzip ? ", gzip" : "");
 	if (e->events)
 		pr_info("otlp exporter sending events to %s every second (at most %" PRIu32

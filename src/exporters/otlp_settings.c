@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
- * The settings of an `otlp` adapter (OTLP/HTTP push of metrics, and of
- * events as logs when `logs` is on), as config rows with the
+ * The settings of an `otlp` adapter (OTLP/HTTP or OTLP/gRPC push of
+ * metrics, and of events as logs when `logs` is on), as config rows with the
  * checks of their odd values: the endpoint URL and the request headers. Each
  * default is written here once (config/schema.h); otlp.c reads them from the
  * parsed adapter config.
+ *
+ * The endpoint's default depends on the protocol (OTLP's convention: port
+ * 4318 and the signal's path for HTTP, port 4317 and no path for gRPC, where
+ * the path is the service's). So protocol is the first row: rows are parsed
+ * in table order, `protocol: grpc` sets gRPC's default endpoint, and an
+ * explicit endpoint, parsed after it, replaces that and is checked against
+ * the protocol.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -118,20 +125,58 @@ static const char *endpoint_problem(const char *s)
 	return NULL;
 }
 
+#define OTLP_GRPC_ENDPOINT "http://localhost:4317"
+
+/* grpc: the typed value, then the gRPC default endpoint (an explicit one follows). */
+static int parse_protocol(struct config_ctx *ctx, const struct config_row *row,
+			  const struct config_entry *e, const char *path, void *base)
+{
+	struct adapter_config *ad = base;
+	int ret = config_row_parse_typed(ctx, row, e, path, base);
+
+	if (!ret && ad->protocol == OTLP_GRPC)
+		snprintf(ad->endpoint, sizeof(ad->endpoint), "%s", OTLP_GRPC_ENDPOINT);
+	return ret;
+}
+
+/* A gRPC endpoint is scheme://host[:port][/]: the path is the service's. */
+static int parse_endpoint(struct config_ctx *ctx, const struct config_row *row,
+			  const struct config_entry *e, const char *path, void *base)
+{
+	struct adapter_config *ad = base;
+	const char *rest;
+	int ret = config_row_parse_typed(ctx, row, e, path, base);
+
+	if (ret || ad->protocol != OTLP_GRPC)
+		return ret;
+	rest = strstr(ad->endpoint, "://");
+	rest = rest ? strpbrk(rest + 3, "/?#") : NULL;
+	if (rest && strcmp(rest, "/"))
+		return config_error(
+			ctx, config_value_line(e->key, e->value), path,
+			"a grpc endpoint has no path (\"%s\"): the service is "
+			"/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+			rest);
+	return 0;
+}
+
 /* clang-format off */
 static const char *const protocol_names[] = {
-	[OTLP_HTTP_PROTOBUF] = "http/protobuf", [OTLP_HTTP_JSON] = "http/json"
+	[OTLP_HTTP_PROTOBUF] = "http/protobuf", [OTLP_HTTP_JSON] = "http/json", [OTLP_GRPC] = "grpc"
 };
 /* the message lists gzip first; gzip is stored as 1 */
 static const char *const compression_names[] = { "gzip", "none" };
 static const int compression_values[] = { 1, 0 };
 
 static const struct config_row otlp_rows[] = {
-	CONFIG_STRING_ROW("endpoint", struct adapter_config, endpoint,
-			  "http://localhost:4318/v1/metrics", "http:// or https://, full path",
-			  .check = endpoint_problem),
 	CONFIG_CHOICE_ROW("protocol", struct adapter_config, protocol, protocol_names,
-			  "an OTLP protocol", OTLP_HTTP_PROTOBUF, "the body encoding"),
+			  "an OTLP protocol", OTLP_HTTP_PROTOBUF,
+			  "the body encoding; grpc: HTTP/2, default endpoint " OTLP_GRPC_ENDPOINT,
+			  .parse = parse_protocol),
+	CONFIG_STRING_ROW("endpoint", struct adapter_config, endpoint,
+			  "http://localhost:4318/v1/metrics",
+			  "http:// or https://, full path (grpc: none, h2c for http://)",
+			  .check = endpoint_problem, .parse = parse_endpoint),
 	{ .key = "headers", .type = CONFIG_MAP, .parse = parse_otlp_headers,
 	  .doc = "added to every request, e.g. {Authorization: \"Bearer s3cr3t\"}" },
 	CONFIG_DURATION_ROW("interval", struct adapter_config, interval_ns,

@@ -9,6 +9,9 @@
 #   - OTLP: otlp_receiver.js on 127.0.0.1, decoding every request with
 #     OpenTelemetry JS's generated protobuf code (the npm package installed
 #     into build/node on first use); otlp_query reads its log.
+#   - OTLP/gRPC: otlp_grpc_receiver.js on 127.0.0.1, gRPC's own Node.js
+#     server (@grpc/grpc-js, @grpc/proto-loader, installed into build/node
+#     on first use) with the vendored protos; it writes the same log.
 # Both are stopped at exit by lib.sh's EXIT trap, like every process a
 # scenario starts.
 
@@ -145,6 +148,47 @@ receiver_stop() {
 	RECV_PID=
 }
 
+# ==== OTLP/gRPC receiver ====
+
+GRPC_PKGS=(@grpc/grpc-js@1.10.9 @grpc/proto-loader@0.7.13)
+
+grpc_version() {
+	node -e 'console.log(require(process.argv[1]).version)' "$NODE_DIR/node_modules/@grpc/$1/package.json" 2>/dev/null
+}
+
+# grpc_install: the pinned gRPC packages into build/node, once (npm's output
+# in $E2E_TMP/npm.log). Needs node and npm (node_need).
+grpc_install() {
+	if [[ "$(grpc_version grpc-js)" == 1.10.9 && "$(grpc_version proto-loader)" == 0.7.13 ]]; then
+		return 0
+	fi
+	e2e_log "installing ${GRPC_PKGS[*]} into $NODE_DIR"
+	mkdir -p "$NODE_DIR"
+	npm install --prefix "$NODE_DIR" --no-audit --no-fund --loglevel=error "${GRPC_PKGS[@]}" >"$E2E_TMP/npm.log" 2>&1 ||
+		{ tail -5 "$E2E_TMP/npm.log" >&2; return 1; }
+	[[ "$(grpc_version grpc-js)" == 1.10.9 ]]
+}
+
+# grpc_receiver_start NAME [FAIL_MODE COUNT [RECEIVER_ARGS...]]: start
+# otlp_grpc_receiver.js writing $E2E_TMP/NAME.jsonl (RECV_OUT, RECV_PORT, RECV_PID
+# as receiver_start sets them; receiver_stop stops it).
+grpc_receiver_start() {
+	local name=$1 mode=${2:-none} count=${3:-0}
+	RECV_OUT=$E2E_TMP/$name.jsonl
+	: >"$RECV_OUT"
+	rm -f "$E2E_TMP/$name.port"
+	node "$E2E_ROOT/tests/e2e/otlp_grpc_receiver.js" --modules "$NODE_DIR/node_modules" \
+		--proto-dir "$E2E_ROOT/third_party/opentelemetry-proto" --out "$RECV_OUT" \
+		--port-file "$E2E_TMP/$name.port" --fail "$mode" --count "$count" "${@:4}" >"$E2E_TMP/$name.recv.log" 2>&1 &
+	RECV_PID=$!
+	if ! wait_for test -s "$E2E_TMP/$name.port"; then
+		not_ok "grpc receiver $name started ($(tail -3 "$E2E_TMP/$name.recv.log"))"
+		return 1
+	fi
+	RECV_PORT=$(cat "$E2E_TMP/$name.port")
+	e2e_log "grpc receiver $name pid $RECV_PID port $RECV_PORT (fail: $mode x $count)"
+}
+
 # otlp_adapter [SETTINGS_LINES]: the YAML of an otlp adapter entry to the receiver.
 otlp_adapter() {
 	printf '  - type: otlp\n    settings:\n      endpoint: http://127.0.0.1:%s/v1/metrics\n' "$RECV_PORT"
@@ -153,8 +197,9 @@ otlp_adapter() {
 }
 
 # otlp_query QUERY ARGS...: read the receiver's log ($RECV_OUT). Queries:
-#   count [STATUS]           requests received (with that status)
-#   value NAME [K=V...]      from the last request answered 200: the point's value
+#   count [STATUS]           requests received (with that status: 200, or a
+#                            gRPC code name such as OK, UNAVAILABLE)
+#   value NAME [K=V...]      from the last request answered 200 (OK): the point's value
 #                            (a histogram's count), attributes matched exactly
 #   kind NAME                sum/<temporality>/<monotonic>, gauge, histogram/<temporality>
 #   unit NAME                the metric's unit
@@ -176,7 +221,7 @@ def metrics(r):
                 out[m["name"]] = m
     return out
 def last_ok():
-    ok = [r for r in reqs if r["status"] == 200]
+    ok = [r for r in reqs if r["status"] in (200, "OK")]  # HTTP, or gRPC's code
     return ok[-1] if ok else {}
 def attrs(p):
     return {a["key"]: a["value"].get("stringValue") for a in p.get("attributes", [])}

@@ -666,6 +666,20 @@ static void expect_otlp_16_headers(struct config *cfg)
 	}
 }
 
+/* grpc: its default endpoint (port 4317, no path), or the one given after it. */
+static void expect_otlp_grpc(struct config *cfg)
+{
+	struct adapter_config *ad;
+
+	cfg->n_adapters = 2;
+	ad = set_otlp(cfg, 0);
+	ad->protocol = OTLP_GRPC;
+	snprintf(ad->endpoint, sizeof(ad->endpoint), "http://localhost:4317");
+	ad = set_otlp(cfg, 1);
+	ad->protocol = OTLP_GRPC;
+	snprintf(ad->endpoint, sizeof(ad->endpoint), "https://otel.example.com:4317/");
+}
+
 /* Each adapter carries its own type's settings only. */
 static void expect_mixed(struct config *cfg)
 {
@@ -880,6 +894,11 @@ static const struct good_case good_cases[] = {
 	  "      timeout: 5s\n"
 	  "      compression: gzip\n",
 	  0, expect_otlp_full },
+	{ "otlp, grpc: default endpoint, and one given before the protocol",
+	  "adapters:\n"
+	  "  - {type: otlp, settings: {protocol: grpc}}\n"
+	  "  - {type: otlp, settings: {endpoint: \"https://otel.example.com:4317/\", protocol: grpc}}\n",
+	  0, expect_otlp_grpc },
 	{ "otlp, interval and timeout limits",
 	  "adapters:\n"
 	  "  - {type: otlp, settings: {interval: 100ms, timeout: 100ms}}\n"
@@ -1156,9 +1175,9 @@ static const struct
 				{ "adapters:\n  - type: datadog\n    settings: {endpoint: \"http://x:4318\"}\n",
 				  "config.yaml:3: adapters[0].settings: unknown key \"endpoint\" (known: host, flush_interval, namespace, tags, histogram)" },
 				{ "adapters:\n  - type: otlp\n    settings:\n      host: localhost:4318\n",
-				  "config.yaml:4: adapters[0].settings: unknown key \"host\" (known: endpoint, protocol, headers, interval, timeout, compression, logs, logs_rate, logs_queue, logs_sample)" },
+				  "config.yaml:4: adapters[0].settings: unknown key \"host\" (known: protocol, endpoint, headers, interval, timeout, compression, logs, logs_rate, logs_queue, logs_sample)" },
 				{ "adapters:\n  - type: otlp\n    settings:\n      flush_interval: 10s\n",
-				  "config.yaml:4: adapters[0].settings: unknown key \"flush_interval\" (known: endpoint, protocol, headers, interval, timeout, compression, logs, logs_rate, logs_queue, logs_sample)" },
+				  "config.yaml:4: adapters[0].settings: unknown key \"flush_interval\" (known: protocol, endpoint, headers, interval, timeout, compression, logs, logs_rate, logs_queue, logs_sample)" },
 				{ "adapters:\n  - type: datadog\n    settings: [host]\n",
 				  "config.yaml:3: adapters[0].settings: expected a mapping, got a list" },
 				{ "adapters:\n  - type: datadog\n    settings:\n      tags: []\n      tags: []\n",
@@ -1257,10 +1276,12 @@ static const struct
 				  "config.yaml:4: adapters[0].settings.endpoint: \"http://otel /v1/metrics\" is not an http:// or https:// URL" },
 				{ "adapters:\n  - type: otlp\n    settings:\n      endpoint: 4318\n",
 				  "config.yaml:4: adapters[0].settings.endpoint: \"4318\" is not an http:// or https:// URL" },
-				{ "adapters:\n  - type: otlp\n    settings:\n      protocol: grpc\n",
-				  "config.yaml:4: adapters[0].settings.protocol: \"grpc\" is not an OTLP protocol (http/protobuf, http/json)" },
+				{ "adapters:\n  - type: otlp\n    settings:\n      protocol: grpc\n      endpoint: http://localhost:4317/v1/metrics\n",
+				  "config.yaml:5: adapters[0].settings.endpoint: a grpc endpoint has no path (\"/v1/metrics\"): the service is /opentelemetry.proto.collector.metrics.v1.MetricsService/Export" },
+				{ "adapters:\n  - type: otlp\n    settings:\n      protocol: gRPC\n",
+				  "config.yaml:4: adapters[0].settings.protocol: \"gRPC\" is not an OTLP protocol (http/protobuf, http/json, grpc)" },
 				{ "adapters:\n  - type: otlp\n    settings:\n      protocol: http\n",
-				  "config.yaml:4: adapters[0].settings.protocol: \"http\" is not an OTLP protocol (http/protobuf, http/json)" },
+				  "config.yaml:4: adapters[0].settings.protocol: \"http\" is not an OTLP protocol (http/protobuf, http/json, grpc)" },
 				{ "adapters:\n  - type: otlp\n    settings:\n      interval: 50ms\n",
 				  "config.yaml:4: adapters[0].settings.interval: 50ms is out of range (100ms-1h)" },
 				{ "adapters:\n  - type: otlp\n    settings:\n      interval: 2h\n",
@@ -1282,15 +1303,14 @@ static const struct
 				  "config.yaml:5: adapters[0].settings.headers: \"bad name\" is not a header name (letters, digits and !#$%&'*+-.^_`|~, at most 255)" },
 				{ "adapters:\n  - type: otlp\n    settings:\n      headers:\n        \"x:y\": z\n",
 				  "config.yaml:5: adapters[0].settings.headers: \"x:y\" is not a header name (letters, digits and !#$%&'*+-.^_`|~, at most 255)" },
-				{ "adapters:\n  - type: otlp\n    settings:\n      headers:\n        \"\": z\n",
-				  "config.yaml:5: adapters[0].settings.headers: \"\" is not a header name (letters, digits and !#$%&'*+-.^_`|~, at most 255)" },
+				{ "adapters:\n  - type: otlp\n    settings:\n      headers:\n        \"\": z\n", "config.yaml:5: adapters[0].settings.headers: \"\" is not a header name (letters, digits and !#$%&'*+-.^_`|~, at most 255)" },
 				{ "adapters:\n  - type: otlp\n    settings:\n      headers:\n        [a]: z\n",
 				  "config.yaml:5: adapters[0].settings.headers: a key must be a string, got a list" },
 				{ "adapters:\n  - type: otlp\n    settings:\n      headers:\n        Authorization: a\n        authorization: b\n",
 				  "config.yaml:6: adapters[0].settings.headers: duplicate header \"authorization\" (first on line 5)" },
 				/* a URL's password is not echoed */
-				{
-					"adapters:\n  - type: otlp\n    settings:\n      endpoint: ftp://u:s3cr3t@h/x\n", "config.yaml:4: adapters[0].settings.endpoint: \"ftp://u:***@h/x\" is not an http:// or https:// URL" },
+				{ "adapters:\n  - type: otlp\n    settings:\n      endpoint: ftp://u:s3cr3t@h/x\n",
+				  "config.yaml:4: adapters[0].settings.endpoint: \"ftp://u:***@h/x\" is not an http:// or https:// URL" },
 				{ "adapters:\n  - type: otlp\n    settings:\n      headers:\n        x-a: \"v\\nw\"\n",
 				  "config.yaml:5: adapters[0].settings.headers.x-a: the value (not shown) contains a line break" },
 				{ "adapters:\n  - type: otlp\n    settings:\n      headers:\n        x-a: \"v\\rw\"\n",
