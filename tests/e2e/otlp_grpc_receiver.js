@@ -22,9 +22,12 @@
 //   exhausted     RESOURCE_EXHAUSTED with RetryInfo{retry_delay: 2s} in
 //                 grpc-status-details-bin (retried after 2 s)
 //   partial       OK with partial_success{rejected_data_points: 3}
+// --logs-out FILE also serves LogsService, one JSON line per call there
+// ({"seq","t_ms","path","status","body"}; always answered OK).
 //
 //   node otlp_grpc_receiver.js --modules NODE_MODULES --proto-dir DIR --out FILE \
 //        --port-file FILE [--fail MODE --count N] [--cert PEM --key PEM]
+//        [--logs-out FILE]
 'use strict';
 
 const fs = require('fs');
@@ -81,6 +84,26 @@ const def = protoLoader.loadSync('opentelemetry/proto/collector/metrics/v1/metri
 	oneofs: false,
 });
 const proto = grpc.loadPackageDefinition(def);
+const logsDef = protoLoader.loadSync('opentelemetry/proto/collector/logs/v1/logs_service.proto', {
+	includeDirs: [args.protoDir],
+	keepCase: false,
+	longs: String,
+	enums: Number,
+	bytes: String,
+	defaults: false,
+	oneofs: false,
+});
+const logsService = grpc.loadPackageDefinition(logsDef).opentelemetry.proto.collector.logs.v1
+	.LogsService.service;
+const METRICS_PATH = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
+const LOGS_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
+
+// The stream that carried a call: the first one of its method (metrics and
+// logs calls may be in flight together).
+function takeStream(path) {
+	const i = streams.findIndex((w) => w.headers[':path'] === path);
+	return i < 0 ? { headers: {}, flag: null } : streams.splice(i, 1)[0];
+}
 const service = proto.opentelemetry.proto.collector.metrics.v1.MetricsService.service;
 // The vendored protos predate partial_success: a response may be raw bytes.
 const serialize = service.Export.responseSerialize;
@@ -119,7 +142,7 @@ function record(entry) {
 
 function exportCall(call, callback) {
 	const n = seq++;
-	const wire = streams.shift() || { headers: {}, flag: null };
+	const wire = takeStream(METRICS_PATH);
 	const deadline = call.getDeadline();
 	const mode = n < args.count ? args.fail : 'none';
 	const entry = {
@@ -173,8 +196,25 @@ function exportCall(call, callback) {
 	}
 }
 
+let logsSeq = 0;
+function logsCall(call, callback) {
+	const wire = takeStream(LOGS_PATH);
+	fs.appendFileSync(
+		args.logsOut,
+		JSON.stringify({
+			seq: logsSeq++,
+			t_ms: Date.now(),
+			path: wire.headers[':path'] || '',
+			status: 'OK',
+			body: call.request,
+		}) + '\n',
+	);
+	callback(null, {});
+}
+
 const server = new grpc.Server();
 server.addService(service, { Export: exportCall });
+if (args.logsOut) server.addService(logsService, { Export: logsCall });
 let creds = grpc.ServerCredentials.createInsecure();
 if (args.cert)
 	creds = grpc.ServerCredentials.createSsl(null, [

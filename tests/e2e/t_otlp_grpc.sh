@@ -9,7 +9,8 @@
 # counts. Then the status paths: UNAVAILABLE twice then OK (the same request
 # retried and delivered), INVALID_ARGUMENT (not retried, error counted),
 # RESOURCE_EXHAUSTED with RetryInfo (retried after its delay), and a partial
-# success (delivered, the rejected points warned about). Last, https:// with
+# success (delivered, the rejected points warned about). Logs over gRPC
+# (logs: true): refused connects arrive at LogsService as records. Last, https:// with
 # h2 chosen by ALPN against a test CA: the otlp adapter has no CA setting and
 # the system store is not ours to change, so that agent runs in a mount
 # namespace of its own (unshare -m) where the test CA is bind-mounted over
@@ -261,7 +262,45 @@ assert_eq "$(metric 'gespann_exporter_dropped_total{adapter="otlp"}')" 0 "partia
 agent_stop
 receiver_stop
 
-# ==== 6. https://: h2 by ALPN, the server's certificate checked ====
+# ==== 6. logs over gRPC: LogsService on the same endpoint ====
+LOGS_OUT=$E2E_TMP/logs-calls.jsonl
+: >"$LOGS_OUT"
+grpc_receiver_start logs none 0 --logs-out "$LOGS_OUT" || { e2e_finish; exit 1; }
+agent_start grpc-logs "/var/run/netns/$NS_CLI" "" "$(grpc_adapter "      interval: 1s
+      logs: true")" || { e2e_finish; exit 1; }
+# 3 connects to a port nothing listens on: 3 ECONNREFUSED, 3 log records
+netns_cli "$TRAFFICGEN" tcp-client --connect "$SRV4" --port 5699 --conns 3 >"$E2E_TMP/refused.json" 2>"$E2E_TMP/refused.err"
+assert_eq "$(jget "$E2E_TMP/refused.json" errno.ECONNREFUSED)" 3 "logs: generator saw 3 ECONNREFUSED"
+# log_records: "EVENT ERROR_TYPE PORT" per record received over gRPC
+log_records() {
+	python3 - "$LOGS_OUT" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    if not line.strip():
+        continue
+    call = json.loads(line)
+    for rl in call["body"].get("resourceLogs", []):
+        for sl in rl.get("scopeLogs", []):
+            for r in sl.get("logRecords", []):
+                a = {x["key"]: x["value"] for x in r.get("attributes", [])}
+                port = a.get("server.port", {})
+                print(r.get("eventName", ""), a.get("error.type", {}).get("stringValue", "-"),
+                      port.get("intValue", port.get("stringValue", "-")))
+PY
+}
+_three_failed() { [[ $(log_records | grep -c '^gespann.connection.failed ECONNREFUSED 5699$') -ge 3 ]]; }
+assert_true "logs: 3 records received over gRPC" wait_until 10 _three_failed
+assert_eq "$(log_records | grep -c '^gespann.connection.failed ')" 3 "logs: exactly 3 connection.failed records, ECONNREFUSED to port 5699"
+assert_eq "$(python3 -c 'import json,sys; print(sorted({json.loads(l)["path"] for l in open(sys.argv[1]) if l.strip()}))' "$LOGS_OUT")" \
+	"['/opentelemetry.proto.collector.logs.v1.LogsService/Export']" "logs: sent to LogsService/Export"
+prom_vs_otlp gespann_closed_connections_total gespann_closed_connections_total
+scrape
+assert_eq "$(metric 'gespann_log_records_total{event="gespann.connection.failed"}')" 3 "logs: 3 records queued"
+assert_eq "$(metric 'gespann_exporter_errors_total{adapter="otlp"}')" 0 "logs: no exporter errors"
+agent_stop
+receiver_stop
+
+# ==== 7. https://: h2 by ALPN, the server's certificate checked ====
 D=$E2E_TMP/pki
 mkdir -p "$D"
 CA_BUNDLE=$(curl-config --ca 2>/dev/null || echo /etc/ssl/certs/ca-certificates.crt)
