@@ -262,12 +262,18 @@ assert_eq "$(metric 'gespann_exporter_dropped_total{adapter="otlp"}')" 0 "partia
 agent_stop
 receiver_stop
 
-# ==== 6. logs over gRPC: LogsService on the same endpoint ====
+# ==== 6. logs over gRPC: LogsService on the same endpoint, the example config ====
 LOGS_OUT=$E2E_TMP/logs-calls.jsonl
 : >"$LOGS_OUT"
 grpc_receiver_start logs none 0 --logs-out "$LOGS_OUT" || { e2e_finish; exit 1; }
-agent_start grpc-logs "/var/run/netns/$NS_CLI" "" "$(grpc_adapter "      interval: 1s
-      logs: true")" || { e2e_finish; exit 1; }
+# the README's Collector setup as written (examples/fleet/otlp-collector.yaml),
+# the endpoint's port and the interval changed
+EXAMPLE=$E2E_ROOT/examples/fleet/otlp-collector.yaml
+"$GS_BIN" -check-config "$EXAMPLE" >/dev/null 2>&1
+assert_eq "$?" 0 "examples/fleet/otlp-collector.yaml passes -check-config"
+agent_start grpc-logs "/var/run/netns/$NS_CLI" "" "$(sed -n '/^  - type: otlp/,$p' "$EXAMPLE" |
+	sed -E -e "s#http://localhost:[0-9]+/#http://127.0.0.1:$RECV_PORT/#" -e 's/^( *interval:).*/\1 1s/')" ||
+	{ e2e_finish; exit 1; }
 # 3 connects to a port nothing listens on: 3 ECONNREFUSED, 3 log records
 netns_cli "$TRAFFICGEN" tcp-client --connect "$SRV4" --port 5699 --conns 3 >"$E2E_TMP/refused.json" 2>"$E2E_TMP/refused.err"
 assert_eq "$(jget "$E2E_TMP/refused.json" errno.ECONNREFUSED)" 3 "logs: generator saw 3 ECONNREFUSED"
