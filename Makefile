@@ -8,7 +8,7 @@
 #   make test-kernels  the e2e checks on Debian's 5.10, 6.1 and 6.12 kernels under qemu
 #   make unit         unit tests only (no root, no BPF)
 #   make bench        side-by-side benchmarks
-#   make fuzz         DNS parser/tracker fuzzing, FUZZ_TIME seconds per target (libFuzzer)
+#   make fuzz         DNS parser/tracker and gRPC reader fuzzing, FUZZ_TIME seconds per target (libFuzzer)
 #   make fuzz-smoke   the same, FUZZ_SMOKE_TIME (10 s) per target
 #   make check        clang-format, banned functions
 #   make deps         install missing Debian packages
@@ -194,7 +194,8 @@ test-kernels: deps
 	$(MAKE) all $(SKELS) $(LEGACY_SKELS)
 	BUILD=$(BUILD) tests/kernels/run.sh
 
-# libFuzzer targets (tests/fuzz/fuzz_*.c) over the DNS parser and tracker,
+# libFuzzer targets (tests/fuzz/fuzz_*.c) over the DNS parser and tracker and
+# the gRPC response readers,
 # built with clang's fuzzer, ASan and UBSan runtimes (libclang-rt-14-dev).
 # Each run starts from the seeds in tests/fuzz/corpus/<name>/ and keeps what
 # it finds under $(BUILD)/fuzz/corpus/<name>/; a crash leaves its input in
@@ -204,7 +205,8 @@ FUZZ_TIME       ?= 300
 FUZZ_SMOKE_TIME ?= 10
 FUZZ_CFLAGS     := -g -O1 -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc -Itests -fno-omit-frame-pointer \
                    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_LIB_SRCS   := src/enrich/dns.c src/enrich/dnstrack.c src/enrich/hostcache.c src/flows/event.c
+FUZZ_LIB_SRCS   := src/enrich/dns.c src/enrich/dnstrack.c src/enrich/hostcache.c src/flows/event.c \
+                   src/exporters/grpc.c
 FUZZ_SRCS       := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS       := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_RUN         = set -e; for t in $(FUZZ_BINS); do \
@@ -220,7 +222,7 @@ FUZZ_RUN         = set -e; for t in $(FUZZ_BINS); do \
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRCS) $(wildcard src/*/*.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRCS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRCS) -lz
 
 .PHONY: fuzz fuzz-smoke
 fuzz: $(FUZZ_BINS)

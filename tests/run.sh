@@ -103,10 +103,11 @@ else
 	done
 	echo "== end-to-end with the ASan/UBSan build"
 	# The DNS scenario feeds the parser garbage, the TLS one the HTTP front
-	# end and its web config: hostile input under ASan too.
+	# end and its web config, the gRPC one what a receiver answers: hostile
+	# input under ASan too.
 	for s in tests/e2e/t_tcp.sh tests/e2e/t_udp.sh tests/e2e/t_dns.sh tests/e2e/t_flows.sh \
 		tests/e2e/t_host_scope.sh tests/e2e/t_web_tls.sh tests/e2e/t_http_abuse.sh \
-		tests/e2e/t_prometheus.sh; do
+		tests/e2e/t_prometheus.sh tests/e2e/t_otlp_grpc.sh; do
 		run_scenario "$s" GS_BIN="$PWD/$BUILD/asan/gespann"
 	done
 fi

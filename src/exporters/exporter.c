@@ -111,6 +111,9 @@ int exporters_reload(struct exporter *ex, size_t *n, const struct config *cfg, s
 				continue;
 			next[j].errors_base = ex[i].errors_base + ex[i].ops->errors(ex[i].state);
 			next[j].dropped_base = ex[i].dropped_base + ex[i].ops->dropped(ex[i].state);
+			if (ex[i].ops->rejected)
+				next[j].rejected_base =
+					ex[i].rejected_base + ex[i].ops->rejected(ex[i].state);
 		}
 		ex[i].ops->stop(ex[i].state);
 		ex[i].state = NULL;
@@ -141,6 +144,7 @@ void exporters_publish(const struct exporter *ex, size_t n, struct registry *reg
 {
 	struct metric_family *errors = registry_find(reg, catalogue[M_EXPORTER_ERRORS].name);
 	struct metric_family *dropped = registry_find(reg, catalogue[M_EXPORTER_DROPPED].name);
+	struct metric_family *rejected = registry_find(reg, catalogue[M_EXPORTER_REJECTED].name);
 
 	for (size_t i = 0; i < n; i++) {
 		const char *lv[1] = { ex[i].name };
@@ -154,5 +158,9 @@ void exporters_publish(const struct exporter *ex, size_t n, struct registry *reg
 			registry_set(
 				dropped, lv,
 				(double)(ex[i].dropped_base + ex[i].ops->dropped(ex[i].state)));
+		if (rejected && ex[i].ops->rejected)
+			registry_set(
+				rejected, lv,
+				(double)(ex[i].rejected_base + ex[i].ops->rejected(ex[i].state)));
 	}
 }

@@ -43,6 +43,9 @@ struct exporter_ops {
 	/* Failed sends or requests, and snapshots or datagrams dropped. */
 	uint64_t (*errors)(const void *state);
 	uint64_t (*dropped)(const void *state);
+	/* Points or records a receiver took the request of but refused (OTLP's
+	 * partial success); NULL where a protocol has no such answer. */
+	uint64_t (*rejected)(const void *state);
 };
 
 struct exporter {
@@ -52,7 +55,7 @@ struct exporter {
 	struct adapter_config cfg; /* what it was started with */
 	/* errors and drops of earlier adapters of the same name (a reload
 	 * restarted it): added to its own, so the counters stay monotonic */
-	uint64_t errors_base, dropped_base;
+	uint64_t errors_base, dropped_base, rejected_base;
 };
 
 /* The ops for an adapter type, or NULL. */

@@ -260,8 +260,9 @@ void grpc_response_header(struct grpc_response *r, const char *line, size_t len)
 #define IS(name) (nlen == sizeof(name) - 1 && !strncasecmp(line, name, nlen))
 	if (IS("grpc-status")) {
 		r->status = parse_status(v, vlen);
-		/* an unreadable status is a broken response: UNKNOWN (PROTOCOL-HTTP2) */
-		if (r->status < 0)
+		/* an unreadable status is a broken response, and a code past the
+		 * 17 gRPC defines is read as UNKNOWN (statuscodes.md) */
+		if (r->status < 0 || r->status > GRPC_UNAUTHENTICATED)
 			r->status = GRPC_UNKNOWN;
 	} else if (IS("grpc-message")) {
 		grpc_percent_decode(v, vlen, r->message, sizeof(r->message));

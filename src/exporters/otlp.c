@@ -1254,6 +1254,13 @@ static uint64_t otlp_dropped(const void *state)
 	return e ? e->dropped : 0;
 }
 
+static uint64_t otlp_rejected(const void *state)
+{
+	const struct otlp_exporter *e = state;
+
+	return e ? e->rejected_points : 0;
+}
+
 const struct exporter_ops otlp_exporter_ops = {
 	.type = "otlp",
 	.start = otlp_start,
@@ -1263,4 +1270,5 @@ const struct exporter_ops otlp_exporter_ops = {
 	.stop = otlp_stop,
 	.errors = otlp_errors,
 	.dropped = otlp_dropped,
+	.rejected = otlp_rejected,
 };

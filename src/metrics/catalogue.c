@@ -369,6 +369,15 @@ const struct metric_def catalogue[M_MAX] = {
 		.labels = lbl_adapter,
 		.dsd_name = "exporter.dropped",
 	},
+	[M_EXPORTER_REJECTED] = {
+		.name = "gespann_exporter_rejected_total",
+		.type = METRIC_COUNTER,
+		.help = "Data points or log records a receiver took the request of but refused "
+			"(OTLP partial success), per adapter.",
+		.unit = "1",
+		.labels = lbl_adapter,
+		.dsd_name = "exporter.rejected",
+	},
 	[M_RECORDS_LOST] = {
 		.name = "gespann_records_lost_total",
 		.type = METRIC_COUNTER,

@@ -54,6 +54,7 @@ enum metric_id {
 	M_UDP_DGRAMS,
 	M_EXPORTER_ERRORS, /* set by the exporters (exporters_publish) */
 	M_EXPORTER_DROPPED,
+	M_EXPORTER_REJECTED,
 	M_RECORDS_LOST,
 	M_RECORDS,
 	M_ACCEPT_OWNED,

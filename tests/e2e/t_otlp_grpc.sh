@@ -259,6 +259,7 @@ assert_true "partial: warning logged" wait_until 3 grep -q 'partial success, 3 d
 scrape
 assert_eq "$(metric 'gespann_exporter_errors_total{adapter="otlp"}')" 0 "partial: not an error"
 assert_eq "$(metric 'gespann_exporter_dropped_total{adapter="otlp"}')" 0 "partial: nothing dropped"
+assert_eq "$(metric 'gespann_exporter_rejected_total{adapter="otlp"}')" 3 "partial: the 3 rejected points counted"
 agent_stop
 receiver_stop
 

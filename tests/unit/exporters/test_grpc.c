@@ -226,6 +226,10 @@ static void test_status_from_http(void **state)
 	/* an unreadable grpc-status is UNKNOWN, whatever the HTTP status */
 	feed(&r, (const char *const[]){ "grpc-status: abc", NULL });
 	CHECK_INT("grpc-status: abc", GRPC_UNKNOWN, grpc_response_status(&r, 200));
+	/* a code past the 17 defined ones (found by fuzz_grpc) */
+	grpc_response_reset(&r);
+	feed(&r, (const char *const[]){ "grpc-status: 28", NULL });
+	CHECK_INT("grpc-status: 28", GRPC_UNKNOWN, grpc_response_status(&r, 200));
 	feed(&r, (const char *const[]){ "Grpc-Status:0", NULL });
 	CHECK_INT("Grpc-Status:0", GRPC_OK, grpc_response_status(&r, 503));
 }
