@@ -23,6 +23,7 @@
 
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 
+#include "exporters/jsonw.h"
 #include "exporters/otlp.h"
 #include "metrics/catalogue.h"
 
@@ -462,261 +463,213 @@ static int otlp_encode_protobuf(const pb_request *req, uint8_t **buf, size_t *le
  * as the strings proto3 uses). Fields at their default value are left out,
  * except the ones a reader needs to tell the kind of data (isMonotonic).
  */
-struct json {
-	struct strbuf *sb;
-	int err;
-};
-
-static void j_raw(struct json *j, const char *s)
-{
-	if (!j->err)
-		j->err = strbuf_append(j->sb, s, strlen(s));
-}
-
-static void j_str(struct json *j, const char *s)
-{
-	const char *run = s;
-
-	j_raw(j, "\"");
-	for (const char *p = s; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		char esc[8];
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		if (!j->err && p > run)
-			j->err = strbuf_append(j->sb, run, (size_t)(p - run));
-		if (c == '"' || c == '\\')
-			snprintf(esc, sizeof(esc), "\\%c", c);
-		else
-			snprintf(esc, sizeof(esc), "\\u%04x", c);
-		j_raw(j, esc);
-		run = p + 1;
-	}
-	if (!j->err && *run)
-		j->err = strbuf_append(j->sb, run, strlen(run));
-	j_raw(j, "\"");
-}
-
-/* "key": */
-static void j_key(struct json *j, const char *key)
-{
-	j_str(j, key);
-	j_raw(j, ":");
-}
-
-static void j_u64(struct json *j, uint64_t v)
-{
-	if (!j->err)
-		j->err = strbuf_printf(j->sb, "\"%" PRIu64 "\"", v);
-}
 
 /* Shortest text that reads back as the same double. */
-static void j_double(struct json *j, double v)
+static void j_double(struct jsonw *j, double v)
 {
 	char num[40];
 
 	if (isnan(v)) {
-		j_raw(j, "\"NaN\"");
+		jsonw_raw(j, "\"NaN\"");
 		return;
 	}
 	if (isinf(v)) {
-		j_raw(j, v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+		jsonw_raw(j, v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
 		return;
 	}
 	snprintf(num, sizeof(num), "%.15g", v);
 	if (strtod(num, NULL) != v)
 		snprintf(num, sizeof(num), "%.17g", v);
-	j_raw(j, num);
+	jsonw_raw(j, num);
 }
 
-static void j_attrs(struct json *j, pb_key_value *const *kvs, size_t n)
+static void j_attrs(struct jsonw *j, pb_key_value *const *kvs, size_t n)
 {
-	j_key(j, "attributes");
-	j_raw(j, "[");
+	jsonw_key(j, "attributes");
+	jsonw_raw(j, "[");
 	for (size_t i = 0; i < n; i++) {
-		j_raw(j, i ? ",{" : "{");
-		j_key(j, "key");
-		j_str(j, kvs[i]->key);
-		j_raw(j, ",");
-		j_key(j, "value");
-		j_raw(j, "{");
-		j_key(j, "stringValue");
-		j_str(j, kvs[i]->value->string_value);
-		j_raw(j, "}}");
+		jsonw_raw(j, i ? ",{" : "{");
+		jsonw_key(j, "key");
+		jsonw_str(j, kvs[i]->key);
+		jsonw_raw(j, ",");
+		jsonw_key(j, "value");
+		jsonw_raw(j, "{");
+		jsonw_key(j, "stringValue");
+		jsonw_str(j, kvs[i]->value->string_value);
+		jsonw_raw(j, "}}");
 	}
-	j_raw(j, "]");
+	jsonw_raw(j, "]");
 }
 
 /* "attributes":[...],"startTimeUnixNano":"..","timeUnixNano":"..", (start left out when 0) */
-static void j_point_head(struct json *j, pb_key_value *const *kvs, size_t n, uint64_t start,
+static void j_point_head(struct jsonw *j, pb_key_value *const *kvs, size_t n, uint64_t start,
 			 uint64_t now)
 {
 	j_attrs(j, kvs, n);
-	j_raw(j, ",");
+	jsonw_raw(j, ",");
 	if (start) {
-		j_key(j, "startTimeUnixNano");
-		j_u64(j, start);
-		j_raw(j, ",");
+		jsonw_key(j, "startTimeUnixNano");
+		jsonw_u64(j, start);
+		jsonw_raw(j, ",");
 	}
-	j_key(j, "timeUnixNano");
-	j_u64(j, now);
+	jsonw_key(j, "timeUnixNano");
+	jsonw_u64(j, now);
 }
 
-static void j_number_points(struct json *j, pb_number_point *const *pts, size_t n)
+static void j_number_points(struct jsonw *j, pb_number_point *const *pts, size_t n)
 {
-	j_key(j, "dataPoints");
-	j_raw(j, "[");
+	jsonw_key(j, "dataPoints");
+	jsonw_raw(j, "[");
 	for (size_t i = 0; i < n; i++) {
 		const pb_number_point *p = pts[i];
 
-		j_raw(j, i ? ",{" : "{");
+		jsonw_raw(j, i ? ",{" : "{");
 		j_point_head(j, p->attributes, p->n_attributes, p->start_time_unix_nano,
 			     p->time_unix_nano);
-		j_raw(j, ",");
+		jsonw_raw(j, ",");
 		if (p->value_case == PB_AS_INT) {
-			j_key(j, "asInt");
+			jsonw_key(j, "asInt");
 			if (!j->err)
 				j->err = strbuf_printf(j->sb, "\"%" PRId64 "\"", p->as_int);
 		} else {
-			j_key(j, "asDouble");
+			jsonw_key(j, "asDouble");
 			j_double(j, p->as_double);
 		}
-		j_raw(j, "}");
+		jsonw_raw(j, "}");
 	}
-	j_raw(j, "]");
+	jsonw_raw(j, "]");
 }
 
-static void j_histogram_points(struct json *j, pb_histogram_point *const *pts, size_t n)
+static void j_histogram_points(struct jsonw *j, pb_histogram_point *const *pts, size_t n)
 {
-	j_key(j, "dataPoints");
-	j_raw(j, "[");
+	jsonw_key(j, "dataPoints");
+	jsonw_raw(j, "[");
 	for (size_t i = 0; i < n; i++) {
 		const pb_histogram_point *p = pts[i];
 
-		j_raw(j, i ? ",{" : "{");
+		jsonw_raw(j, i ? ",{" : "{");
 		j_point_head(j, p->attributes, p->n_attributes, p->start_time_unix_nano,
 			     p->time_unix_nano);
-		j_raw(j, ",");
-		j_key(j, "count");
-		j_u64(j, p->count);
+		jsonw_raw(j, ",");
+		jsonw_key(j, "count");
+		jsonw_u64(j, p->count);
 		if (p->_sum_case == PB_HAS_SUM) {
-			j_raw(j, ",");
-			j_key(j, "sum");
+			jsonw_raw(j, ",");
+			jsonw_key(j, "sum");
 			j_double(j, p->sum);
 		}
-		j_raw(j, ",");
-		j_key(j, "bucketCounts");
-		j_raw(j, "[");
+		jsonw_raw(j, ",");
+		jsonw_key(j, "bucketCounts");
+		jsonw_raw(j, "[");
 		for (size_t k = 0; k < p->n_bucket_counts; k++) {
 			if (k)
-				j_raw(j, ",");
-			j_u64(j, p->bucket_counts[k]);
+				jsonw_raw(j, ",");
+			jsonw_u64(j, p->bucket_counts[k]);
 		}
-		j_raw(j, "],");
-		j_key(j, "explicitBounds");
-		j_raw(j, "[");
+		jsonw_raw(j, "],");
+		jsonw_key(j, "explicitBounds");
+		jsonw_raw(j, "[");
 		for (size_t k = 0; k < p->n_explicit_bounds; k++) {
 			if (k)
-				j_raw(j, ",");
+				jsonw_raw(j, ",");
 			j_double(j, p->explicit_bounds[k]);
 		}
-		j_raw(j, "]}");
+		jsonw_raw(j, "]}");
 	}
-	j_raw(j, "]");
+	jsonw_raw(j, "]");
 }
 
-static void j_metric(struct json *j, const pb_metric *m)
+static void j_metric(struct jsonw *j, const pb_metric *m)
 {
-	j_raw(j, "{");
-	j_key(j, "name");
-	j_str(j, m->name);
-	j_raw(j, ",");
-	j_key(j, "description");
-	j_str(j, m->description);
-	j_raw(j, ",");
-	j_key(j, "unit");
-	j_str(j, m->unit);
-	j_raw(j, ",");
+	jsonw_raw(j, "{");
+	jsonw_key(j, "name");
+	jsonw_str(j, m->name);
+	jsonw_raw(j, ",");
+	jsonw_key(j, "description");
+	jsonw_str(j, m->description);
+	jsonw_raw(j, ",");
+	jsonw_key(j, "unit");
+	jsonw_str(j, m->unit);
+	jsonw_raw(j, ",");
 	switch (m->data_case) {
 	case PB_DATA_SUM:
-		j_key(j, "sum");
-		j_raw(j, "{");
+		jsonw_key(j, "sum");
+		jsonw_raw(j, "{");
 		j_number_points(j, m->sum->data_points, m->sum->n_data_points);
-		j_raw(j, ",");
-		j_key(j, "aggregationTemporality");
+		jsonw_raw(j, ",");
+		jsonw_key(j, "aggregationTemporality");
 		if (!j->err)
 			j->err = strbuf_printf(j->sb, "%d", (int)m->sum->aggregation_temporality);
-		j_raw(j, ",");
-		j_key(j, "isMonotonic");
-		j_raw(j, m->sum->is_monotonic ? "true" : "false");
-		j_raw(j, "}");
+		jsonw_raw(j, ",");
+		jsonw_key(j, "isMonotonic");
+		jsonw_raw(j, m->sum->is_monotonic ? "true" : "false");
+		jsonw_raw(j, "}");
 		break;
 	case PB_DATA_GAUGE:
-		j_key(j, "gauge");
-		j_raw(j, "{");
+		jsonw_key(j, "gauge");
+		jsonw_raw(j, "{");
 		j_number_points(j, m->gauge->data_points, m->gauge->n_data_points);
-		j_raw(j, "}");
+		jsonw_raw(j, "}");
 		break;
 	case PB_DATA_HISTOGRAM:
-		j_key(j, "histogram");
-		j_raw(j, "{");
+		jsonw_key(j, "histogram");
+		jsonw_raw(j, "{");
 		j_histogram_points(j, m->histogram->data_points, m->histogram->n_data_points);
-		j_raw(j, ",");
-		j_key(j, "aggregationTemporality");
+		jsonw_raw(j, ",");
+		jsonw_key(j, "aggregationTemporality");
 		if (!j->err)
 			j->err = strbuf_printf(j->sb, "%d",
 					       (int)m->histogram->aggregation_temporality);
-		j_raw(j, "}");
+		jsonw_raw(j, "}");
 		break;
 	default:
 		j->err = -EINVAL;
 	}
-	j_raw(j, "}");
+	jsonw_raw(j, "}");
 }
 
 /* Append the OTLP/JSON text of req to out. Returns 0, -ENOMEM or -EINVAL. */
 static int otlp_encode_json(const pb_request *req, struct strbuf *out)
 {
-	struct json j = { .sb = out };
+	struct jsonw j = { .sb = out };
 
-	j_raw(&j, "{");
-	j_key(&j, "resourceMetrics");
-	j_raw(&j, "[");
+	jsonw_raw(&j, "{");
+	jsonw_key(&j, "resourceMetrics");
+	jsonw_raw(&j, "[");
 	for (size_t r = 0; r < req->n_resource_metrics; r++) {
 		const pb_resource_metrics *rm = req->resource_metrics[r];
 
-		j_raw(&j, r ? ",{" : "{");
-		j_key(&j, "resource");
-		j_raw(&j, "{");
+		jsonw_raw(&j, r ? ",{" : "{");
+		jsonw_key(&j, "resource");
+		jsonw_raw(&j, "{");
 		j_attrs(&j, rm->resource->attributes, rm->resource->n_attributes);
-		j_raw(&j, "},");
-		j_key(&j, "scopeMetrics");
-		j_raw(&j, "[");
+		jsonw_raw(&j, "},");
+		jsonw_key(&j, "scopeMetrics");
+		jsonw_raw(&j, "[");
 		for (size_t s = 0; s < rm->n_scope_metrics; s++) {
 			const pb_scope_metrics *sm = rm->scope_metrics[s];
 
-			j_raw(&j, s ? ",{" : "{");
-			j_key(&j, "scope");
-			j_raw(&j, "{");
-			j_key(&j, "name");
-			j_str(&j, sm->scope->name);
-			j_raw(&j, ",");
-			j_key(&j, "version");
-			j_str(&j, sm->scope->version);
-			j_raw(&j, "},");
-			j_key(&j, "metrics");
-			j_raw(&j, "[");
+			jsonw_raw(&j, s ? ",{" : "{");
+			jsonw_key(&j, "scope");
+			jsonw_raw(&j, "{");
+			jsonw_key(&j, "name");
+			jsonw_str(&j, sm->scope->name);
+			jsonw_raw(&j, ",");
+			jsonw_key(&j, "version");
+			jsonw_str(&j, sm->scope->version);
+			jsonw_raw(&j, "},");
+			jsonw_key(&j, "metrics");
+			jsonw_raw(&j, "[");
 			for (size_t m = 0; m < sm->n_metrics; m++) {
 				if (m)
-					j_raw(&j, ",");
+					jsonw_raw(&j, ",");
 				j_metric(&j, sm->metrics[m]);
 			}
-			j_raw(&j, "]}");
+			jsonw_raw(&j, "]}");
 		}
-		j_raw(&j, "]}");
+		jsonw_raw(&j, "]}");
 	}
-	j_raw(&j, "]}");
+	jsonw_raw(&j, "]}");
 	return j.err;
 }
 

@@ -27,6 +27,7 @@
 
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 
+#include "exporters/jsonw.h"
 #include "exporters/otlp_logs.h"
 #include "metrics/registry.h"
 
@@ -231,184 +232,135 @@ static void build_record(struct rec_pb *p, const struct eventq_rec *r)
 
 /* ==== JSON (the OTLP/JSON mapping of the same structs) ==== */
 
-struct json {
-	struct strbuf *sb;
-	int err;
-};
-
-static void j_raw(struct json *j, const char *s)
-{
-	if (!j->err)
-		j->err = strbuf_append(j->sb, s, strlen(s));
-}
-
-static void j_str(struct json *j, const char *s)
-{
-	const char *run = s;
-
-	j_raw(j, "\"");
-	for (const char *p = s; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		char esc[8];
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		if (!j->err && p > run)
-			j->err = strbuf_append(j->sb, run, (size_t)(p - run));
-		if (c == '"' || c == '\\')
-			snprintf(esc, sizeof(esc), "\\%c", c);
-		else
-			snprintf(esc, sizeof(esc), "\\u%04x", c);
-		j_raw(j, esc);
-		run = p + 1;
-	}
-	if (!j->err && *run)
-		j->err = strbuf_append(j->sb, run, strlen(run));
-	j_raw(j, "\"");
-}
-
-/* "key": */
-static void j_key(struct json *j, const char *key)
-{
-	j_str(j, key);
-	j_raw(j, ":");
-}
-
-static void j_u64(struct json *j, uint64_t v)
-{
-	if (!j->err)
-		j->err = strbuf_printf(j->sb, "\"%" PRIu64 "\"", v);
-}
-
-static void j_value(struct json *j, const pb_any_value *v)
+static void j_value(struct jsonw *j, const pb_any_value *v)
 {
 	char num[40];
 
-	j_raw(j, "{");
+	jsonw_raw(j, "{");
 	switch (v->value_case) {
 	case PB_STRING:
-		j_key(j, "stringValue");
-		j_str(j, v->string_value);
+		jsonw_key(j, "stringValue");
+		jsonw_str(j, v->string_value);
 		break;
 	case PB_INT:
 		/* proto3 JSON: a 64-bit integer is a decimal string */
-		j_key(j, "intValue");
+		jsonw_key(j, "intValue");
 		if (!j->err)
 			j->err = strbuf_printf(j->sb, "\"%" PRId64 "\"", v->int_value);
 		break;
 	case PB_DOUBLE:
-		j_key(j, "doubleValue");
+		jsonw_key(j, "doubleValue");
 		if (!isfinite(v->double_value)) {
-			j_raw(j, "0");
+			jsonw_raw(j, "0");
 			break;
 		}
 		/* the shortest text that reads back as the same double */
 		snprintf(num, sizeof(num), "%.15g", v->double_value);
 		if (strtod(num, NULL) != v->double_value)
 			snprintf(num, sizeof(num), "%.17g", v->double_value);
-		j_raw(j, num);
+		jsonw_raw(j, num);
 		break;
 	case PB_ARRAY:
-		j_key(j, "arrayValue");
-		j_raw(j, "{");
-		j_key(j, "values");
-		j_raw(j, "[");
+		jsonw_key(j, "arrayValue");
+		jsonw_raw(j, "{");
+		jsonw_key(j, "values");
+		jsonw_raw(j, "[");
 		for (size_t i = 0; i < v->array_value->n_values; i++) {
 			if (i)
-				j_raw(j, ",");
+				jsonw_raw(j, ",");
 			j_value(j, v->array_value->values[i]);
 		}
-		j_raw(j, "]}");
+		jsonw_raw(j, "]}");
 		break;
 	default:
 		j->err = -EINVAL;
 	}
-	j_raw(j, "}");
+	jsonw_raw(j, "}");
 }
 
-static void j_attrs(struct json *j, pb_key_value *const *kvs, size_t n)
+static void j_attrs(struct jsonw *j, pb_key_value *const *kvs, size_t n)
 {
-	j_key(j, "attributes");
-	j_raw(j, "[");
+	jsonw_key(j, "attributes");
+	jsonw_raw(j, "[");
 	for (size_t i = 0; i < n; i++) {
-		j_raw(j, i ? ",{" : "{");
-		j_key(j, "key");
-		j_str(j, kvs[i]->key);
-		j_raw(j, ",");
-		j_key(j, "value");
+		jsonw_raw(j, i ? ",{" : "{");
+		jsonw_key(j, "key");
+		jsonw_str(j, kvs[i]->key);
+		jsonw_raw(j, ",");
+		jsonw_key(j, "value");
 		j_value(j, kvs[i]->value);
-		j_raw(j, "}");
+		jsonw_raw(j, "}");
 	}
-	j_raw(j, "]");
+	jsonw_raw(j, "]");
 }
 
-static void j_record(struct json *j, const pb_log_record *lr)
+static void j_record(struct jsonw *j, const pb_log_record *lr)
 {
-	j_raw(j, "{");
-	j_key(j, "timeUnixNano");
-	j_u64(j, lr->time_unix_nano);
-	j_raw(j, ",");
-	j_key(j, "observedTimeUnixNano");
-	j_u64(j, lr->observed_time_unix_nano);
-	j_raw(j, ",");
-	j_key(j, "severityNumber");
+	jsonw_raw(j, "{");
+	jsonw_key(j, "timeUnixNano");
+	jsonw_u64(j, lr->time_unix_nano);
+	jsonw_raw(j, ",");
+	jsonw_key(j, "observedTimeUnixNano");
+	jsonw_u64(j, lr->observed_time_unix_nano);
+	jsonw_raw(j, ",");
+	jsonw_key(j, "severityNumber");
 	if (!j->err)
 		j->err = strbuf_printf(j->sb, "%d", (int)lr->severity_number);
-	j_raw(j, ",");
-	j_key(j, "severityText");
-	j_str(j, lr->severity_text);
-	j_raw(j, ",");
-	j_key(j, "eventName");
-	j_str(j, lr->event_name);
-	j_raw(j, ",");
-	j_key(j, "body");
+	jsonw_raw(j, ",");
+	jsonw_key(j, "severityText");
+	jsonw_str(j, lr->severity_text);
+	jsonw_raw(j, ",");
+	jsonw_key(j, "eventName");
+	jsonw_str(j, lr->event_name);
+	jsonw_raw(j, ",");
+	jsonw_key(j, "body");
 	j_value(j, lr->body);
-	j_raw(j, ",");
+	jsonw_raw(j, ",");
 	j_attrs(j, lr->attributes, lr->n_attributes);
-	j_raw(j, "}");
+	jsonw_raw(j, "}");
 }
 
 static int encode_json(const pb_logs_request *req, struct strbuf *out)
 {
-	struct json j = { .sb = out };
+	struct jsonw j = { .sb = out };
 
-	j_raw(&j, "{");
-	j_key(&j, "resourceLogs");
-	j_raw(&j, "[");
+	jsonw_raw(&j, "{");
+	jsonw_key(&j, "resourceLogs");
+	jsonw_raw(&j, "[");
 	for (size_t r = 0; r < req->n_resource_logs; r++) {
 		const pb_resource_logs *rl = req->resource_logs[r];
 
-		j_raw(&j, r ? ",{" : "{");
-		j_key(&j, "resource");
-		j_raw(&j, "{");
+		jsonw_raw(&j, r ? ",{" : "{");
+		jsonw_key(&j, "resource");
+		jsonw_raw(&j, "{");
 		j_attrs(&j, rl->resource->attributes, rl->resource->n_attributes);
-		j_raw(&j, "},");
-		j_key(&j, "scopeLogs");
-		j_raw(&j, "[");
+		jsonw_raw(&j, "},");
+		jsonw_key(&j, "scopeLogs");
+		jsonw_raw(&j, "[");
 		for (size_t s = 0; s < rl->n_scope_logs; s++) {
 			const pb_scope_logs *sl = rl->scope_logs[s];
 
-			j_raw(&j, s ? ",{" : "{");
-			j_key(&j, "scope");
-			j_raw(&j, "{");
-			j_key(&j, "name");
-			j_str(&j, sl->scope->name);
-			j_raw(&j, ",");
-			j_key(&j, "version");
-			j_str(&j, sl->scope->version);
-			j_raw(&j, "},");
-			j_key(&j, "logRecords");
-			j_raw(&j, "[");
+			jsonw_raw(&j, s ? ",{" : "{");
+			jsonw_key(&j, "scope");
+			jsonw_raw(&j, "{");
+			jsonw_key(&j, "name");
+			jsonw_str(&j, sl->scope->name);
+			jsonw_raw(&j, ",");
+			jsonw_key(&j, "version");
+			jsonw_str(&j, sl->scope->version);
+			jsonw_raw(&j, "},");
+			jsonw_key(&j, "logRecords");
+			jsonw_raw(&j, "[");
 			for (size_t i = 0; i < sl->n_log_records; i++) {
 				if (i)
-					j_raw(&j, ",");
+					jsonw_raw(&j, ",");
 				j_record(&j, sl->log_records[i]);
 			}
-			j_raw(&j, "]}");
+			jsonw_raw(&j, "]}");
 		}
-		j_raw(&j, "]}");
+		jsonw_raw(&j, "]}");
 	}
-	j_raw(&j, "]}");
+	jsonw_raw(&j, "]}");
 	return j.err;
 }
 

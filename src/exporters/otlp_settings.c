@@ -104,27 +104,6 @@ static int parse_otlp_headers(struct config_ctx *ctx, const struct config_row *r
 	return 0;
 }
 
-/* http:// or https://, then a host: no space or control character anywhere. */
-static const char *endpoint_problem(const char *s)
-{
-	static const char why[] = "is not an http:// or https:// URL";
-	const char *rest;
-
-	if (!strncmp(s, "http://", 7))
-		rest = s + 7;
-	else if (!strncmp(s, "https://", 8))
-		rest = s + 8;
-	else
-		return why;
-	if (!rest[0] || rest[0] == '/' || rest[0] == ':' || rest[0] == '?' || rest[0] == '#')
-		return why;
-	for (; *s; s++) {
-		if ((unsigned char)*s <= ' ' || *s == 0x7f)
-			return why;
-	}
-	return NULL;
-}
-
 #define OTLP_GRPC_ENDPOINT "http://localhost:4317"
 
 /* grpc: the typed value, then the gRPC default endpoint (an explicit one follows). */
@@ -176,7 +155,7 @@ static const struct config_row otlp_rows[] = {
 	CONFIG_STRING_ROW("endpoint", struct adapter_config, endpoint,
 			  "http://localhost:4318/v1/metrics",
 			  "http:// or https://, full path (grpc: none, h2c for http://)",
-			  .check = endpoint_problem, .parse = parse_endpoint),
+			  .check = settings_url_problem, .parse = parse_endpoint),
 	{ .key = "headers", .type = CONFIG_MAP, .parse = parse_otlp_headers,
 	  .doc = "added to every request, e.g. {Authorization: \"Bearer s3cr3t\"}" },
 	CONFIG_DURATION_ROW("interval", struct adapter_config, interval_ns,

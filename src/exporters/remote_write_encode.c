@@ -137,30 +137,6 @@ struct rw_build {
 	int err;
 };
 
-/*
- * A histogram bound as the registry writes it in le (registry.c's
- * format_bound(), which the unit test compares against /metrics): the
- * shortest %e that reads back as v, then plain %f for exponents -4..5.
- */
-static void rw_format_bound(char *buf, size_t len, double v)
-{
-	char *e;
-	int prec;
-	long exp;
-
-	for (prec = 1; prec < 17; prec++) {
-		snprintf(buf, len, "%.*e", prec - 1, v);
-		if (strtod(buf, NULL) == v)
-			break;
-	}
-	snprintf(buf, len, "%.*e", prec - 1, v);
-	e = strchr(buf, 'e');
-	exp = e ? strtol(e + 1, NULL, 10) : 0;
-	if (exp < -4 || exp >= 6)
-		return;
-	snprintf(buf, len, "%.*f", prec - 1 - exp > 0 ? (int)(prec - 1 - exp) : 0, v);
-}
-
 static int slot_cmp(const void *a, const void *b)
 {
 	const struct rw_slot *x = a, *y = b;
@@ -216,7 +192,7 @@ static int make_plan(struct rw_build *b, const struct registry_sample *s)
 	if (s->type == METRIC_HISTOGRAM) {
 		for (size_t i = 0; i <= s->n_bounds; i++) {
 			if (i < s->n_bounds)
-				rw_format_bound(le, sizeof(le), s->bounds[i]);
+				registry_format_bound(le, sizeof(le), s->bounds[i]);
 			if (!(p->le[i] = new_label(b, "le", i < s->n_bounds ? le : "+Inf", false)))
 				return -ENOMEM;
 		}

@@ -95,27 +95,6 @@ static int parse_external_labels(struct config_ctx *ctx, const struct config_row
 	return 0;
 }
 
-/* http:// or https://, then a host: no space or control character anywhere. */
-static const char *endpoint_problem(const char *s)
-{
-	static const char why[] = "is not an http:// or https:// URL";
-	const char *rest;
-
-	if (!strncmp(s, "http://", 7))
-		rest = s + 7;
-	else if (!strncmp(s, "https://", 8))
-		rest = s + 8;
-	else
-		return why;
-	if (!rest[0] || rest[0] == '/' || rest[0] == ':' || rest[0] == '?' || rest[0] == '#')
-		return why;
-	for (; *s; s++) {
-		if ((unsigned char)*s <= ' ' || *s == 0x7f)
-			return why;
-	}
-	return NULL;
-}
-
 /* RFC 7617: the user-id of basic auth cannot hold a colon. */
 static const char *username_problem(const char *s)
 {
@@ -220,7 +199,7 @@ static const char *ca_file_problem(const char *s)
 static const struct config_row remote_write_rows[] = {
 	CONFIG_STRING_ROW("endpoint", struct adapter_config, endpoint,
 			  "http://localhost:9090/api/v1/write", "http:// or https://, full path",
-			  .check = endpoint_problem),
+			  .check = settings_url_problem),
 	CONFIG_DURATION_ROW("interval", struct adapter_config, interval_ns,
 			    100 * CONFIG_NS_PER_MS, 3600 * CONFIG_NS_PER_SEC,
 			    15 * CONFIG_NS_PER_SEC, "how often a snapshot is taken and queued"),

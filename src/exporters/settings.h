@@ -15,4 +15,8 @@ extern const struct config_section datadog_settings;
 extern const struct config_section otlp_settings;
 extern const struct config_section remote_write_settings;
 
+/* The check of an http:// or https:// endpoint (the otlp and remote_write
+ * rows): NULL, or why it is not one. */
+const char *settings_url_problem(const char *s);
+
 #endif

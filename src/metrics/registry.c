@@ -248,7 +248,7 @@ static char *escape_into(char *dst, const char *s, bool quote)
  * strings literally, so agreeing with the reference client matters more than
  * saving a byte.
  */
-static void format_bound(char *buf, size_t len, double v)
+void registry_format_bound(char *buf, size_t len, double v)
 {
 	char *e;
 	int prec;
@@ -451,7 +451,7 @@ struct metric_family *registry_add(struct registry *r, const char *name, const c
 			goto nomem;
 		for (i = 0; i < n_bounds; i++) {
 			f->bounds[i] = bounds[i];
-			format_bound(f->le[i], sizeof(f->le[i]), bounds[i]);
+			registry_format_bound(f->le[i], sizeof(f->le[i]), bounds[i]);
 		}
 		f->n_bounds = n_bounds;
 	}

@@ -193,4 +193,9 @@ bool registry_has_new(const struct registry *r, uint64_t shown_upto);
 int registry_render_cached(struct registry *r, const struct registry_render_opts *opts,
 			   struct strbuf *out, struct strbuf *gz);
 
+/* A histogram bound as it is written in le: the fewest significant digits
+ * that read back as the same double, laid out as Go's client library does
+ * (exponent form below 1e-4 and from 1e6 on). Every exporter writes le so. */
+void registry_format_bound(char *buf, size_t len, double v);
+
 #endif

@@ -320,21 +320,21 @@ static void test_json(void **state)
 static void test_json_strings_and_numbers(void **state)
 {
 	struct strbuf sb;
-	struct json j = { .sb = &sb };
+	struct jsonw j = { .sb = &sb };
 
 	(void)state;
 	strbuf_init(&sb);
-	j_str(&j, "a\"b\\c\nd\x01");
-	j_raw(&j, " ");
+	jsonw_str(&j, "a\"b\\c\nd\x01");
+	jsonw_raw(&j, " ");
 	j_double(&j, 0.1);
-	j_raw(&j, " ");
+	jsonw_raw(&j, " ");
 	j_double(&j, 1.0 / 3.0);
-	j_raw(&j, " ");
+	jsonw_raw(&j, " ");
 	j_double(&j, NAN);
-	j_raw(&j, " ");
+	jsonw_raw(&j, " ");
 	j_double(&j, -INFINITY);
-	j_raw(&j, " ");
-	j_u64(&j, UINT64_MAX);
+	jsonw_raw(&j, " ");
+	jsonw_u64(&j, UINT64_MAX);
 	assert_int_equal(j.err, 0);
 	assert_string_equal(sb.buf, "\"a\\\"b\\\\c\\u000ad\\u0001\" 0.1 0.33333333333333331 "
 				    "\"NaN\" \"-Infinity\" \"18446744073709551615\"");

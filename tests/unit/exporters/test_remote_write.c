@@ -251,7 +251,7 @@ static void test_le_matches_registry(void **state)
 	strbuf_init(&prom);
 	assert_int_equal(registry_render_prometheus(r, &prom), 0);
 	for (size_t i = 0; i < 10; i++) {
-		rw_format_bound(le, sizeof(le), bounds[i]);
+		registry_format_bound(le, sizeof(le), bounds[i]);
 		snprintf(want, sizeof(want), "x_seconds_bucket{le=\"%s\"}", le);
 		if (!strstr(prom.buf, want))
 			fail_msg("%s (bound %.17g) is not in /metrics:\n%s", want, bounds[i],
