@@ -483,29 +483,11 @@ static void j_double(struct jsonw *j, double v)
 	jsonw_raw(j, num);
 }
 
-static void j_attrs(struct jsonw *j, pb_key_value *const *kvs, size_t n)
-{
-	jsonw_key(j, "attributes");
-	jsonw_raw(j, "[");
-	for (size_t i = 0; i < n; i++) {
-		jsonw_raw(j, i ? ",{" : "{");
-		jsonw_key(j, "key");
-		jsonw_str(j, kvs[i]->key);
-		jsonw_raw(j, ",");
-		jsonw_key(j, "value");
-		jsonw_raw(j, "{");
-		jsonw_key(j, "stringValue");
-		jsonw_str(j, kvs[i]->value->string_value);
-		jsonw_raw(j, "}}");
-	}
-	jsonw_raw(j, "]");
-}
-
 /* "attributes":[...],"startTimeUnixNano":"..","timeUnixNano":"..", (start left out when 0) */
 static void j_point_head(struct jsonw *j, pb_key_value *const *kvs, size_t n, uint64_t start,
 			 uint64_t now)
 {
-	j_attrs(j, kvs, n);
+	jsonw_attributes(j, kvs, n);
 	jsonw_raw(j, ",");
 	if (start) {
 		jsonw_key(j, "startTimeUnixNano");
@@ -642,7 +624,7 @@ static int otlp_encode_json(const pb_request *req, struct strbuf *out)
 		jsonw_raw(&j, r ? ",{" : "{");
 		jsonw_key(&j, "resource");
 		jsonw_raw(&j, "{");
-		j_attrs(&j, rm->resource->attributes, rm->resource->n_attributes);
+		jsonw_attributes(&j, rm->resource->attributes, rm->resource->n_attributes);
 		jsonw_raw(&j, "},");
 		jsonw_key(&j, "scopeMetrics");
 		jsonw_raw(&j, "[");

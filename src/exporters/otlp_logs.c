@@ -232,68 +232,6 @@ static void build_record(struct rec_pb *p, const struct eventq_rec *r)
 
 /* ==== JSON (the OTLP/JSON mapping of the same structs) ==== */
 
-static void j_value(struct jsonw *j, const pb_any_value *v)
-{
-	char num[40];
-
-	jsonw_raw(j, "{");
-	switch (v->value_case) {
-	case PB_STRING:
-		jsonw_key(j, "stringValue");
-		jsonw_str(j, v->string_value);
-		break;
-	case PB_INT:
-		/* proto3 JSON: a 64-bit integer is a decimal string */
-		jsonw_key(j, "intValue");
-		if (!j->err)
-			j->err = strbuf_printf(j->sb, "\"%" PRId64 "\"", v->int_value);
-		break;
-	case PB_DOUBLE:
-		jsonw_key(j, "doubleValue");
-		if (!isfinite(v->double_value)) {
-			jsonw_raw(j, "0");
-			break;
-		}
-		/* the shortest text that reads back as the same double */
-		snprintf(num, sizeof(num), "%.15g", v->double_value);
-		if (strtod(num, NULL) != v->double_value)
-			snprintf(num, sizeof(num), "%.17g", v->double_value);
-		jsonw_raw(j, num);
-		break;
-	case PB_ARRAY:
-		jsonw_key(j, "arrayValue");
-		jsonw_raw(j, "{");
-		jsonw_key(j, "values");
-		jsonw_raw(j, "[");
-		for (size_t i = 0; i < v->array_value->n_values; i++) {
-			if (i)
-				jsonw_raw(j, ",");
-			j_value(j, v->array_value->values[i]);
-		}
-		jsonw_raw(j, "]}");
-		break;
-	default:
-		j->err = -EINVAL;
-	}
-	jsonw_raw(j, "}");
-}
-
-static void j_attrs(struct jsonw *j, pb_key_value *const *kvs, size_t n)
-{
-	jsonw_key(j, "attributes");
-	jsonw_raw(j, "[");
-	for (size_t i = 0; i < n; i++) {
-		jsonw_raw(j, i ? ",{" : "{");
-		jsonw_key(j, "key");
-		jsonw_str(j, kvs[i]->key);
-		jsonw_raw(j, ",");
-		jsonw_key(j, "value");
-		j_value(j, kvs[i]->value);
-		jsonw_raw(j, "}");
-	}
-	jsonw_raw(j, "]");
-}
-
 static void j_record(struct jsonw *j, const pb_log_record *lr)
 {
 	jsonw_raw(j, "{");
@@ -314,9 +252,9 @@ static void j_record(struct jsonw *j, const pb_log_record *lr)
 	jsonw_str(j, lr->event_name);
 	jsonw_raw(j, ",");
 	jsonw_key(j, "body");
-	j_value(j, lr->body);
+	jsonw_any_value(j, lr->body);
 	jsonw_raw(j, ",");
-	j_attrs(j, lr->attributes, lr->n_attributes);
+	jsonw_attributes(j, lr->attributes, lr->n_attributes);
 	jsonw_raw(j, "}");
 }
 
@@ -333,7 +271,7 @@ static int encode_json(const pb_logs_request *req, struct strbuf *out)
 		jsonw_raw(&j, r ? ",{" : "{");
 		jsonw_key(&j, "resource");
 		jsonw_raw(&j, "{");
-		j_attrs(&j, rl->resource->attributes, rl->resource->n_attributes);
+		jsonw_attributes(&j, rl->resource->attributes, rl->resource->n_attributes);
 		jsonw_raw(&j, "},");
 		jsonw_key(&j, "scopeLogs");
 		jsonw_raw(&j, "[");

@@ -176,7 +176,7 @@ static void conn(struct gs_conn *c, const char *comm, int family, const char *la
 	c->dport = rport;
 	assert_int_equal(inet_pton(family, laddr, c->saddr), 1);
 	assert_int_equal(inet_pton(family, raddr, c->daddr), 1);
-	strncpy(c->comm, comm, sizeof(c->comm));
+	snprintf(c->comm, sizeof(c->comm), "%s", comm);
 }
 
 static void record(struct fixture *fx, uint32_t type, uint64_t id, const struct gs_conn *c)
